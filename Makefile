@@ -1,0 +1,31 @@
+# The two commands: `make demo` and `make test`. Each creates .venv when absent.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.tfn-installed
+
+.PHONY: demo test test-python test-lit bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) examples/demo.py
+
+test: test-python test-lit
+
+test-python: $(STAMP)
+	$(PY) -m pytest test/python
+
+test-lit: $(STAMP)
+	$(VENV)/bin/lit -q test/lit
+
+bench: $(STAMP)
+	$(PY) -m pip install -q torch==2.13.0 jax matplotlib
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) build python/*.egg-info

@@ -1,0 +1,21 @@
+"""tfn: composable function transforms (grad, vjp, jvp, vmap, ...) compiled with MLIR.
+
+    >>> import numpy as np, tfn, tfn.numpy as tnp
+    >>> @tfn.jit
+    ... def predict(w, x):
+    ...     return tnp.tanh(x @ w)
+    >>> predict(np.eye(2, dtype=np.float32), np.zeros((3, 2), np.float32)).shape
+    (3, 2)
+"""
+from tfn import nn, numpy
+from tfn.api.jit import Jitted, Lowered, jit
+from tfn.dialect.ops import ShapeError
+from tfn.frontend.pytree import tree_leaves, tree_map, tree_structure
+from tfn.frontend.tracer import ShapeDtype, TraceError
+from tfn.numpy import stop_gradient
+
+__all__ = [
+    "jit", "Jitted", "Lowered", "numpy", "nn", "stop_gradient", "ShapeError", "TraceError", "ShapeDtype",
+    "tree_map", "tree_leaves", "tree_structure",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Implementation of the public API (re-exported from `tfn`)."""

@@ -1,0 +1,40 @@
+"""Eager calls: a tfn.numpy function called on numpy data is compiled (cached) and run."""
+from __future__ import annotations
+
+import numpy as np
+
+from tfn.frontend import pytree
+from tfn.frontend.tracer import Tracer
+
+_EAGER_CACHE: dict = {}
+
+
+def _dynamic(x) -> bool:
+    return isinstance(x, (np.ndarray, np.generic, Tracer))
+
+
+def call_eagerly(fn, args, kwargs):
+    """Runs fn(*args, **kwargs) compiled: numpy leaves are inputs, everything else is static."""
+    from tfn.api.jit import jit
+    leaves, tree = pytree.flatten((args, kwargs), is_leaf=lambda x: isinstance(x, (list, tuple)) and not any(
+        isinstance(y, (np.ndarray, np.generic, list, tuple, dict)) for y in x) and False)
+    dynamic = [i for i, x in enumerate(leaves) if _dynamic(x)]
+    static = tuple((i, x) for i, x in enumerate(leaves) if not _dynamic(x))
+    try:
+        key = (fn, tree, static)
+        hash(key)
+    except TypeError:
+        raise TypeError(f"{fn.__name__}: eager call with unhashable non-array arguments") from None
+    jitted = _EAGER_CACHE.get(key)
+    if jitted is None:
+        fixed = dict(static)
+
+        def bound(*dyn):
+            it = iter(dyn)
+            full = [x if i in fixed else next(it) for i, x in
+                    ((i, fixed.get(i)) for i in range(len(leaves)))]
+            a, kw = pytree.unflatten(tree, full)
+            return fn(*a, **kw)
+        bound.__name__ = getattr(fn, "__name__", "op")
+        jitted = _EAGER_CACHE[key] = jit(bound)
+    return jitted(*[leaves[i] for i in dynamic])

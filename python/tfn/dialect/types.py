@@ -1,0 +1,60 @@
+"""numpy dtypes <-> MLIR element types, and tensor type helpers."""
+from __future__ import annotations
+
+import numpy as np
+from mlir import ir
+
+# The dtypes tfn computes in, in numpy's promotion order within each kind.
+SUPPORTED_DTYPES = (np.dtype(np.bool_), np.dtype(np.int32), np.dtype(np.int64),
+                    np.dtype(np.float32), np.dtype(np.float64))
+
+_TO_MLIR = {
+    np.dtype(np.bool_): lambda: ir.IntegerType.get_signless(1),
+    np.dtype(np.int32): lambda: ir.IntegerType.get_signless(32),
+    np.dtype(np.int64): lambda: ir.IntegerType.get_signless(64),
+    np.dtype(np.float32): ir.F32Type.get,
+    np.dtype(np.float64): ir.F64Type.get,
+}
+_FROM_MLIR = {"i1": np.dtype(np.bool_), "i32": np.dtype(np.int32), "i64": np.dtype(np.int64),
+              "f32": np.dtype(np.float32), "f64": np.dtype(np.float64)}
+
+
+def canonical_dtype(dtype) -> np.dtype:
+    """Maps any numpy-understood dtype to one tfn supports, or raises TypeError."""
+    d = np.dtype(dtype)
+    if d in _TO_MLIR:
+        return d
+    if d.kind == "f" and d.itemsize < 4:
+        return np.dtype(np.float32)
+    if d.kind in "iu" and d.itemsize <= 4:
+        return np.dtype(np.int32)
+    if d.kind in "iu":
+        return np.dtype(np.int64)
+    raise TypeError(f"tfn does not support dtype {d} (supported: bool, int32, int64, float32, float64)")
+
+
+def element_type(dtype) -> ir.Type:
+    return _TO_MLIR[canonical_dtype(dtype)]()
+
+
+def to_dtype(element: ir.Type) -> np.dtype:
+    try:
+        return _FROM_MLIR[str(element)]
+    except KeyError:
+        raise TypeError(f"tfn does not support element type {element}") from None
+
+
+def tensor_type(shape, dtype) -> ir.RankedTensorType:
+    return ir.RankedTensorType.get(list(shape), element_type(dtype))
+
+
+def shape_of(value: ir.Value) -> tuple[int, ...]:
+    return tuple(ir.RankedTensorType(value.type).shape)
+
+
+def dtype_of(value: ir.Value) -> np.dtype:
+    return to_dtype(ir.RankedTensorType(value.type).element_type)
+
+
+def is_float(dtype) -> bool:
+    return np.dtype(dtype).kind == "f"

@@ -1,0 +1,1 @@
+"""Tracing Python callables into tfn functions."""

@@ -1,0 +1,301 @@
+"""Tracing: Python callables over pytrees of arrays -> `func.func`s of the tfn dialect.
+
+A `Tracer` stands for an array while a function is traced; each operation on it
+emits a tfn op at the user's source line. Traces nest (a transform applied
+inside a traced function traces its callee into a sibling `func.func`); a
+tracer of an enclosing trace used inside an inner one is captured as an extra
+argument of the inner function.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from mlir import ir
+from mlir.dialects import func
+
+from tfn.dialect import ops
+from tfn.dialect.context import new_context
+from tfn.dialect.types import canonical_dtype, dtype_of, shape_of, tensor_type
+from tfn.frontend import pytree
+from tfn.frontend.source import user_line, user_location
+
+_CONTEXT: ir.Context | None = None
+
+
+def context() -> ir.Context:
+    """The process-wide MLIR context in which tfn traces and compiles."""
+    global _CONTEXT
+    if _CONTEXT is None:
+        _CONTEXT = new_context()
+    return _CONTEXT
+
+
+class TraceError(TypeError):
+    """Misuse of a traced value (Python control flow on it, leaking it out of its trace, ...)."""
+
+
+@dataclass(frozen=True)
+class ShapeDtype:
+    """Abstract value of an array: what a compiled function is specialized on."""
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    weak: bool = False  # a Python scalar: promotes like numpy's weak scalars (NEP 50)
+
+    @staticmethod
+    def of(x) -> "ShapeDtype":
+        if isinstance(x, Tracer):
+            return ShapeDtype(x.shape, x.dtype, x.weak)
+        if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
+            return ShapeDtype((), canonical_dtype(np.asarray(x).dtype), True)
+        a = np.asarray(x)
+        return ShapeDtype(tuple(a.shape), canonical_dtype(a.dtype))
+
+    def __repr__(self) -> str:
+        return f"{self.dtype.name}{list(self.shape)}"
+
+
+@dataclass
+class FunctionScope:
+    """One `func.func` being traced."""
+    func_op: Any
+    block: ir.Block
+    parent: "FunctionScope | None"
+    captured: list = field(default_factory=list)        # outer Tracers, in argument order
+    capture_index: dict = field(default_factory=dict)    # id(outer value) -> inner Tracer
+
+    def capture(self, outer: "Tracer") -> "Tracer":
+        key = outer.value
+        inner = self.capture_index.get(key)
+        if inner is None:
+            if self.parent is not None and outer.scope is not self.parent:
+                outer = self.parent.capture(outer)
+            arg = self.block.add_argument(outer.value.type, ir.Location.unknown())
+            inner = Tracer(arg, self, outer.weak)
+            self.capture_index[key] = inner
+            self.captured.append(outer)
+        return inner
+
+
+_SCOPES: list[FunctionScope] = []
+
+
+def current_scope() -> FunctionScope | None:
+    return _SCOPES[-1] if _SCOPES else None
+
+
+class Tracer:
+    """An array inside a traced function. Supports numpy's operators and common methods."""
+    __slots__ = ("value", "scope", "weak", "_shape", "_dtype")
+    __array_priority__ = 1000
+
+    def __init__(self, value: ir.Value, scope: FunctionScope, weak: bool = False):
+        self.value, self.scope, self.weak = value, scope, weak
+        self._shape = shape_of(value)
+        self._dtype = dtype_of(value)
+
+    # ---- array attributes
+    shape = property(lambda self: self._shape)
+    dtype = property(lambda self: self._dtype)
+    ndim = property(lambda self: len(self._shape))
+    size = property(lambda self: int(np.prod(self._shape, dtype=np.int64)))
+    T = property(lambda self: _tnp().transpose(self))
+
+    def __len__(self) -> int:
+        if not self._shape:
+            raise TraceError("len() of a 0-d traced array")
+        return self._shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __repr__(self) -> str:
+        return f"Tracer<{self._dtype.name}{list(self._shape)}>"
+
+    # ---- misuse
+    def __bool__(self):
+        raise TraceError(
+            f"the truth value of a traced array {self!r} is not known while tracing "
+            f"(Python control flow on traced values is not supported; use tfn.numpy.where)\n  at {user_line()}")
+
+    def __array__(self, *args, **kwargs):
+        raise TraceError(f"cannot convert traced array {self!r} to a numpy array while tracing\n  at {user_line()}")
+
+    def __float__(self):
+        return self.__bool__()
+
+    __int__ = __index__ = __float__
+
+    def __hash__(self):
+        return id(self)
+
+    # ---- methods (numpy's array API)
+    def reshape(self, *shape, order="C"):
+        return _tnp().reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
+
+    def astype(self, dtype):
+        return _tnp().asarray(self, dtype=dtype)
+
+    def transpose(self, *axes):
+        return _tnp().transpose(self, axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else (axes or None))
+
+    def sum(self, axis=None, keepdims=False, dtype=None):
+        return _tnp().sum(self, axis=axis, keepdims=keepdims, dtype=dtype)
+
+    def mean(self, axis=None, keepdims=False):
+        return _tnp().mean(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return _tnp().max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return _tnp().min(self, axis=axis, keepdims=keepdims)
+
+    def prod(self, axis=None, keepdims=False):
+        return _tnp().prod(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis=None, keepdims=False, ddof=0):
+        return _tnp().var(self, axis=axis, keepdims=keepdims, ddof=ddof)
+
+    def std(self, axis=None, keepdims=False, ddof=0):
+        return _tnp().std(self, axis=axis, keepdims=keepdims, ddof=ddof)
+
+    def squeeze(self, axis=None):
+        return _tnp().squeeze(self, axis)
+
+    def flatten(self):
+        return _tnp().reshape(self, (-1,))
+
+    ravel = flatten
+
+    def dot(self, other):
+        return _tnp().dot(self, other)
+
+    def clip(self, min=None, max=None):
+        return _tnp().clip(self, min, max)
+
+    def __getitem__(self, index):
+        return _tnp()._getitem(self, index)
+
+    # ---- operators
+    def __add__(self, o): return _tnp().add(self, o)
+    def __radd__(self, o): return _tnp().add(o, self)
+    def __sub__(self, o): return _tnp().subtract(self, o)
+    def __rsub__(self, o): return _tnp().subtract(o, self)
+    def __mul__(self, o): return _tnp().multiply(self, o)
+    def __rmul__(self, o): return _tnp().multiply(o, self)
+    def __truediv__(self, o): return _tnp().true_divide(self, o)
+    def __rtruediv__(self, o): return _tnp().true_divide(o, self)
+    def __pow__(self, o): return _tnp().power(self, o)
+    def __rpow__(self, o): return _tnp().power(o, self)
+    def __matmul__(self, o): return _tnp().matmul(self, o)
+    def __rmatmul__(self, o): return _tnp().matmul(o, self)
+    def __neg__(self): return _tnp().negative(self)
+    def __pos__(self): return self
+    def __abs__(self): return _tnp().abs(self)
+    def __invert__(self): return _tnp().logical_not(self)
+    def __and__(self, o): return _tnp().logical_and(self, o)
+    def __or__(self, o): return _tnp().logical_or(self, o)
+    def __eq__(self, o): return _tnp().equal(self, o)
+    def __ne__(self, o): return _tnp().not_equal(self, o)
+    def __lt__(self, o): return _tnp().less(self, o)
+    def __le__(self, o): return _tnp().less_equal(self, o)
+    def __gt__(self, o): return _tnp().greater(self, o)
+    def __ge__(self, o): return _tnp().greater_equal(self, o)
+
+
+def _tnp():
+    from tfn import numpy as tnp
+    return tnp
+
+
+def value_of(x: Any, scope: FunctionScope | None = None) -> ir.Value:
+    """The ir.Value for `x` in the current function: a tracer (captured if outer) or a constant."""
+    scope = scope or current_scope()
+    if isinstance(x, Tracer):
+        if x.scope is scope:
+            return x.value
+        if scope is None or not _encloses(x.scope, scope):
+            raise TraceError(f"a traced array {x!r} escaped the function that traced it\n  at {user_line()}")
+        return scope.capture(x).value
+    if scope is None:
+        raise TraceError("tfn ops need an active trace")
+    return ops.constant(np.asarray(x))
+
+
+def _encloses(outer: FunctionScope, inner: FunctionScope) -> bool:
+    s = inner.parent
+    while s is not None:
+        if s is outer:
+            return True
+        s = s.parent
+    return False
+
+
+def wrap(value: ir.Value, weak: bool = False) -> Tracer:
+    return Tracer(value, current_scope(), weak)
+
+
+@dataclass
+class TracedFunction:
+    """The result of tracing: a `func.func` and how to map pytrees to and from its arguments."""
+    name: str
+    func_op: Any
+    in_tree: pytree.TreeDef
+    in_avals: list[ShapeDtype]
+    out_tree: pytree.TreeDef
+    out_avals: list[ShapeDtype]
+    captured: list          # outer tracers passed as trailing arguments
+    aux_tree: pytree.TreeDef | None = None
+
+    @property
+    def function_type(self) -> ir.FunctionType:
+        return ir.FunctionType(ir.TypeAttr(self.func_op.attributes["function_type"]).value)
+
+
+def trace(fn: Callable, args: tuple, kwargs: dict | None, module: ir.Module, name: str,
+          *, leaf_avals: Sequence[ShapeDtype] | None = None, private: bool = False) -> TracedFunction:
+    """Traces `fn(*args, **kwargs)` into a new `func.func @name` at the end of `module`.
+
+    `args`/`kwargs` are pytrees whose leaves are arrays, Python scalars or tracers;
+    their avals (or `leaf_avals`) become the argument types, in flattened order.
+    Must run with the tfn context entered.
+    """
+    leaves, in_tree = pytree.flatten((tuple(args), dict(kwargs or {})))
+    avals = list(leaf_avals) if leaf_avals is not None else [ShapeDtype.of(x) for x in leaves]
+    arg_types = [tensor_type(a.shape, a.dtype) for a in avals]
+    with ir.InsertionPoint(module.body), user_location():
+        func_op = func.FuncOp(name, (arg_types, []))
+        if private:
+            func_op.attributes["sym_visibility"] = ir.StringAttr.get("private")
+        block = func_op.add_entry_block()
+    scope = FunctionScope(func_op, block, current_scope())
+    _SCOPES.append(scope)
+    try:
+        with ir.InsertionPoint(block):
+            tracers = [Tracer(a, scope, av.weak) for a, av in zip(block.arguments, avals)]
+            call_args, call_kwargs = pytree.unflatten(in_tree, tracers)
+            out = fn(*call_args, **call_kwargs)
+            out_leaves, out_tree = pytree.flatten(out)
+            with user_location():
+                values = [_output_value(x, scope, i) for i, x in enumerate(out_leaves)]
+                func.ReturnOp(values)
+    except BaseException:
+        func_op.operation.erase()
+        raise
+    finally:
+        _SCOPES.pop()
+    all_arg_types = [a.type for a in block.arguments]
+    func_op.attributes["function_type"] = ir.TypeAttr.get(
+        ir.FunctionType.get(all_arg_types, [v.type for v in values]))
+    out_avals = [ShapeDtype(shape_of(v), dtype_of(v), getattr(x, "weak", False) if isinstance(x, Tracer) else False)
+                 for v, x in zip(values, out_leaves)]
+    return TracedFunction(name, func_op, in_tree, avals, out_tree, out_avals, list(scope.captured))
+
+
+def _output_value(x, scope, index) -> ir.Value:
+    if isinstance(x, Tracer) or isinstance(x, (np.ndarray, np.generic, bool, int, float)):
+        return value_of(x, scope)
+    raise TypeError(f"output leaf {index} of a traced function is a {type(x).__name__}, "
+                    f"not an array (outputs must be pytrees of arrays)")

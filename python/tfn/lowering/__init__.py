@@ -1,0 +1,1 @@
+"""Lowering of tfn ops to upstream dialects, and the named pipelines of each target."""

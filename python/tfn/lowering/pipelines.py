@@ -1,0 +1,26 @@
+"""The named pass pipelines of each target, as MLIR pipeline strings.
+
+Each stage is a string `tfn-opt --pass-pipeline=...` accepts too (tfn passes are
+registered by name there).
+"""
+from __future__ import annotations
+
+# tfn IR (transform ops expanded) -> linalg on tensors, fused and cleaned.
+TO_LINALG = "tfn-lower-to-linalg"
+LINALG_CLEANUP = ("inline,symbol-dce,canonicalize,cse,linalg-fuse-elementwise-ops,"
+                  "canonicalize,cse")
+
+# linalg on tensors -> LLVM dialect, for the in-process CPU ExecutionEngine.
+CPU_TO_LLVM = (
+    "one-shot-bufferize{bufferize-function-boundaries "
+    "function-boundary-type-conversion=identity-layout-map},"
+    "convert-linalg-to-loops,buffer-deallocation-pipeline,convert-scf-to-cf,"
+    "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
+    # ipowi needs a software routine; libm keeps tanh/expm1/log1p accurate in f64.
+    "convert-math-to-funcs,convert-math-to-libm,convert-math-to-llvm,"
+    "convert-arith-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts")
+
+PIPELINES = {
+    "linalg": f"{TO_LINALG},{LINALG_CLEANUP}",
+    "cpu": CPU_TO_LLVM,
+}

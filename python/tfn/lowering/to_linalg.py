@@ -1,0 +1,300 @@
+"""The `tfn-lower-to-linalg` pass: every tfn tensor op -> linalg/tensor/arith/math.
+
+One table maps op name -> lowering function `(op, operands) -> ir.Value`;
+elementwise ops share a scalar-body table keyed by (op, element kind).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from mlir import ir
+from mlir.dialects import arith, math, tensor
+from mlir.dialects import _linalg_ops_gen as linalg_gen
+
+from tfn.dialect.ops import int_array, int_attr, str_attr
+from tfn.lowering.builders import (PARALLEL, REDUCTION, affine_map, element_type, elementwise,
+                                   empty, fill, generic, is_float_type, scalar_constant, shape)
+
+# ---------------------------------------------------------------- scalar bodies
+
+
+def _float_sign(x):
+    zero, one = scalar_constant(x.type, 0.0), scalar_constant(x.type, 1.0)
+    positive = arith.select(arith.cmpf(arith.CmpFPredicate.OGT, x, zero), one, zero)
+    negative = arith.select(arith.cmpf(arith.CmpFPredicate.OLT, x, zero), one, zero)
+    # x - x keeps NaN propagating through sign(nan) like numpy.
+    return arith.addf(arith.subf(positive, negative), arith.subf(x, x))
+
+
+def _int_sign(x):
+    zero, one = scalar_constant(x.type, 0), scalar_constant(x.type, 1)
+    positive = arith.select(arith.cmpi(arith.CmpIPredicate.sgt, x, zero), one, zero)
+    negative = arith.select(arith.cmpi(arith.CmpIPredicate.slt, x, zero), one, zero)
+    return arith.subi(positive, negative)
+
+
+def _logistic(x):
+    one = scalar_constant(x.type, 1.0)
+    return arith.divf(one, arith.addf(one, math.exp(arith.negf(x))))
+
+
+def _int_abs(x):
+    return math.absi(x)
+
+
+FLOAT_UNARY: dict[str, Callable] = {
+    "neg": arith.negf, "exp": math.exp, "log": math.log, "log1p": math.log1p, "expm1": math.expm1,
+    "sin": math.sin, "cos": math.cos, "tanh": math.tanh, "logistic": _logistic, "sqrt": math.sqrt,
+    "rsqrt": math.rsqrt, "abs": math.absf, "sign": _float_sign,
+}
+INT_UNARY: dict[str, Callable] = {
+    "neg": lambda x: arith.subi(scalar_constant(x.type, 0), x), "abs": _int_abs, "sign": _int_sign,
+}
+FLOAT_BINARY: dict[str, Callable] = {
+    "add": arith.addf, "sub": arith.subf, "mul": arith.mulf, "div": arith.divf, "pow": math.powf,
+    "max": arith.maximumf, "min": arith.minimumf,
+}
+INT_BINARY: dict[str, Callable] = {
+    "add": arith.addi, "sub": arith.subi, "mul": arith.muli, "div": arith.divsi, "pow": math.ipowi,
+    "max": arith.maxsi, "min": arith.minsi,
+}
+BOOL_BINARY: dict[str, Callable] = {
+    "add": arith.ori, "mul": arith.andi, "max": arith.ori, "min": arith.andi,
+}
+FLOAT_PREDICATES = {"eq": arith.CmpFPredicate.OEQ, "ne": arith.CmpFPredicate.UNE,
+                    "lt": arith.CmpFPredicate.OLT, "le": arith.CmpFPredicate.OLE,
+                    "gt": arith.CmpFPredicate.OGT, "ge": arith.CmpFPredicate.OGE}
+INT_PREDICATES = {"eq": arith.CmpIPredicate.eq, "ne": arith.CmpIPredicate.ne,
+                  "lt": arith.CmpIPredicate.slt, "le": arith.CmpIPredicate.sle,
+                  "gt": arith.CmpIPredicate.sgt, "ge": arith.CmpIPredicate.sge}
+BOOL_PREDICATES = {**INT_PREDICATES, "lt": arith.CmpIPredicate.ult, "le": arith.CmpIPredicate.ule,
+                   "gt": arith.CmpIPredicate.ugt, "ge": arith.CmpIPredicate.uge}
+
+
+def _width(t: ir.Type) -> int:
+    return 64 if isinstance(t, ir.F64Type) else 32 if isinstance(t, ir.F32Type) else ir.IntegerType(t).width
+
+
+def cast_scalar(x: ir.Value, to: ir.Type) -> ir.Value:
+    """numpy astype on one scalar: floats truncate toward zero, bools are x != 0."""
+    src = x.type
+    if src == to:
+        return x
+    if is_float_type(to):
+        if is_float_type(src):
+            return arith.extf(to, x) if _width(to) > _width(src) else arith.truncf(to, x)
+        return arith.uitofp(to, x) if _width(src) == 1 else arith.sitofp(to, x)
+    if _width(to) == 1:
+        if is_float_type(src):
+            return arith.cmpf(arith.CmpFPredicate.UNE, x, scalar_constant(src, 0.0))
+        return arith.cmpi(arith.CmpIPredicate.ne, x, scalar_constant(src, 0))
+    if is_float_type(src):
+        return arith.fptosi(to, x)
+    if _width(src) == 1:
+        return arith.extui(to, x)
+    return arith.extsi(to, x) if _width(to) > _width(src) else arith.trunci(to, x)
+
+
+def _scalar_rule(table_float, table_int, table_bool, name, t):
+    table = table_float if is_float_type(t) else table_bool if _width(t) == 1 else table_int
+    if name not in table:
+        raise NotImplementedError(f"lowering of 'tfn.{name}' on element type {t} not implemented")
+    return table[name]
+
+
+# ---------------------------------------------------------------- op lowerings
+
+def lower_unary(op, x):
+    if op.name == "tfn.stop_gradient":
+        return x
+    body = _scalar_rule(FLOAT_UNARY, INT_UNARY, {}, op.name[4:], element_type(x))
+    return elementwise([x], element_type(x), body)
+
+
+def lower_binary(op, a, b):
+    body = _scalar_rule(FLOAT_BINARY, INT_BINARY, BOOL_BINARY, op.name[4:], element_type(a))
+    return elementwise([a, b], element_type(a), body)
+
+
+def lower_compare(op, a, b):
+    t, direction = element_type(a), str_attr(op, "direction")
+    if is_float_type(t):
+        pred = FLOAT_PREDICATES[direction]
+        return elementwise([a, b], ir.IntegerType.get_signless(1), lambda x, y: arith.cmpf(pred, x, y))
+    pred = (BOOL_PREDICATES if _width(t) == 1 else INT_PREDICATES)[direction]
+    return elementwise([a, b], ir.IntegerType.get_signless(1), lambda x, y: arith.cmpi(pred, x, y))
+
+
+def lower_select(op, p, a, b):
+    return elementwise([p, a, b], element_type(a), arith.select)
+
+
+def lower_convert(op, x):
+    to = ir.RankedTensorType(op.result.type).element_type
+    return elementwise([x], to, lambda v: cast_scalar(v, to))
+
+
+def lower_constant(op):
+    return arith.ConstantOp(op.result.type, op.attributes["value"]).result
+
+
+def lower_iota(op):
+    out = ir.RankedTensorType(op.result.type)
+    dims, elem, dim = list(out.shape), out.element_type, int_attr(op, "dimension")
+    i64 = ir.IntegerType.get_signless(64)
+
+    def body(acc):
+        index = arith.index_cast(i64, linalg_gen.IndexOp(dim).result)
+        return cast_scalar(index, elem)
+    return generic([], empty(dims, elem), [ir.AffineMap.get_identity(len(dims))],
+                   [PARALLEL] * len(dims), body)
+
+
+def lower_broadcast_in_dim(op, x):
+    out_dims, src = shape(op.result), shape(x)
+    dims = int_array(op, "broadcast_dimensions")
+    in_map = affine_map(len(out_dims), [None if n == 1 and out_dims[d] != 1 else d for n, d in zip(src, dims)])
+    return generic([x], empty(out_dims, element_type(x)), [in_map, ir.AffineMap.get_identity(len(out_dims))],
+                   [PARALLEL] * len(out_dims), lambda v, acc: v)
+
+
+def lower_transpose(op, x):
+    perm, out_dims = int_array(op, "permutation"), shape(op.result)
+    inverse = [perm.index(i) for i in range(len(perm))]
+    return generic([x], empty(out_dims, element_type(x)),
+                   [affine_map(len(perm), inverse), ir.AffineMap.get_identity(len(perm))],
+                   [PARALLEL] * len(perm), lambda v, acc: v)
+
+
+def lower_reshape(op, x):
+    src, dst = shape(x), shape(op.result)
+    out_type = op.result.type
+    if len(src) > 1 or (len(src) == 1 and len(dst) == 0):
+        flat = [] if len(dst) == 0 else [list(range(len(src)))]
+        flat_type = ir.RankedTensorType.get([] if len(dst) == 0 else [_prod(src)], element_type(x))
+        x = tensor.CollapseShapeOp(flat_type, x, _reassociation(flat)).result
+        if len(dst) == 0:
+            return x
+    if len(dst) > 1 or (len(dst) == 1 and len(shape(x)) == 0):
+        groups = [list(range(len(dst)))] if shape(x) else []
+        return tensor.ExpandShapeOp(out_type, x, _reassociation(groups), [], dst).result
+    return x
+
+
+def _prod(dims):
+    n = 1
+    for d in dims:
+        n *= d
+    return n
+
+
+def _reassociation(groups):
+    i64 = ir.IntegerType.get_signless(64)
+    return ir.ArrayAttr.get([ir.ArrayAttr.get([ir.IntegerAttr.get(i64, d) for d in g]) for g in groups])
+
+
+def lower_slice(op, x):
+    start, strides = int_array(op, "start_indices"), int_array(op, "strides")
+    return tensor.ExtractSliceOp(op.result.type, x, [], [], [], start, shape(op.result), strides).result
+
+
+def lower_concatenate(op, a, b):
+    dim = int_attr(op, "dimension")
+    out = empty(shape(op.result), element_type(a))
+    offsets = [0] * len(shape(a))
+    out = tensor.InsertSliceOp(a, out, [], [], [], offsets, shape(a), [1] * len(offsets)).result
+    offsets[dim] = shape(a)[dim]
+    return tensor.InsertSliceOp(b, out, [], [], [], offsets, shape(b), [1] * len(offsets)).result
+
+
+def lower_pad(op, x, padding_value):
+    low, interior = int_array(op, "edge_padding_low"), int_array(op, "interior_padding")
+    value = tensor.ExtractOp(padding_value, []).result
+    out = fill(shape(op.result), value)
+    return tensor.InsertSliceOp(x, out, [], [], [], low, shape(x), [i + 1 for i in interior]).result
+
+
+def lower_dot_general(op, a, b):
+    lb, rb = int_array(op, "lhs_batching_dimensions"), int_array(op, "rhs_batching_dimensions")
+    lc, rc = int_array(op, "lhs_contracting_dimensions"), int_array(op, "rhs_contracting_dimensions")
+    ra, rb_rank = len(shape(a)), len(shape(b))
+    lfree = [d for d in range(ra) if d not in lb and d not in lc]
+    rfree = [d for d in range(rb_rank) if d not in rb and d not in rc]
+    nb, nl, nr, nc = len(lb), len(lfree), len(rfree), len(lc)
+    loops = nb + nl + nr + nc
+
+    def operand_map(rank, batch, free, contract, free_base):
+        exprs = [0] * rank
+        for k, d in enumerate(batch):
+            exprs[d] = k
+        for k, d in enumerate(free):
+            exprs[d] = free_base + k
+        for k, d in enumerate(contract):
+            exprs[d] = nb + nl + nr + k
+        return affine_map(loops, exprs)
+
+    elem = element_type(a)
+    out_dims = shape(op.result)
+    init = fill(out_dims, scalar_constant(elem, 0))
+    maps = [operand_map(ra, lb, lfree, lc, nb), operand_map(rb_rank, rb, rfree, rc, nb + nl),
+            affine_map(loops, list(range(nb + nl + nr)))]
+    mul, add = (arith.mulf, arith.addf) if is_float_type(elem) else (arith.muli, arith.addi)
+    return generic([a, b], init, maps, [PARALLEL] * (nb + nl + nr) + [REDUCTION] * nc,
+                   lambda x, y, acc: add(acc, mul(x, y)))
+
+
+def _reduce_identity(kind: str, t: ir.Type):
+    if is_float_type(t):
+        return {"sum": 0.0, "prod": 1.0, "max": float("-inf"), "min": float("inf")}[kind]
+    if _width(t) == 1:
+        return {"sum": 0, "prod": 1, "max": 0, "min": 1}[kind]
+    bits = _width(t)
+    return {"sum": 0, "prod": 1, "max": -(1 << (bits - 1)), "min": (1 << (bits - 1)) - 1}[kind]
+
+
+def lower_reduce(op, x):
+    kind = op.name[len("tfn.reduce_"):]
+    dims, src, elem = int_array(op, "dimensions"), shape(x), element_type(x)
+    combine = _scalar_rule(FLOAT_BINARY, INT_BINARY, BOOL_BINARY,
+                           {"sum": "add", "prod": "mul", "max": "max", "min": "min"}[kind], elem)
+    init = fill(shape(op.result), scalar_constant(elem, _reduce_identity(kind, elem)))
+    kept = [d for d in range(len(src)) if d not in dims]
+    return generic([x], init, [ir.AffineMap.get_identity(len(src)), affine_map(len(src), kept)],
+                   [REDUCTION if d in dims else PARALLEL for d in range(len(src))],
+                   lambda v, acc: combine(acc, v))
+
+
+LOWERINGS: dict[str, Callable] = {
+    **{f"tfn.{n}": lower_unary for n in ("neg", "exp", "log", "log1p", "expm1", "sin", "cos", "tanh",
+                                          "logistic", "sqrt", "rsqrt", "abs", "sign", "stop_gradient")},
+    **{f"tfn.{n}": lower_binary for n in ("add", "sub", "mul", "div", "pow", "max", "min")},
+    **{f"tfn.reduce_{n}": lower_reduce for n in ("sum", "max", "min", "prod")},
+    "tfn.compare": lower_compare, "tfn.select": lower_select, "tfn.convert": lower_convert,
+    "tfn.constant": lower_constant, "tfn.iota": lower_iota,
+    "tfn.broadcast_in_dim": lower_broadcast_in_dim, "tfn.transpose": lower_transpose,
+    "tfn.reshape": lower_reshape, "tfn.slice": lower_slice, "tfn.concatenate": lower_concatenate,
+    "tfn.pad": lower_pad, "tfn.dot_general": lower_dot_general,
+}
+
+
+def lower_op(op: ir.Operation) -> None:
+    rule = LOWERINGS.get(op.name)
+    if rule is None:
+        raise NotImplementedError(f"no lowering for '{op.name}' (run the transform passes first?)")
+    with ir.InsertionPoint(op), op.location:
+        new = rule(op, *op.operands)
+    op.result.replace_all_uses_with(new)
+    op.erase()
+
+
+def lower_to_linalg(module_op: ir.Operation) -> None:
+    """Rewrites every tfn op under `module_op` (a builtin.module) into upstream dialects."""
+    pending = []
+
+    def collect(op):
+        if op.name.startswith("tfn."):
+            pending.append(op.opview.operation if hasattr(op, "opview") else op)
+        return ir.WalkResult.ADVANCE
+    module_op.walk(collect)
+    for op in pending:
+        lower_op(op)

@@ -1,0 +1,65 @@
+"""`tfn.nn`: activation and normalization functions, numerically stable.
+
+    >>> import numpy as np, tfn
+    >>> from tfn import nn
+    >>> np.round(tfn.jit(nn.softmax)(np.array([0.0, 1000.0])), 3)
+    array([0., 1.])
+"""
+from __future__ import annotations
+
+from tfn import numpy as tnp
+from tfn.dialect import ops
+from tfn.frontend.tracer import wrap
+
+_op = tnp._op
+
+
+@_op
+def relu(x):
+    return tnp.maximum(x, 0)
+
+
+@_op
+def sigmoid(x):
+    return wrap(ops.logistic(tnp._as_value(x, tnp._float_dtype(x))))
+
+
+@_op
+def softplus(x):
+    """log(1 + exp(x)) without overflow."""
+    return tnp.maximum(x, 0) + tnp.log1p(tnp.exp(-tnp.abs(x)))
+
+
+@_op
+def gelu(x, approximate: bool = True):
+    """GELU; the tanh approximation (the only form without an erf op)."""
+    if not approximate:
+        raise NotImplementedError("tfn.nn.gelu(approximate=False) needs erf, which tfn does not have yet")
+    c = 0.7978845608028654  # sqrt(2 / pi)
+    return 0.5 * x * (1 + tnp.tanh(c * (x + 0.044715 * x * x * x)))
+
+
+@_op
+def logsumexp(x, axis=None, keepdims=False):
+    """log(sum(exp(x))) computed around the (gradient-free) maximum."""
+    m = tnp.stop_gradient(tnp.max(x, axis=axis, keepdims=True))
+    out = tnp.log(tnp.sum(tnp.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else tnp.squeeze(out, axis=tnp._axes(axis, tnp.asarray(x).ndim, "logsumexp"))
+
+
+@_op
+def log_softmax(x, axis=-1):
+    shifted = x - tnp.stop_gradient(tnp.max(x, axis=axis, keepdims=True))
+    return shifted - tnp.log(tnp.sum(tnp.exp(shifted), axis=axis, keepdims=True))
+
+
+@_op
+def softmax(x, axis=-1):
+    e = tnp.exp(x - tnp.stop_gradient(tnp.max(x, axis=axis, keepdims=True)))
+    return e / tnp.sum(e, axis=axis, keepdims=True)
+
+
+@_op
+def one_hot(labels, num_classes: int, dtype=tnp.float32):
+    """one_hot[..., k] = (labels[...] == k)."""
+    return tnp.asarray(tnp.equal(tnp.expand_dims(labels, -1), tnp.arange(num_classes)), dtype)
