@@ -1,0 +1,1 @@
+"""Command-line entry points: `tfn-opt` (tfn.tools.opt)."""

@@ -1,0 +1,209 @@
+"""`tfn-opt`: run tfn and upstream MLIR passes on a `.mlir` file, like mlir-opt.
+
+    tfn-opt in.mlir --pass-pipeline='builtin.module(tfn-lower-to-linalg,canonicalize)'
+    tfn-opt in.mlir --tfn-lower-to-linalg --cse -o out.mlir
+    tfn-opt invalid.mlir --split-input-file --verify-diagnostics
+
+Every failure is a diagnostic on stderr (`file:line:col: error: ...`) and exit
+status 1; no input, however malformed, produces a Python traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+
+from mlir import ir
+from mlir.passmanager import PassManager
+
+from tfn.dialect import new_context
+from tfn.tools.diagnostics import DiagnosticLog, Record, print_records
+from tfn.tools.source import SPLIT_MARKER, Chunk, ParseFailure, parse_module, read_input, split_chunks
+from tfn.tools.verify_diagnostics import parse_expectations, verify
+from tfn.transforms.registry import PASSES, add_pipeline, pass_names, strip_module_anchor
+
+PROG = "tfn-opt"
+
+
+class UsageError(Exception):
+    """Bad command line: reported as `tfn-opt: error: ...`, exit status 1."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise UsageError(message)
+
+
+class _AppendPipeline(argparse.Action):
+    """Keeps --pass-pipeline and --pass elements in command-line order in one list."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        element = strip_module_anchor(value) if option_string == "--pass-pipeline" else value
+        namespace.pipeline = [*getattr(namespace, "pipeline", []), element]
+
+
+def _build_parser() -> _Parser:
+    p = _Parser(prog=PROG, allow_abbrev=False,
+                description="Run tfn and upstream MLIR passes on an MLIR file (tfn dialect loaded).",
+                epilog="Any --NAME that is not an option above is a pass: --tfn-lower-to-linalg, "
+                       "--canonicalize, --NAME='key=value ...' for options. tfn passes: "
+                       + ", ".join(pass_names()) + ".")
+    p.add_argument("input", nargs="?", default="-", help="input .mlir file, '-' for stdin (default)")
+    p.add_argument("-o", dest="output", default="-", metavar="FILE", help="output file (default stdout)")
+    p.add_argument("--pass-pipeline", action=_AppendPipeline, dest="pipeline", default=[], metavar="PIPELINE",
+                   help="textual pipeline, e.g. 'builtin.module(tfn-lower-to-linalg,func.func(cse))'")
+    p.add_argument("--pass", action=_AppendPipeline, dest="pipeline", metavar="NAME",
+                   help="append one pass (tfn or upstream), e.g. --pass 'canonicalize{max-iterations=2}'")
+    p.add_argument("--split-input-file", action="store_true",
+                   help=f"process each chunk between '{SPLIT_MARKER}' lines separately")
+    p.add_argument("--verify-diagnostics", action="store_true",
+                   help="check diagnostics against expected-error/warning/note/remark comments")
+    p.add_argument("--mlir-print-debuginfo", action="store_true", help="print locations in the output")
+    p.add_argument("--mlir-print-op-generic", action="store_true", help="print every op in generic form")
+    p.add_argument("--mlir-print-ir-after-all", action="store_true", help="print the IR after each pass")
+    p.add_argument("--allow-unregistered-dialect", action="store_true", help="accept ops of unknown dialects")
+    p.add_argument("--list-passes", action="store_true", help="list the tfn passes and exit")
+    return p
+
+
+def _long_option_names(parser: argparse.ArgumentParser) -> set[str]:
+    return {s for action in parser._actions for s in action.option_strings if s.startswith("--")}
+
+
+def normalize_argv(argv: list[str], known: set[str]) -> list[str]:
+    """mlir-opt spellings -> ours: `-flag` means `--flag`; unknown `--NAME[=OPTS]` is a pass."""
+    out: list[str] = []
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            return out + argv[i:]
+        if arg.startswith("-") and not arg.startswith("--") and len(arg.split("=")[0]) > 2:
+            arg = "-" + arg
+        name, eq, value = arg.partition("=")
+        if arg.startswith("--") and name not in known and name != "--help" and len(name) > 2:
+            out += ["--pass", name[2:] + ("{" + value.strip("'\"") + "}" if eq else "")]
+        else:
+            out.append(arg)
+    return out
+
+
+@dataclass
+class ChunkResult:
+    """What processing one chunk produced: its output IR (None on failure) and diagnostics."""
+    output: str | None
+    records: list[Record] = field(default_factory=list)
+
+
+def _pass_manager(pipeline: list[str], print_ir: bool) -> PassManager:
+    pm = PassManager("builtin.module")
+    for element in pipeline:
+        add_pipeline(pm, element)
+    if print_ir:
+        pm.enable_ir_printing(print_module_scope=True)
+    return pm
+
+
+def check_pipeline(pipeline: list[str]) -> None:
+    """Builds the pass manager once in a scratch context; raises ValueError for a bad pipeline."""
+    with new_context(), ir.Location.unknown():
+        _pass_manager(pipeline, print_ir=False)
+
+
+def process_chunk(chunk: Chunk, source_name: str, args: argparse.Namespace) -> ChunkResult:
+    """Parses, verifies and transforms one chunk in a fresh context, as mlir-opt does."""
+    log = DiagnosticLog()
+    context = new_context()
+    # One thread keeps diagnostics in a deterministic order.
+    context.enable_multithreading(False)
+    context.allow_unregistered_dialects = args.allow_unregistered_dialect
+    with context, ir.Location.unknown(), log.capture(context):
+        try:
+            module = parse_module(chunk.text, source_name, context)
+        except ParseFailure as e:
+            return ChunkResult(None, log.records or [Record("error", str(e))])
+        try:
+            _pass_manager(args.pipeline, args.mlir_print_ir_after_all).run(module)
+        except ir.MLIRError as e:
+            return ChunkResult(None, log.records if log.has_errors else [*log.records, Record("error", str(e))])
+        text = module.get_asm(enable_debug_info=args.mlir_print_debuginfo,
+                              print_generic_op_form=args.mlir_print_op_generic)
+        return ChunkResult(text, log.records)
+
+
+def _write_output(path: str, text: str) -> None:
+    if path == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+
+
+def list_passes() -> str:
+    """The tfn passes, one per line with its description."""
+    _load = pass_names()
+    width = max((len(n) for n in _load), default=0)
+    lines = [f"  {name:<{width}}  {PASSES[name][1]}" for name in _load]
+    return ("tfn passes:\n" + "\n".join(lines) +
+            "\nUpstream MLIR passes and pipelines are accepted by name too (see mlir-opt --help).\n")
+
+
+def run(argv: list[str]) -> int:
+    """tfn-opt without the last-resort error handler; returns the exit status."""
+    parser = _build_parser()
+    args = parser.parse_args(normalize_argv(argv, _long_option_names(parser)))
+    if args.list_passes:
+        sys.stdout.write(list_passes())
+        return 0
+    try:
+        check_pipeline(args.pipeline)
+    except ValueError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 1
+    try:
+        display_name, text = read_input(args.input)
+    except (OSError, UnicodeDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        print(f"{args.input}: error: could not open input file: {reason}", file=sys.stderr)
+        return 1
+
+    source_lines = text.splitlines()
+    outputs, ok = [], True
+    for chunk in split_chunks(text, args.split_input_file):
+        result = process_chunk(chunk, display_name, args)
+        if args.verify_diagnostics:
+            failures = verify(result.records, parse_expectations(chunk.text), display_name)
+            for failure in failures:
+                print(failure, file=sys.stderr)
+            ok = ok and not failures
+        else:
+            print_records(result.records, display_name, source_lines)
+            ok = ok and result.output is not None
+        if result.output is not None:
+            outputs.append(result.output)
+    # Like mlir-opt, a failed run keeps no output file (stdout shows what succeeded).
+    if ok or args.output == "-":
+        _write_output(args.output, f"{SPLIT_MARKER}\n".join(outputs))
+    return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `tfn-opt`; returns the exit status (0 success, 1 any error)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        return run(argv)
+    except UsageError as e:
+        print(f"{PROG}: error: {e}\n(run '{PROG} --help' for usage)", file=sys.stderr)
+        return 1
+    except SystemExit as e:  # --help
+        return e.code if isinstance(e.code, int) else 0
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as e:  # noqa: BLE001 - last resort: a message, never a traceback
+        print(f"{PROG}: error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Input of tfn-opt: reading a file, splitting it into chunks, parsing a chunk into a module.
+
+Each chunk is padded with newlines up to its first line, so every location and
+diagnostic names the line of the original file, as mlir-opt does.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+
+from mlir import ir
+
+SPLIT_MARKER = "// -----"
+_SPLIT_LINE = re.compile(r"^\s*// -----\s*$")
+_TOP_LEVEL_COUNT = re.compile(r"source must contain a single top-level operation, found: (\d+)")
+
+
+@dataclass
+class Chunk:
+    """A piece of the input; `text` keeps the original line numbers (earlier lines are blank)."""
+    text: str
+    first_line: int
+
+
+def read_input(path: str) -> tuple[str, str]:
+    """Returns (display name, text); '-' reads stdin. Raises OSError for unreadable files."""
+    if path == "-":
+        return "<stdin>", sys.stdin.read()
+    with open(path, encoding="utf-8") as f:
+        return path, f.read()
+
+
+def split_chunks(text: str, split: bool) -> list[Chunk]:
+    """The whole text, or with `split` the pieces between `// -----` lines."""
+    if not split:
+        return [Chunk(text, 1)]
+    chunks, current, first = [], [], 1
+    for number, line in enumerate(text.splitlines(keepends=True), start=1):
+        if _SPLIT_LINE.match(line):
+            chunks.append(Chunk("\n" * (first - 1) + "".join(current), first))
+            current, first = [], number + 1
+        else:
+            current.append(line)
+    chunks.append(Chunk("\n" * (first - 1) + "".join(current), first))
+    return chunks
+
+
+def _wrapped_in_module(text: str) -> str:
+    """`module { text }` without moving any original line.
+
+    `module {` goes on the first line when that line is blank or a comment (a
+    comment after `{` stays a comment); only code on line 1 shifts columns.
+    """
+    first, newline, rest = text.partition("\n")
+    return "module {" + first + newline + rest + "\n}\n"
+
+
+class ParseFailure(Exception):
+    """The chunk could not be parsed or verified; diagnostics were already emitted."""
+
+
+def parse_module(text: str, source_name: str, context: ir.Context) -> ir.Operation:
+    """Parses a chunk into a `builtin.module`, wrapping top-level ops like mlir-opt does.
+
+    Diagnostics go to the context's handlers; raises ParseFailure when parsing fails.
+    """
+    try:
+        op = ir.Operation.parse(text, source_name=source_name, context=context)
+        if op.operation.name == "builtin.module":
+            return op.operation
+    except ir.MLIRError as e:
+        # Several (or zero) top-level ops need an implicit module; any other
+        # failure is the user's and has been reported already.
+        if not _TOP_LEVEL_COUNT.search(str(e)):
+            raise ParseFailure(str(e)) from None
+    try:
+        return ir.Operation.parse(_wrapped_in_module(text), source_name=source_name,
+                                  context=context).operation
+    except ir.MLIRError as e:
+        raise ParseFailure(str(e)) from None
