@@ -303,42 +303,50 @@ irdl.dialect @tfn {
   }
 
   // ---- function transforms: a function value in, the transformed function value out.
+  // grad(f): f returns (y, aux...) with y a 0-d float; the result function returns
+  // (grads for argnums..., y if with_value, aux...). num_aux counts trailing aux results.
   // The operand is usually `func.constant @f`; the result is called with
   // func.call_indirect. The transform passes replace each op by `func.constant`
   // of a new function, innermost first.
   irdl.operation @grad {
     %in0 = irdl.base "!builtin.function"
     %out0 = irdl.base "!builtin.function"
-    %attr0 = irdl.base "#builtin.dense_array"
-    %attr1 = irdl.base "#builtin.integer"
-    %attr2 = irdl.base "#builtin.integer"
-    irdl.attributes {"argnums" = %attr0, "has_aux" = %attr1, "with_value" = %attr2}
+    %argnums = irdl.base "#builtin.dense_array"
+    %num_aux = irdl.base "#builtin.integer"
+    %with_value = irdl.base "#builtin.integer"
+    irdl.attributes {"argnums" = %argnums, "num_aux" = %num_aux, "with_value" = %with_value}
     irdl.operands(fn: %in0)
     irdl.results(result: %out0)
   }
+  // vjp(f): (xs..., cotangents of the non-aux results...) -> (results..., grads for argnums...).
   irdl.operation @vjp {
     %in0 = irdl.base "!builtin.function"
     %out0 = irdl.base "!builtin.function"
-    %attr0 = irdl.base "#builtin.integer"
-    irdl.attributes {"has_aux" = %attr0}
+    %argnums = irdl.base "#builtin.dense_array"
+    %num_aux = irdl.base "#builtin.integer"
+    irdl.attributes {"argnums" = %argnums, "num_aux" = %num_aux}
     irdl.operands(fn: %in0)
     irdl.results(result: %out0)
   }
+  // jvp(f): (xs..., tangents for argnums...) -> (results..., tangents of the non-aux results...).
   irdl.operation @jvp {
     %in0 = irdl.base "!builtin.function"
     %out0 = irdl.base "!builtin.function"
-    %attr0 = irdl.base "#builtin.integer"
-    irdl.attributes {"has_aux" = %attr0}
+    %argnums = irdl.base "#builtin.dense_array"
+    %num_aux = irdl.base "#builtin.integer"
+    irdl.attributes {"argnums" = %argnums, "num_aux" = %num_aux}
     irdl.operands(fn: %in0)
     irdl.results(result: %out0)
   }
+  // vmap(f): every argument with in_dims[i] >= 0 gains a batch dim of size batch_size at
+  // that position (-1: unbatched); result j carries it at out_dims[j].
   irdl.operation @vmap {
     %in0 = irdl.base "!builtin.function"
     %out0 = irdl.base "!builtin.function"
-    %attr0 = irdl.base "#builtin.dense_array"
-    %attr1 = irdl.base "#builtin.dense_array"
-    %attr2 = irdl.base "#builtin.integer"
-    irdl.attributes {"in_dims" = %attr0, "out_dims" = %attr1, "batch_size" = %attr2}
+    %in_dims = irdl.base "#builtin.dense_array"
+    %out_dims = irdl.base "#builtin.dense_array"
+    %batch_size = irdl.base "#builtin.integer"
+    irdl.attributes {"in_dims" = %in_dims, "out_dims" = %out_dims, "batch_size" = %batch_size}
     irdl.operands(fn: %in0)
     irdl.results(result: %out0)
   }

@@ -198,6 +198,8 @@ def transpose(x: ir.Value, permutation: Sequence[int]) -> ir.Value:
     perm, src = tuple(int(p) for p in permutation), shape_of(x)
     if sorted(perm) != list(range(len(src))):
         fail("transpose", f"permutation {perm} does not fit rank {len(src)}", x)
+    if perm == tuple(range(len(src))):
+        return x
     return _create("transpose", [x], _result_type_like(x, shape=[src[p] for p in perm]),
                    {"permutation": _i64_array(perm)})
 

@@ -1,0 +1,192 @@
+"""Pass `tfn-autodiff`: expands tfn.jvp, tfn.vjp and tfn.grad into new tfn functions.
+
+Forward mode interprets the callee op by op: each op is re-emitted and its JVP
+rule emits the tangent (None is a symbolic zero). Reverse mode is JVP followed by
+transposition, as in JAX: the JVP program is split into the ops that do not
+depend on tangents (the primal computation, emitted once as the forward pass;
+its values are the residuals) and the ops that do (linear in the tangents), which
+are walked backwards with one transpose rule each. So only linear ops need a
+transpose rule, every op needs just one derivative rule, and primal values are
+reused, never recomputed.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from mlir import ir
+from mlir.dialects import func
+
+from tfn.dialect import ops
+from tfn.dialect.ops import int_array, int_attr
+from tfn.rules import JVP_RULES, NO_DERIVATIVE, TRANSPOSE_RULES
+from tfn.rules.common import add_any, full_like
+from tfn.transforms import ir_utils as U
+from tfn.transforms.signatures import grad_type, jvp_type, vjp_type
+
+
+class MissingRuleError(NotImplementedError):
+    pass
+
+
+def _missing(kind: str, op: ir.Operation):
+    err = MissingRuleError(f"{kind} rule for '{op.name}' not implemented (at {op.location})")
+    err.location = op.location
+    raise err
+
+
+def emit_jvp(callee, primals: Sequence[ir.Value], tangents: Sequence[ir.Value | None]):
+    """Emits callee's body on `primals` at the current insertion point, with tangents.
+
+    Returns (outputs, output tangents); a tangent is None where it is zero.
+    """
+    env = dict(zip(U.entry_block(callee).arguments, primals))
+    tenv = {a: t for a, t in zip(U.entry_block(callee).arguments, tangents) if t is not None}
+    ip = ir.InsertionPoint.current
+    for op in U.body_ops(callee):
+        if op.name == "func.return":
+            return [env[v] for v in op.operands], [tenv.get(v) for v in op.operands]
+        new = U.clone_with(op, env, ip)
+        for old, res in zip(op.results, new.results):
+            env[old] = res
+        ts = [tenv.get(v) for v in op.operands]
+        if all(t is None for t in ts):
+            continue
+        rule = JVP_RULES.get(op.name)
+        if rule is None:
+            if op.name in NO_DERIVATIVE:
+                continue
+            _missing("JVP", op)
+        with op.location:
+            t = rule(new, list(new.operands), ts)
+        if t is not None:
+            tenv[op.results[0]] = t
+    raise AssertionError("function without return")
+
+
+def emit_vjp(module_op, callee, primals: Sequence[ir.Value], argnums: Sequence[int], num_aux: int,
+             cotangents: Sequence[ir.Value]):
+    """Emits the forward pass and the transposed tangent program at the current insertion point.
+
+    Returns (outputs, grads for argnums). The JVP is built in a scratch function
+    that is erased afterwards.
+    """
+    ftype = U.function_type(callee)
+    inputs = list(ftype.inputs)
+    scratch, block = U.new_function(module_op, "_tfn_linearize", inputs + [inputs[i] for i in argnums])
+    n = len(inputs)
+    with ir.InsertionPoint(block):
+        tangents = [None] * n
+        for k, i in enumerate(argnums):
+            tangents[i] = block.arguments[n + k]
+        outs, touts = emit_jvp(callee, list(block.arguments[:n]), tangents)
+        n_diff = len(outs) - num_aux
+        func.ReturnOp(outs)
+    try:
+        return _partial_eval_and_transpose(scratch, block, n, argnums, outs, touts[:n_diff], primals, cotangents)
+    finally:
+        scratch.erase()
+
+
+def _partial_eval_and_transpose(scratch, block, n, argnums, outs, touts, primals, cotangents):
+    ip = ir.InsertionPoint.current
+    env = dict(zip(list(block.arguments[:n]), primals))
+    linear = set(block.arguments[n:])
+    linear_ops = []
+    for op in U.body_ops(scratch):
+        if op.name == "func.return":
+            break
+        if any(v in linear for v in op.operands):
+            linear_ops.append(op)
+            linear.update(op.results)
+        else:
+            new = U.clone_with(op, env, ip)
+            for old, res in zip(op.results, new.results):
+                env[old] = res
+    ct: dict = {}
+    for t, c in zip(touts, cotangents):
+        if t is not None and t in linear:
+            ct[t] = add_any(ct.get(t), c)
+    for op in reversed(linear_ops):
+        c = ct.pop(op.results[0], None)
+        if c is None:
+            continue
+        rule = TRANSPOSE_RULES.get(op.name)
+        if rule is None:
+            _missing("transpose", op)
+        mask = [v in linear for v in op.operands]
+        operands = [None if m else env.get(v, v) for v, m in zip(op.operands, mask)]
+        with op.location:
+            cts = rule(op, c, operands, mask)
+        for v, m, c_v in zip(op.operands, mask, cts):
+            if m and c_v is not None:
+                ct[v] = add_any(ct.get(v), c_v)
+    grads = []
+    for k, i in enumerate(argnums):
+        g = ct.get(block.arguments[n + k])
+        grads.append(g if g is not None else U.zeros_like_type(block.arguments[n + k].type))
+    return [env.get(v, v) for v in outs], grads
+
+
+# ---------------------------------------------------------------- expanders
+
+def _prepare(callee, module_op):
+    U.inline_calls(callee, module_op)
+    return U.function_type(callee)
+
+
+def expand_jvp(op: ir.Operation, callee, module_op) -> str:
+    argnums, num_aux = int_array(op, "argnums"), int_attr(op, "num_aux")
+    ftype = _prepare(callee, module_op)
+    rtype = jvp_type(ftype, argnums, num_aux)
+    new, block = U.new_function(module_op, U.symbol_name(callee) + "_jvp", list(rtype.inputs),
+                                list(rtype.results), op.location)
+    n = len(ftype.inputs)
+    with ir.InsertionPoint(block), op.location:
+        tangents = [None] * n
+        for k, i in enumerate(argnums):
+            tangents[i] = block.arguments[n + k]
+        outs, touts = emit_jvp(callee, list(block.arguments[:n]), tangents)
+        n_diff = len(outs) - num_aux
+        touts = [t if t is not None else full_like(o, 0) for o, t in zip(outs[:n_diff], touts[:n_diff])]
+        func.ReturnOp(outs + touts)
+    U.dead_code_elimination(new)
+    return U.symbol_name(new)
+
+
+def expand_vjp(op: ir.Operation, callee, module_op) -> str:
+    argnums, num_aux = int_array(op, "argnums"), int_attr(op, "num_aux")
+    ftype = _prepare(callee, module_op)
+    rtype = vjp_type(ftype, argnums, num_aux)
+    new, block = U.new_function(module_op, U.symbol_name(callee) + "_vjp", list(rtype.inputs),
+                                list(rtype.results), op.location)
+    n = len(ftype.inputs)
+    with ir.InsertionPoint(block), op.location:
+        outs, grads = emit_vjp(module_op, callee, list(block.arguments[:n]), argnums, num_aux,
+                               list(block.arguments[n:]))
+        func.ReturnOp(outs + grads)
+    U.dead_code_elimination(new)
+    return U.symbol_name(new)
+
+
+def expand_grad(op: ir.Operation, callee, module_op) -> str:
+    argnums, num_aux = int_array(op, "argnums"), int_attr(op, "num_aux")
+    with_value = bool(int_attr(op, "with_value"))
+    ftype = _prepare(callee, module_op)
+    rtype = grad_type(ftype, argnums, num_aux, with_value)
+    new, block = U.new_function(module_op, U.symbol_name(callee) + "_grad", list(rtype.inputs),
+                                list(rtype.results), op.location)
+    with ir.InsertionPoint(block), op.location:
+        y_type = ir.RankedTensorType(ftype.results[0])
+        seed = ops.constant(1.0, _np_dtype(y_type))
+        outs, grads = emit_vjp(module_op, callee, list(block.arguments), argnums, num_aux, [seed])
+        func.ReturnOp(grads + (outs[:1] if with_value else []) + outs[1:])
+    U.dead_code_elimination(new)
+    return U.symbol_name(new)
+
+
+def _np_dtype(t):
+    from tfn.dialect.types import to_dtype
+    return to_dtype(t.element_type)
+
+
+EXPANDERS = {"tfn.jvp": expand_jvp, "tfn.vjp": expand_vjp, "tfn.grad": expand_grad}

@@ -1,0 +1,119 @@
+"""Expands transform ops to a fixed point, innermost first, and registers the passes
+`tfn-autodiff` (grad, vjp, jvp), `tfn-batch` (vmap) and `tfn-expand-transforms` (all)."""
+from __future__ import annotations
+
+from typing import Callable
+
+from mlir import ir
+from mlir.dialects import func
+
+from tfn.transforms import ir_utils as U
+from tfn.transforms.registry import register
+
+EXPANDERS: dict[str, Callable] = {}
+
+
+def _load_expanders():
+    from tfn.transforms.autodiff import EXPANDERS as AD
+    EXPANDERS.update(AD)
+    try:
+        from tfn.transforms.batching import EXPANDERS as BATCH
+        EXPANDERS.update(BATCH)
+    except ImportError:
+        pass
+
+
+class TransformExpansionError(TypeError):
+    pass
+
+
+def _constant_callee(op: ir.Operation) -> str | None:
+    owner = op.operands[0].owner
+    if isinstance(owner, ir.Block):
+        return None
+    owner = owner.operation if hasattr(owner, "operation") else owner
+    if owner.name != "func.constant":
+        return None
+    return ir.FlatSymbolRefAttr(owner.attributes["value"]).value
+
+
+def _fold_indirect_calls(module_op: ir.Operation) -> None:
+    """call_indirect of a func.constant -> func.call (the constant is left for DCE)."""
+    calls = []
+    module_op.walk(lambda op: (calls.append(op.operation) if op.operation.name == "func.call_indirect" else None)
+                   or ir.WalkResult.ADVANCE)
+    for call in calls:
+        owner = call.operands[0].owner
+        if isinstance(owner, ir.Block) or owner.name != "func.constant":
+            continue
+        callee = ir.FlatSymbolRefAttr(owner.attributes["value"]).value
+        with ir.InsertionPoint(call), call.location:
+            new = func.CallOp([r.type for r in call.results], ir.FlatSymbolRefAttr.get(callee),
+                              list(call.operands)[1:])
+        for old, res in zip(call.results, new.results):
+            old.replace_all_uses_with(res)
+        call.erase()
+        if all(False for _ in owner.results[0].uses):
+            owner.erase()
+
+
+def expand_all(module_op: ir.Operation, kinds: tuple[str, ...] | None = None) -> None:
+    """Rewrites transform ops (of `kinds`, default all) until none is left."""
+    _load_expanders()
+    kinds = kinds or tuple(EXPANDERS)
+    memo: dict = {}
+    while True:
+        _fold_indirect_calls(module_op)
+        funcs = U.functions(module_op)
+        pending = []
+        module_op.walk(lambda op: (pending.append(op.operation) if op.operation.name in kinds else None)
+                       or ir.WalkResult.ADVANCE)
+        if not pending:
+            for f in U.functions(module_op).values():
+                U.dead_code_elimination(f)
+            return
+        progressed = False
+        for op in pending:
+            callee_name = _constant_callee(op)
+            if callee_name is None or U.contains_transforms(funcs[callee_name], module_op):
+                continue
+            key = (op.name, callee_name, str(op.attributes))
+            new_name = memo.get(key)
+            if new_name is None:
+                new_name = memo[key] = EXPANDERS[op.name](op, funcs[callee_name], module_op)
+                funcs = U.functions(module_op)
+            new_type = U.function_type(funcs[new_name])
+            if new_type != op.results[0].type:
+                raise TransformExpansionError(
+                    f"'{op.name}' declares result type {op.results[0].type} but the transformed function "
+                    f"has type {new_type} (at {op.location})")
+            with ir.InsertionPoint(op), op.location:
+                const = func.ConstantOp(new_type, ir.FlatSymbolRefAttr.get(new_name))
+            op.results[0].replace_all_uses_with(const.result)
+            op.erase()
+            progressed = True
+        if not progressed:
+            op = pending[0]
+            err = TransformExpansionError(
+                f"cannot expand '{op.name}': its function operand is not a func.constant of a "
+                f"transform-free function (at {op.location})")
+            err.location = op.location
+            raise err
+
+
+@register("tfn-expand-transforms", "Expand every tfn transform op (grad, vjp, jvp, vmap), innermost first")
+def expand_transforms_pass(module_op: ir.Operation) -> None:
+    expand_all(module_op)
+
+
+@register("tfn-autodiff", "Expand tfn.grad, tfn.vjp and tfn.jvp into new tfn functions")
+def autodiff_pass(module_op: ir.Operation) -> None:
+    expand_all(module_op, ("tfn.grad", "tfn.vjp", "tfn.jvp"))
+
+
+@register("tfn-batch", "Expand tfn.vmap into batched tfn functions")
+def batch_pass(module_op: ir.Operation) -> None:
+    _load_expanders()
+    if "tfn.vmap" not in EXPANDERS:
+        raise NotImplementedError("tfn-batch: batching rules are not available")
+    expand_all(module_op, ("tfn.vmap",))
