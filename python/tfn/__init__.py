@@ -9,6 +9,7 @@
 """
 from tfn import nn, numpy
 from tfn.api.jit import Jitted, Lowered, jit
+from tfn.api.jacobians import hessian, jacfwd, jacrev
 from tfn.api.transforms import grad, grad_and_value, jvp, linearize, vjp
 from tfn.dialect.ops import ShapeError
 from tfn.frontend.pytree import tree_leaves, tree_map, tree_structure
@@ -16,7 +17,7 @@ from tfn.frontend.tracer import ShapeDtype, TraceError
 from tfn.numpy import stop_gradient
 
 __all__ = [
-    "jit", "Jitted", "grad", "grad_and_value", "vjp", "jvp", "linearize", "Lowered", "numpy", "nn", "stop_gradient", "ShapeError", "TraceError", "ShapeDtype",
+    "jit", "Jitted", "grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "hessian", "Lowered", "numpy", "nn", "stop_gradient", "ShapeError", "TraceError", "ShapeDtype",
     "tree_map", "tree_leaves", "tree_structure",
 ]
 __version__ = "0.1.0"

@@ -16,6 +16,7 @@ derivative is itself made of tfn ops (and can be differentiated or batched).
 """
 from __future__ import annotations
 
+import builtins
 import re
 from typing import Sequence
 
@@ -211,7 +212,7 @@ def slice(x: ir.Value, start: Sequence[int], limit: Sequence[int], strides: Sequ
     if not (len(start) == len(limit) == len(strides) == len(src)) or any(
             not (0 <= b <= e <= n) or s < 1 for b, e, s, n in zip(start, limit, strides, src)):
         fail("slice", f"bad bounds start={start} limit={limit} strides={strides}", x)
-    out = [max(0, -(-(e - b) // s)) for b, e, s in zip(start, limit, strides)]
+    out = [builtins.max(0, -(-(e - b) // s)) for b, e, s in zip(start, limit, strides)]
     return _create("slice", [x], _result_type_like(x, shape=out),
                    {"start_indices": _i64_array(start), "limit_indices": _i64_array(limit),
                     "strides": _i64_array(strides)})
@@ -233,10 +234,10 @@ def pad(x: ir.Value, padding_value: ir.Value, low: Sequence[int], high: Sequence
     src = shape_of(x)
     interior = [0] * len(src) if interior is None else [int(i) for i in interior]
     low, high = [int(v) for v in low], [int(v) for v in high]
-    if not (len(low) == len(high) == len(interior) == len(src)) or min(low + high + interior, default=0) < 0 \
+    if not (len(low) == len(high) == len(interior) == len(src)) or builtins.min(low + high + interior, default=0) < 0 \
             or shape_of(padding_value) != () or dtype_of(padding_value) != dtype_of(x):
         fail("pad", f"bad padding low={low} high={high} interior={interior}", x, padding_value)
-    out = [lo + hi + n + max(n - 1, 0) * i for lo, hi, n, i in zip(low, high, src, interior)]
+    out = [lo + hi + n + builtins.max(n - 1, 0) * i for lo, hi, n, i in zip(low, high, src, interior)]
     return _create("pad", [x, padding_value], _result_type_like(x, shape=out),
                    {"edge_padding_low": _i64_array(low), "edge_padding_high": _i64_array(high),
                     "interior_padding": _i64_array(interior)})

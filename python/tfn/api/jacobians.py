@@ -1,0 +1,189 @@
+"""jacrev, jacfwd and hessian: vjp (or jvp) mapped over the standard basis.
+
+torch.func builds them the same way: jacrev = vmap(vjp_fn)(basis of the output),
+jacfwd = vmap(jvp at basis of the input). The basis is built in the IR (iota +
+compare), never as a dense constant.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from tfn import numpy as tnp
+from tfn.api.transforms import _Transformed, _error, _normalize_argnums, jvp, vjp
+from tfn.dialect import ops
+from tfn.frontend import pytree
+from tfn.frontend.tracer import Tracer, wrap
+
+
+def _eye(n: int, dtype) -> Tracer:
+    rows, cols = ops.iota((n, n), 0, np.int64), ops.iota((n, n), 1, np.int64)
+    return wrap(ops.convert(ops.compare("eq", rows, cols), dtype))
+
+
+def _map_over_basis(fn: Callable, basis, chunk_size: int | None = None):
+    """fn applied to each row of the pytree `basis` (leading dim = basis size), stacked.
+
+    Uses vmap (one batched program) when available.
+    """
+    try:
+        from tfn.api.vmap import vmap
+    except ImportError:
+        vmap = None
+    if vmap is not None:
+        return vmap(fn, chunk_size=chunk_size)(basis)
+    leaves, tree = pytree.flatten(basis)
+    n = leaves[0].shape[0]
+    rows = [fn(pytree.unflatten(tree, [leaf[k] for leaf in leaves])) for k in range(n)]
+    out_leaves = [pytree.tree_leaves(r) for r in rows]
+    stacked = [tnp.stack([r[j] for r in out_leaves]) for j in range(len(out_leaves[0]))]
+    return pytree.unflatten(pytree.tree_structure(rows[0]), stacked)
+
+
+def _with_args(f, args, argnums):
+    """f as a function of the arguments at `argnums` only (others fixed)."""
+    def partial(*selected):
+        full = list(args)
+        for a, v in zip(argnums, selected):
+            full[a] = v
+        return f(*full)
+    return partial
+
+
+def _split_basis(eye: Tracer, shapes: Sequence[tuple]) -> list[Tracer]:
+    """Rows of an identity cut into one [n, *shape] block per leaf."""
+    blocks, start = [], 0
+    for shape in shapes:
+        size = int(np.prod(shape, dtype=np.int64))
+        blocks.append(tnp.reshape(eye[:, start:start + size], (eye.shape[0],) + tuple(shape)))
+        start += size
+    return blocks
+
+
+def _assemble(out_tree, out_shapes, arg_trees, per_arg_leaf_jacobians, single_arg):
+    """Nest Jacobian blocks: output structure outside, argument structure inside."""
+    result_leaves = []
+    for o in range(len(out_shapes)):
+        per_arg = [pytree.unflatten(tree, blocks[o]) for tree, blocks in zip(arg_trees, per_arg_leaf_jacobians)]
+        result_leaves.append(per_arg[0] if single_arg else tuple(per_arg))
+    return pytree.unflatten(out_tree, result_leaves)
+
+
+class _JacRev(_Transformed):
+    def __init__(self, f, argnums, has_aux, chunk_size):
+        super().__init__(f)
+        self.argnums, self.has_aux, self.chunk_size = argnums, has_aux, chunk_size
+
+    def _traced_call(self, *args):
+        argnums = _normalize_argnums(self.argnums, len(args), "jacrev", self.f)
+        selected = [args[a] for a in argnums]
+        res = vjp(_with_args(self.f, args, argnums), *selected, has_aux=self.has_aux)
+        out, vjp_fn = res[0], res[1]
+        out_leaves, out_tree = pytree.flatten(out)
+        out_leaves = [tnp.asarray(o) for o in out_leaves]
+        shapes = [o.shape for o in out_leaves]
+        total = sum(int(np.prod(s, dtype=np.int64)) for s in shapes)
+        dtype = tnp.result_type(*out_leaves)
+        basis = _split_basis(_eye(total, dtype), shapes)
+        cts = _map_over_basis(lambda ct: vjp_fn(pytree.unflatten(out_tree, list(ct))), tuple(basis),
+                              self.chunk_size)
+        # cts: one pytree per selected arg, each leaf [total, *arg_leaf_shape]
+        arg_trees = [pytree.tree_structure(s) for s in selected]
+        per_arg_blocks = []
+        for ct in cts:
+            blocks = []
+            for leaf in pytree.tree_leaves(ct):
+                rows, start = [], 0
+                for s in shapes:
+                    size = int(np.prod(s, dtype=np.int64))
+                    rows.append(tnp.reshape(leaf[start:start + size], tuple(s) + leaf.shape[1:]))
+                    start += size
+                blocks.append(rows)
+            # blocks[leaf][out] -> [out][leaf]
+            per_arg_blocks.append([[blocks[l][o] for l in range(len(blocks))] for o in range(len(shapes))])
+        jac = _assemble(out_tree, shapes, arg_trees, per_arg_blocks, isinstance(self.argnums, int))
+        return (jac, res[2]) if self.has_aux else jac
+
+
+class _JacFwd(_Transformed):
+    def __init__(self, f, argnums, has_aux):
+        super().__init__(f)
+        self.argnums, self.has_aux = argnums, has_aux
+
+    def _traced_call(self, *args):
+        argnums = _normalize_argnums(self.argnums, len(args), "jacfwd", self.f)
+        selected = tuple(tnp.asarray(args[a]) if not isinstance(args[a], (tuple, list, dict)) else args[a]
+                         for a in argnums)
+        g = _with_args(self.f, args, argnums)
+        in_leaves, in_tree = pytree.flatten(selected)
+        in_leaves = [tnp.asarray(x) for x in in_leaves]
+        shapes = [x.shape for x in in_leaves]
+        total = sum(int(np.prod(s, dtype=np.int64)) for s in shapes)
+        basis = _split_basis(_eye(total, tnp.result_type(*in_leaves)), shapes)
+
+        def push(tangent_leaves):
+            tangents = pytree.unflatten(in_tree, list(tangent_leaves))
+            res = jvp(g, selected, tangents, has_aux=self.has_aux)
+            return res[1]
+        touts = _map_over_basis(push, tuple(basis))   # output pytree, leaves [total, *out_shape]
+        out_leaves, out_tree = pytree.flatten(touts)
+        arg_trees = [pytree.tree_structure(s) for s in selected]
+        per_arg_blocks = []
+        start_leaf = 0
+        for tree in arg_trees:
+            n_leaves = tree.num_leaves
+            per_out = []
+            for t in out_leaves:
+                blocks, start = [], sum(int(np.prod(s, dtype=np.int64)) for s in shapes[:start_leaf])
+                for s in shapes[start_leaf:start_leaf + n_leaves]:
+                    size = int(np.prod(s, dtype=np.int64))
+                    block = t[start:start + size]                      # [size, *out_shape]
+                    out_rank = t.ndim - 1
+                    moved = tnp.transpose(block, tuple(range(1, out_rank + 1)) + (0,))
+                    blocks.append(tnp.reshape(moved, t.shape[1:] + tuple(s)))
+                    start += size
+                per_out.append(blocks)
+            per_arg_blocks.append(per_out)
+            start_leaf += n_leaves
+        jac = _assemble(out_tree, [t.shape[1:] for t in out_leaves], arg_trees, per_arg_blocks,
+                        isinstance(self.argnums, int))
+        if self.has_aux:
+            aux = jvp(g, selected, selected, has_aux=True)[2]
+            return jac, aux
+        return jac
+
+
+def jacrev(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False, chunk_size: int | None = None):
+    """Jacobian by reverse mode: one vjp per output element, batched with vmap.
+
+    The result has shape `out.shape + arg.shape` per (output leaf, argument leaf).
+
+        >>> import numpy as np, tfn, tfn.numpy as tnp
+        >>> tfn.jacrev(lambda x: x ** 2)(np.array([1.0, 3.0]))
+        array([[2., 0.],
+               [0., 6.]])
+    """
+    return _JacRev(f, argnums, has_aux, chunk_size)
+
+
+def jacfwd(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False):
+    """Jacobian by forward mode: one jvp per input element, batched with vmap.
+
+        >>> import numpy as np, tfn, tfn.numpy as tnp
+        >>> tfn.jacfwd(lambda x: tnp.sin(x))(np.array([0.0, 0.0]))
+        array([[1., 0.],
+               [0., 1.]])
+    """
+    return _JacFwd(f, argnums, has_aux)
+
+
+def hessian(f: Callable, argnums: int | Sequence[int] = 0):
+    """Hessian of a scalar function: jacfwd(jacrev(f)).
+
+        >>> import numpy as np, tfn, tfn.numpy as tnp
+        >>> tfn.hessian(lambda x: tnp.sum(x ** 3))(np.array([1.0, 2.0]))
+        array([[ 6.,  0.],
+               [ 0., 12.]])
+    """
+    return jacfwd(jacrev(f, argnums), argnums)
