@@ -65,17 +65,34 @@ def parse_module(text: str, source_name: str, context: ir.Context) -> ir.Operati
 
     Diagnostics go to the context's handlers; raises ParseFailure when parsing fails.
     """
-    try:
-        op = ir.Operation.parse(text, source_name=source_name, context=context)
-        if op.operation.name == "builtin.module":
-            return op.operation
-    except ir.MLIRError as e:
-        # Several (or zero) top-level ops need an implicit module; any other
-        # failure is the user's and has been reported already.
-        if not _TOP_LEVEL_COUNT.search(str(e)):
-            raise ParseFailure(str(e)) from None
+    op, needs_module = _parse_as_is(text, source_name, context)
+    if not needs_module:
+        return op
     try:
         return ir.Operation.parse(_wrapped_in_module(text), source_name=source_name,
                                   context=context).operation
     except ir.MLIRError as e:
         raise ParseFailure(str(e)) from None
+
+
+def _parse_as_is(text: str, source_name: str, context: ir.Context) -> tuple[ir.Operation | None, bool]:
+    """(the parsed module, False), or (None, True) when the text needs an implicit module."""
+    wrong_count = []
+
+    def swallow_top_level_count(diag) -> bool:
+        # Not the user's error: several (or zero) top-level ops only need a module around them.
+        if _TOP_LEVEL_COUNT.search(diag.message):
+            wrong_count.append(diag.message)
+            return True
+        return False  # every other diagnostic goes on to tfn-opt's handler
+
+    handler = context.attach_diagnostic_handler(swallow_top_level_count)
+    try:
+        op = ir.Operation.parse(text, source_name=source_name, context=context)
+    except ir.MLIRError as e:
+        if wrong_count or _TOP_LEVEL_COUNT.search(str(e)):
+            return None, True
+        raise ParseFailure(str(e)) from None
+    finally:
+        handler.detach()
+    return (op.operation, False) if op.operation.name == "builtin.module" else (None, True)
