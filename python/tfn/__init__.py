@@ -21,3 +21,5 @@ __all__ = [
     "tree_map", "tree_leaves", "tree_structure",
 ]
 __version__ = "0.1.0"
+from tfn.api.vmap import vmap  # noqa: E402
+__all__ += ["vmap"]
