@@ -33,7 +33,7 @@ def pass_names() -> list[str]:
 
 def _load_builtin_passes():
     # Importing registers them.
-    from tfn.transforms import lower_to_linalg_pass  # noqa: F401
+    from tfn.transforms import lower_strided_copies_pass, lower_to_linalg_pass  # noqa: F401
     try:
         from tfn.transforms import autodiff  # noqa: F401
     except ImportError:

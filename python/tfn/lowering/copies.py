@@ -1,0 +1,42 @@
+"""`tfn-lower-strided-copies`: memref.copy between strided buffers -> a linalg.generic copy.
+
+Bufferizing `tensor.insert_slice` (concatenate, pad, transposed slices) copies into
+strided subviews; the LLVM lowering turns such a copy into a call to `memrefCopy`
+from the C runner-utils library, which drags a second copy of MLIR into the
+process. A linalg copy lowers to plain loops instead.
+"""
+from __future__ import annotations
+
+from mlir import ir
+from mlir.dialects import _linalg_ops_gen as linalg_gen
+
+PARALLEL = "#linalg.iterator_type<parallel>"
+
+
+def lower_strided_copies(module_op: ir.Operation) -> None:
+    copies = []
+    module_op.walk(lambda op: (copies.append(op.operation) if op.operation.name == "memref.copy" else None)
+                   or ir.WalkResult.ADVANCE)
+    for copy in copies:
+        src, dst = copy.operands
+        src_t, dst_t = ir.MemRefType(src.type), ir.MemRefType(dst.type)
+        if _is_identity(src_t) and _is_identity(dst_t):
+            continue  # lowers to llvm.memcpy
+        rank = len(src_t.shape)
+        ident = ir.AffineMapAttr.get(ir.AffineMap.get_identity(rank))
+        with ir.InsertionPoint(copy), copy.location:
+            generic = linalg_gen.GenericOp([], [src], [dst], ir.ArrayAttr.get([ident, ident]),
+                                           ir.ArrayAttr.get([ir.Attribute.parse(PARALLEL)] * rank))
+            block = generic.regions[0].blocks.append(src_t.element_type, dst_t.element_type)
+            with ir.InsertionPoint(block):
+                linalg_gen.YieldOp([block.arguments[0]])
+        copy.erase()
+
+
+def _is_identity(t: ir.MemRefType) -> bool:
+    layout = t.layout
+    try:
+        return ir.AffineMapAttr(layout).value.is_permutation and ir.AffineMapAttr(layout).value == \
+            ir.AffineMap.get_identity(len(t.shape))
+    except ValueError:
+        return False
