@@ -1,6 +1,8 @@
 // compare, select and convert lower to linalg.generic over arith compares,
 // selects and casts (numpy astype semantics: floats truncate toward zero).
 // RUN: %tfn-opt %s --pass-pipeline='builtin.module(tfn-lower-to-linalg)' | FileCheck %s
+// The output is plain upstream IR: stock mlir-opt (no tfn dialect) verifies it.
+// RUN: %tfn-opt %s --tfn-lower-to-linalg | %mlir-opt -o /dev/null
 
 // CHECK-LABEL: func.func @compare_select_convert
 func.func @compare_select_convert(%a: tensor<4xf32>, %b: tensor<4xf32>, %i: tensor<4xi32>) -> (tensor<4xi32>, tensor<4xf32>) {

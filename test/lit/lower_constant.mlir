@@ -1,5 +1,7 @@
 // tfn.constant lowers to arith.constant with the same dense value.
 // RUN: %tfn-opt %s --tfn-lower-to-linalg | FileCheck %s
+// The output is plain upstream IR: stock mlir-opt (no tfn dialect) verifies it.
+// RUN: %tfn-opt %s --tfn-lower-to-linalg | %mlir-opt -o /dev/null
 
 // CHECK-LABEL: func.func @constant
 func.func @constant() -> (tensor<2x2xf32>, tensor<3xi32>) {

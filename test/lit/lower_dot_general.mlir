@@ -1,6 +1,8 @@
 // dot_general lowers to one linalg.generic: batch and free dims parallel, contracting dims reductions,
 // accumulating into a zero-filled result.
 // RUN: %tfn-opt %s --split-input-file --pass-pipeline='builtin.module(tfn-lower-to-linalg)' | FileCheck %s
+// The output is plain upstream IR: stock mlir-opt (no tfn dialect) verifies it.
+// RUN: %tfn-opt %s --split-input-file --tfn-lower-to-linalg | %mlir-opt --split-input-file -o /dev/null
 
 // CHECK-DAG: #[[LHS:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
 // CHECK-DAG: #[[RHS:.*]] = affine_map<(d0, d1, d2) -> (d2, d1)>

@@ -1,5 +1,7 @@
 // Elementwise tfn ops lower to one linalg.generic each, with the scalar op of the element kind.
 // RUN: %tfn-opt %s --pass-pipeline='builtin.module(tfn-lower-to-linalg)' | FileCheck %s
+// The output is plain upstream IR: stock mlir-opt (no tfn dialect) verifies it.
+// RUN: %tfn-opt %s --tfn-lower-to-linalg | %mlir-opt -o /dev/null
 
 // CHECK: #[[ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
 

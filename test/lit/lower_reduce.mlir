@@ -1,6 +1,8 @@
 // Reductions lower to a linalg.generic with reduction iterators over `dimensions`,
 // accumulating from the identity of the combiner.
 // RUN: %tfn-opt %s --pass-pipeline='builtin.module(tfn-lower-to-linalg)' | FileCheck %s
+// The output is plain upstream IR: stock mlir-opt (no tfn dialect) verifies it.
+// RUN: %tfn-opt %s --tfn-lower-to-linalg | %mlir-opt -o /dev/null
 
 // CHECK-DAG: #[[ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
 // CHECK-DAG: #[[ROWS:.*]] = affine_map<(d0, d1) -> (d0)>
