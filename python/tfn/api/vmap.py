@@ -86,6 +86,9 @@ class _Vmap(_Transformed):
                 raise _error(self.f, f"argument {k} (leaf {j}) is a {type(leaf).__name__} with in_dim {d}; "
                                      f"only arrays can be mapped over (use in_dim None)")
             rank = len(_shape(leaf))
+            if rank == 0:
+                raise _error(self.f, f"argument {k} (leaf {j}) is 0-d with in_dim {d}; a scalar has no dim "
+                                     f"to map over, so only arrays can be mapped (use in_dim None)")
             if not -rank <= d < rank:
                 raise _error(self.f, f"in_dim {d} is out of range for argument {k} (leaf {j}) of shape "
                                      f"{_shape(leaf)} (rank {rank})")
