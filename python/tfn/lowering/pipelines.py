@@ -10,17 +10,22 @@ TO_LINALG = "tfn-lower-to-linalg"
 LINALG_CLEANUP = ("inline,symbol-dce,canonicalize,cse,linalg-fuse-elementwise-ops,"
                   "canonicalize,cse")
 
-# linalg on tensors -> LLVM dialect, for the in-process CPU ExecutionEngine.
-CPU_TO_LLVM = (
+# linalg on tensors -> LLVM dialect, for the in-process CPU ExecutionEngine, in two
+# stages: bufferization, then (after `tfn-linalg-to-blas` where a BLAS is loaded) the rest.
+CPU_BUFFERIZE = (
     "one-shot-bufferize{bufferize-function-boundaries "
-    "function-boundary-type-conversion=identity-layout-map},"
+    "function-boundary-type-conversion=identity-layout-map}")
+BLAS = "tfn-linalg-to-blas"
+CPU_BUFFERS_TO_LLVM = (
     "convert-linalg-to-loops,buffer-deallocation-pipeline,convert-scf-to-cf,"
     "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
     # ipowi needs a software routine; libm keeps tanh/expm1/log1p accurate in f64.
-    "convert-math-to-funcs,convert-math-to-libm,convert-math-to-llvm,"
+    "math-expand-ops{ops=rsqrt},convert-math-to-funcs,convert-math-to-libm,convert-math-to-llvm,"
     "convert-arith-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts")
+CPU_TO_LLVM = f"{CPU_BUFFERIZE},{CPU_BUFFERS_TO_LLVM}"
 
 PIPELINES = {
     "linalg": f"{TO_LINALG},{LINALG_CLEANUP}",
     "cpu": CPU_TO_LLVM,
+    "cpu-blas": f"{CPU_BUFFERIZE},{BLAS},{CPU_BUFFERS_TO_LLVM}",
 }

@@ -12,6 +12,7 @@ from mlir.dialects import arith, math, tensor
 from mlir.dialects import _linalg_ops_gen as linalg_gen
 
 from tfn.dialect.ops import int_array, int_attr, str_attr
+from tfn.lowering import contraction
 from tfn.lowering.builders import (PARALLEL, REDUCTION, affine_map, element_type, elementwise,
                                    empty, fill, generic, is_float_type, scalar_constant, shape)
 
@@ -222,6 +223,8 @@ def lower_dot_general(op, a, b):
     rfree = [d for d in range(rb_rank) if d not in rb and d not in rc]
     nb, nl, nr, nc = len(lb), len(lfree), len(rfree), len(lc)
     loops = nb + nl + nr + nc
+    if contraction.wants_blas(a, b, lb, rb, lc, rc):
+        return contraction.lower_as_matmul(a, b, lb, rb, lc, rc, shape(op.result))
 
     def operand_map(rank, batch, free, contract, free_base):
         exprs = [0] * rank

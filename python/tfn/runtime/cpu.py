@@ -13,13 +13,18 @@ from dataclasses import dataclass
 
 import numpy as np
 from mlir import ir
-from mlir.dialects import bufferization, func
+from mlir.dialects import arith, bufferization, func
 from mlir.execution_engine import ExecutionEngine
 from mlir.passmanager import PassManager
 
 from tfn.dialect.types import dtype_of, shape_of
 from tfn.lowering import pipelines
+from tfn.lowering.copies import lower_strided_copies
+from tfn.lowering.blas import linalg_to_blas
+from tfn.lowering.builders import elementwise
+from tfn.lowering.fastmath import relax_reductions
 from tfn.lowering.to_linalg import lower_to_linalg
+from tfn.runtime import blas as blas_runtime
 from tfn.runtime.memref import make_descriptor
 
 ENTRY = "_tfn_entry"
@@ -37,8 +42,15 @@ def add_entry_wrapper(module: ir.Module, callee: str) -> None:
     ftype = ir.FunctionType(ir.TypeAttr(target.attributes["function_type"]).value)
     target.attributes["sym_visibility"] = ir.StringAttr.get("private")
 
-    def memref(t):
+    i1, i8 = ir.IntegerType.get_signless(1), ir.IntegerType.get_signless(8)
+
+    def boundary(t):
+        # numpy bools are bytes; i1 memrefs cannot be loaded or stored by the LLVM lowering.
         t = ir.RankedTensorType(t)
+        return ir.RankedTensorType.get(list(t.shape), i8 if t.element_type == i1 else t.element_type)
+
+    def memref(t):
+        t = boundary(t)
         return ir.MemRefType.get(list(t.shape), t.element_type)
     in_types = [memref(t) for t in ftype.inputs]
     out_types = [memref(t) for t in ftype.results]
@@ -47,22 +59,39 @@ def add_entry_wrapper(module: ir.Module, callee: str) -> None:
         entry.attributes["llvm.emit_c_interface"] = ir.UnitAttr.get()
         block = entry.add_entry_block()
         with ir.InsertionPoint(block):
-            tensors = [bufferization.ToTensorOp(t, a, restrict=True).result
-                       for t, a in zip(ftype.inputs, block.arguments[:len(in_types)])]
+            tensors = []
+            for t, a in zip(ftype.inputs, block.arguments[:len(in_types)]):
+                v = bufferization.ToTensorOp(boundary(t), a, restrict=True).result
+                if ir.RankedTensorType(t).element_type == i1:
+                    v = elementwise([v], i1, lambda x: arith.trunci(i1, x))
+                tensors.append(v)
             call = func.CallOp(list(ftype.results), ir.FlatSymbolRefAttr.get(callee), tensors)
             for result, out in zip(call.results, block.arguments[len(in_types):]):
+                if ir.RankedTensorType(result.type).element_type == i1:
+                    result = elementwise([result], i8, lambda x: arith.extui(i8, x))
                 bufferization.MaterializeInDestinationOp(None, result, out, restrict=True, writable=True)
             func.ReturnOp([])
 
 
-def lower_for_cpu(module: ir.Module, entry: str) -> dict[str, str]:
-    """Lowers a tfn module in place to the LLVM dialect; returns the text of each stage."""
+def lower_for_cpu(module: ir.Module, entry: str, use_blas: bool | None = None) -> dict[str, str]:
+    """Lowers a tfn module in place to the LLVM dialect; returns the text of each stage.
+
+    `use_blas` (default: whether a BLAS could be loaded into this process) turns large
+    f32/f64 contractions into calls of that BLAS; code meant to run elsewhere passes False.
+    """
+    if use_blas is None:
+        use_blas = blas_runtime.available()
     stages = {"tfn": str(module)}
     lower_to_linalg(module.operation)
     add_entry_wrapper(module, entry)
     PassManager.parse(f"builtin.module({pipelines.LINALG_CLEANUP})").run(module.operation)
+    relax_reductions(module.operation)
     stages["linalg"] = str(module)
-    PassManager.parse(f"builtin.module({pipelines.CPU_TO_LLVM})").run(module.operation)
+    PassManager.parse(f"builtin.module({pipelines.CPU_BUFFERIZE})").run(module.operation)
+    if use_blas:
+        linalg_to_blas(module.operation)
+    lower_strided_copies(module.operation)
+    PassManager.parse(f"builtin.module({pipelines.CPU_BUFFERS_TO_LLVM})").run(module.operation)
     stages["llvm"] = str(module)
     return stages
 

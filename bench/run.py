@@ -1,0 +1,237 @@
+"""Side-by-side timings: tfn.jit against numpy, jax.jit and torch (eager), on one machine.
+
+    python bench/run.py [--repeat N] [--warmup N] [-k SUBSTRING] [--frameworks tfn,numpy,jax,torch]
+
+Each case (bench/cases.py) is run by every installed framework that has a function
+for it: warm-up calls first (the first one compiles; its time is reported for tfn
+and jax), then the median of N timed calls. Prints a markdown table in ms with the
+ratios tfn/other (below 1: tfn is faster), and checks every result against numpy's
+(or the first framework's). A framework that is not installed is skipped.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cases as registry  # noqa: E402
+
+FRAMEWORKS = ("tfn", "numpy", "jax", "torch")
+
+
+# ------------------------------------------------------------------ framework adapters
+
+def _tree_map(fn, tree):
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_tree_map(fn, t) for t in tree)
+    if isinstance(tree, dict):
+        return {k: _tree_map(fn, v) for k, v in tree.items()}
+    return fn(tree)
+
+
+def _leaves(tree):
+    if isinstance(tree, (list, tuple)):
+        return [x for t in tree for x in _leaves(t)]
+    if isinstance(tree, dict):
+        return [x for k in sorted(tree) for x in _leaves(tree[k])]
+    return [tree]
+
+
+def _prepare_tfn(fn, args):
+    import tfn
+    return tfn.jit(fn), args, lambda out: _tree_map(np.asarray, out)
+
+
+def _prepare_numpy(fn, args):
+    return fn, args, lambda out: _tree_map(np.asarray, out)
+
+
+def _prepare_jax(fn, args):
+    import jax
+    jitted = jax.jit(fn)
+    jargs = _tree_map(jax.numpy.asarray, args)
+
+    def call(*a):
+        return jax.block_until_ready(jitted(*a))
+    return call, jargs, lambda out: _tree_map(np.asarray, out)
+
+
+def _prepare_torch(fn, args):
+    import torch
+    targs = _tree_map(lambda a: torch.from_numpy(np.ascontiguousarray(a)), args)
+
+    def call(*a):
+        with torch.no_grad():
+            return fn(*a)
+    return call, targs, lambda out: _tree_map(lambda t: t.detach().numpy(), out)
+
+
+PREPARE = {"tfn": _prepare_tfn, "numpy": _prepare_numpy, "jax": _prepare_jax, "torch": _prepare_torch}
+
+
+def available(name: str) -> bool:
+    try:
+        __import__(name)
+        return True
+    except Exception:  # noqa: BLE001 - a broken install counts as absent
+        return False
+
+
+# ------------------------------------------------------------------ timing
+
+def measure(call, args, repeat: int, warmup: int):
+    """(first-call seconds, median ms of `repeat` calls after `warmup` calls, last output)."""
+    t0 = time.perf_counter()
+    out = call(*args)
+    first = time.perf_counter() - t0
+    for _ in range(max(0, warmup - 1)):
+        out = call(*args)
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = call(*args)
+        times.append(time.perf_counter() - t0)
+    return first, statistics.median(times) * 1e3, out
+
+
+def agree(out, ref, rtol) -> bool:
+    a, b = _leaves(out), _leaves(ref)
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+        if x.shape != y.shape:
+            return False
+        tol = rtol * max(1.0, float(np.max(np.abs(y))) if y.size else 1.0)
+        if y.size and float(np.max(np.abs(x - y))) > tol:
+            return False
+    return True
+
+
+def run_cell(case, name, repeat, warmup, seed=0):
+    """Times one framework on one case: (ms or None, compile seconds or None, output or error text)."""
+    args = case.inputs(np.random.default_rng(seed))
+    try:
+        call, fargs, to_numpy = PREPARE[name](getattr(case, name), args)
+        first, ms, out = measure(call, fargs, repeat, warmup)
+        return ms, first, to_numpy(out)
+    except Exception as e:  # noqa: BLE001 - one failing cell must not stop the table
+        text = str(e).strip().splitlines()
+        return None, None, f"{type(e).__name__}: {text[0][:100] if text else ''}"
+
+
+def run(cases, frameworks, repeat, warmup, pause=0.5):
+    """Rows for `cases`. Frameworks run one after the other over all cases, with a pause
+    between them, so that one's spinning worker threads don't steal the other's cores."""
+    rows = [{"case": c.name, "ms": {}, "compile_s": {}, "out": {}, "problems": []} for c in cases]
+    for name in frameworks:
+        for case, row in zip(cases, rows):
+            if getattr(case, name) is None:
+                continue
+            ms, first, out = run_cell(case, name, repeat, warmup)
+            row["ms"][name] = ms
+            if ms is None:
+                row["problems"].append(f"{name}: {out}")
+                continue
+            if name in ("tfn", "jax"):
+                row["compile_s"][name] = first
+            row["out"][name] = out
+        time.sleep(pause)
+    for case, row in zip(cases, rows):
+        outs = row.pop("out")
+        if not outs:
+            continue
+        ref_name = "numpy" if "numpy" in outs else next(iter(outs))
+        for name, out in outs.items():
+            if name != ref_name and not agree(out, outs[ref_name], case.rtol):
+                row["problems"].append(f"{name} differs from {ref_name}")
+    return rows
+
+
+def _fmt(ms):
+    return "—" if ms is None else (f"{ms:.3f}" if ms < 10 else f"{ms:.1f}")
+
+
+def table(rows, frameworks) -> str:
+    others = [f for f in frameworks if f != "tfn"]
+    head = (["case"] + [f"{f} ms" for f in frameworks] + [f"tfn/{f}" for f in others if "tfn" in frameworks]
+            + (["tfn compile s"] if "tfn" in frameworks else []) + (["jax compile s"] if "jax" in frameworks else []))
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        ms = r["ms"]
+        cells = [r["case"]] + [_fmt(ms.get(f)) for f in frameworks]
+        if "tfn" in frameworks:
+            t = ms.get("tfn")
+            cells += [("—" if t is None or not ms.get(f) else f"{t / ms[f]:.2f}") for f in others]
+            c = r["compile_s"].get("tfn")
+            cells.append("—" if c is None else f"{c:.2f}")
+        if "jax" in frameworks:
+            c = r["compile_s"].get("jax")
+            cells.append("—" if c is None else f"{c:.2f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def environment(frameworks) -> str:
+    parts = [f"python {platform.python_version()}", f"{os.cpu_count()} cpus", f"numpy {np.__version__}"]
+    for name in frameworks:
+        if name in ("jax", "torch"):
+            parts.append(f"{name} {sys.modules[name].__version__}")
+    try:
+        from threadpoolctl import threadpool_info
+        for pool in threadpool_info():
+            if pool.get("user_api") == "blas":
+                parts.append(f"numpy BLAS {pool.get('internal_api')} {pool.get('architecture')} "
+                             f"x{pool.get('num_threads')}")
+    except ImportError:
+        pass
+    try:
+        from tfn.runtime import blas
+        parts.append(f"tfn gemm: {'BLAS ' + os.path.basename(blas.library()) if blas.available() else 'loops'}")
+    except Exception:  # noqa: BLE001
+        pass
+    env = [f"{k}={os.environ[k]}" for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS")
+           if k in os.environ]
+    if env:
+        parts.append("env " + " ".join(env))
+    return ", ".join(parts)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeat", type=int, default=50, help="timed calls per cell (median reported)")
+    p.add_argument("--warmup", type=int, default=5, help="untimed calls first, the compiling one included")
+    p.add_argument("-k", dest="select", default="", help="only cases whose name contains this")
+    p.add_argument("--frameworks", default=",".join(FRAMEWORKS))
+    args = p.parse_args(argv)
+    wanted = [f.strip() for f in args.frameworks.split(",") if f.strip()]
+    unknown = [f for f in wanted if f not in FRAMEWORKS]
+    if unknown:
+        p.error(f"unknown frameworks {unknown}; choose from {', '.join(FRAMEWORKS)}")
+    frameworks = [f for f in wanted if available(f)]
+    skipped = [f for f in wanted if f not in frameworks]
+    if "jax" in frameworks:
+        import jax
+        jax.config.update("jax_enable_x64", True)  # f64 cases stay f64
+    print(f"# tfn benchmarks\n\n{environment(frameworks)}; median of {args.repeat} calls after "
+          f"{args.warmup} warm-up calls; ratio tfn/other < 1 means tfn is faster.")
+    if skipped:
+        print(f"Skipped (not installed): {', '.join(skipped)}.")
+    print()
+    selected = [c for c in registry.CASES if args.select.lower() in c.name.lower()]
+    rows = run(selected, frameworks, args.repeat, args.warmup)
+    print(table(rows, frameworks))
+    notes = [f"- {r['case']}: {m}" for r in rows for m in r["problems"]]
+    if notes:
+        print("\nProblems:\n" + "\n".join(notes))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

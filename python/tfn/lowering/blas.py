@@ -1,0 +1,203 @@
+"""Pass `tfn-linalg-to-blas`: `linalg.matmul` / `linalg.batch_matmul` on memrefs -> CBLAS gemm calls.
+
+Runs after bufferization. Each f32/f64 matmul whose operands have a unit inner stride
+(row-major rows, possibly strided between rows and between batch items) becomes a
+call of `cblas_?gemm` (one per batch item, in an `scf.for`), passing the aligned
+pointer plus offset and the row strides as leading dimensions; the transposes of the
+op's `indexing_maps` become the CBLAS transpose flags. Any other matmul is left for
+the loop lowering.
+
+```mlir
+linalg.matmul ins(%a, %b : memref<64x784xf32>, memref<784x512xf32>) outs(%c : memref<64x512xf32>)
+// becomes
+func.call @scipy_cblas_sgemm64_(%row_major, %no_trans, %no_trans, %m, %n, %k, %one, %pa, %lda,
+                                %pb, %ldb, %one, %pc, %ldc) : (i32, i32, i32, i64, ...) -> ()
+```
+
+The symbols are those of the 64-bit-integer OpenBLAS that numpy's wheels ship
+(`scipy_cblas_sgemm64_`, `scipy_cblas_dgemm64_`); `tfn.runtime.blas` loads it into
+the process so the JIT resolves them. beta = 1 keeps the op's accumulate semantics.
+"""
+from __future__ import annotations
+
+from mlir import ir
+from mlir.dialects import arith, func, llvm, memref, scf
+
+GEMM_SYMBOLS = {"f32": "scipy_cblas_sgemm64_", "f64": "scipy_cblas_dgemm64_"}
+ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
+
+
+def _elem_key(t: ir.Type):
+    if isinstance(t, ir.F32Type):
+        return "f32"
+    if isinstance(t, ir.F64Type):
+        return "f64"
+    return None
+
+
+def _default_maps(batched: bool):
+    o = 1 if batched else 0
+    nd = o + 3
+    bd = [ir.AffineDimExpr.get(0)] if batched else []
+    m, n, k = (ir.AffineDimExpr.get(i) for i in (o, o + 1, o + 2))
+    return [ir.AffineMap.get(nd, 0, bd + [m, k]), ir.AffineMap.get(nd, 0, bd + [k, n]),
+            ir.AffineMap.get(nd, 0, bd + [m, n])]
+
+
+def _dims_of(amap: ir.AffineMap) -> list[int] | None:
+    out = []
+    for e in amap.results:
+        if not isinstance(e, ir.AffineDimExpr):
+            try:
+                e = ir.AffineDimExpr(e)
+            except (TypeError, ValueError):
+                return None
+        out.append(e.position)
+    return out
+
+
+def _plan(op):
+    """(batched, trans_a, trans_b) when `op` can be a gemm call, else None."""
+    name = op.name
+    batched = name == "linalg.batch_matmul"
+    if "indexing_maps" in op.attributes:
+        maps = [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
+    else:
+        maps = _default_maps(batched)
+    dims = [_dims_of(m) for m in maps]
+    if any(d is None for d in dims):
+        return None
+    o = 1 if batched else 0
+    b, m, n, k = ([0] if batched else []), o, o + 1, o + 2
+    if dims[2] != b + [m, n]:
+        return None
+    if dims[0] == b + [m, k]:
+        trans_a = False
+    elif dims[0] == b + [k, m]:
+        trans_a = True
+    else:
+        return None
+    if dims[1] == b + [k, n]:
+        trans_b = False
+    elif dims[1] == b + [n, k]:
+        trans_b = True
+    else:
+        return None
+    return batched, trans_a, trans_b
+
+
+def _unit_inner_stride(t: ir.MemRefType) -> bool:
+    if not t.has_static_shape:
+        return False
+    strides, _ = t.get_strides_and_offset()
+    return t.shape[-1] == 1 or strides[-1] == 1
+
+
+def _declare(body: ir.Block, symbol: str, elem: ir.Type) -> None:
+    for op in body.operations:
+        if op.operation.name == "func.func" and ir.StringAttr(op.attributes["sym_name"]).value == symbol:
+            return
+    i32, i64 = ir.IntegerType.get_signless(32), ir.IntegerType.get_signless(64)
+    ptr = llvm.PointerType.get()
+    args = [i32, i32, i32, i64, i64, i64, elem, ptr, i64, ptr, i64, elem, ptr, i64]
+    with ir.InsertionPoint.at_block_begin(body), ir.Location.unknown():
+        decl = func.FuncOp(symbol, (args, []))
+        decl.attributes["sym_visibility"] = ir.StringAttr.get("private")
+
+
+def _index(v: int) -> ir.Value:
+    return arith.ConstantOp(ir.IndexType.get(), v).result
+
+
+class _Operand:
+    """Aligned base address (index, bytes), row stride and batch stride (index, elements)."""
+
+    def __init__(self, value: ir.Value, elem_bytes: int):
+        t = ir.MemRefType(value.type)
+        meta = memref.ExtractStridedMetadataOp(value)
+        results = list(meta.results)
+        rank = t.rank
+        offset, strides = results[1], results[2 + rank:]
+        base = memref.ExtractAlignedPointerAsIndexOp(value).result
+        size = _index(elem_bytes)
+        self.address = arith.addi(base, arith.muli(offset, size))
+        self.row_stride = strides[-2]
+        self.batch_stride = strides[0] if rank == 3 else None
+        self.cols = t.shape[-1]
+        self.elem_bytes = size
+
+    def pointer(self, batch_index):
+        addr = self.address
+        if batch_index is not None:
+            addr = arith.addi(addr, arith.muli(arith.muli(batch_index, self.batch_stride), self.elem_bytes))
+        i64 = ir.IntegerType.get_signless(64)
+        return llvm.inttoptr(llvm.PointerType.get(), arith.index_cast(i64, addr))
+
+    def leading_dim(self):
+        # CBLAS requires ld >= max(1, cols) even where a single row makes the stride meaningless.
+        i64 = ir.IntegerType.get_signless(64)
+        ld = arith.maxsi(self.row_stride, _index(max(1, self.cols)))
+        return arith.index_cast(i64, ld)
+
+
+def _rewrite(body: ir.Block, op) -> bool:
+    plan = _plan(op)
+    if plan is None or len(op.operands) != 3 or len(op.results) != 0:
+        return False
+    batched, trans_a, trans_b = plan
+    types = [v.type for v in op.operands]
+    if not all(isinstance(t, ir.MemRefType) for t in types):
+        return False
+    types = [ir.MemRefType(t) for t in types]
+    key = _elem_key(types[0].element_type)
+    if key is None or any(t.element_type != types[0].element_type for t in types):
+        return False
+    if not all(_unit_inner_stride(t) for t in types):
+        return False
+    elem = types[0].element_type
+    symbol = GEMM_SYMBOLS[key]
+    _declare(body, symbol, elem)
+    c_shape = types[2].shape
+    m, n = c_shape[-2], c_shape[-1]
+    k = types[0].shape[-2] if trans_a else types[0].shape[-1]
+    i32, i64 = ir.IntegerType.get_signless(32), ir.IntegerType.get_signless(64)
+    with ir.InsertionPoint(op), op.location:
+        a, b, c = (_Operand(v, 4 if key == "f32" else 8) for v in op.operands)
+
+        def const32(v):
+            return arith.ConstantOp(i32, v).result
+
+        def const64(v):
+            return arith.ConstantOp(i64, v).result
+        fixed = [const32(ROW_MAJOR), const32(TRANS if trans_a else NO_TRANS),
+                 const32(TRANS if trans_b else NO_TRANS), const64(m), const64(n), const64(k)]
+        one = arith.ConstantOp(elem, ir.FloatAttr.get(elem, 1.0)).result
+        lds = [a.leading_dim(), b.leading_dim(), c.leading_dim()]
+
+        def call(index):
+            func.CallOp([], ir.FlatSymbolRefAttr.get(symbol),
+                        fixed + [one, a.pointer(index), lds[0], b.pointer(index), lds[1], one,
+                                 c.pointer(index), lds[2]])
+        if batched:
+            loop = scf.ForOp(_index(0), _index(c_shape[0]), _index(1))
+            with ir.InsertionPoint(loop.body):
+                call(loop.induction_variable)
+                scf.YieldOp([])
+        else:
+            call(None)
+    op.erase()
+    return True
+
+
+def linalg_to_blas(module_op: ir.Operation) -> int:
+    """Rewrites the matmuls of `module_op` (a builtin.module on memrefs) to gemm calls; returns how many."""
+    module_op = module_op.operation
+    body = module_op.regions[0].blocks[0]
+    found = []
+
+    def collect(op):
+        if op.name in ("linalg.matmul", "linalg.batch_matmul"):
+            found.append(op)
+        return ir.WalkResult.ADVANCE
+    module_op.walk(collect)
+    return sum(_rewrite(body, op) for op in found)
