@@ -25,36 +25,33 @@ def _free(rank, batch, contract):
     return [d for d in range(rank) if d not in batch and d not in contract]
 
 
-def _transpose_lhs(ct, rhs, lhs_rank, batch, contract):
-    """Cotangent of the lhs of dot_general(lhs, rhs) given the result's cotangent `ct`."""
-    (lb, rb), (lc, rc) = batch, contract
-    rhs_rank = len(shape_of(rhs))
-    lfree, rfree = _free(lhs_rank, lb, lc), _free(rhs_rank, rb, rc)
-    nb, nl = len(lb), len(lfree)
-    # ct dims: [batch, lfree, rfree]; contract ct's rfree with rhs's rfree, batch with batch.
-    ct_rfree = list(range(nb + nl, nb + nl + len(rfree)))
-    out = ops.dot_general(ct, rhs, (list(range(nb)), rb), (ct_rfree, rfree))
-    # out dims: [batch, lfree, rhs contracting dims in rhs order (= rc sorted)]
-    rc_sorted = sorted(rc)
-    produced = list(lb) + lfree + [lc[rc.index(r)] for r in rc_sorted]
-    return ops.transpose(out, [produced.index(d) for d in range(lhs_rank)])
+def _cotangent(ct, other, x_rank, x_dims, other_dims, x_is_lhs):
+    """Cotangent of one operand X of dot_general(lhs, rhs) given the result's cotangent.
+
+    It is another dot_general of ct with the other operand Y, contracting ct's Y-free
+    dims with Y's free dims and pairing batch dims. X on the left keeps ct first, X on
+    the right keeps Y first, so that plain matmuls need no transpose afterwards.
+    """
+    (bx, cx), (by, cy) = x_dims, other_dims
+    nb = len(bx)
+    xfree, yfree = _free(x_rank, bx, cx), _free(len(shape_of(other)), by, cy)
+    ct_y = list(range(nb + len(xfree), nb + len(xfree) + len(yfree))) if x_is_lhs else list(range(nb, nb + len(yfree)))
+    from_y = [cx[cy.index(d)] for d in sorted(cy)]  # Y's leftover dims are its contracting dims
+    if x_is_lhs:
+        out = ops.dot_general(ct, other, (list(range(nb)), by), (ct_y, yfree))
+        produced = list(bx) + xfree + from_y
+    else:
+        out = ops.dot_general(other, ct, (by, list(range(nb))), (yfree, ct_y))
+        produced = list(bx) + from_y + xfree
+    return ops.transpose(out, [produced.index(d) for d in range(x_rank)])
 
 
 def _t_dot(op, ct, operands, linear):
     a, b = operands
     (lb, rb), (lc, rc) = dimension_numbers(op)
     lhs_rank, rhs_rank = len(shape_of(op.operands[0])), len(shape_of(op.operands[1]))
-    ct_a = ct_b = None
-    if linear[0]:
-        ct_a = _transpose_lhs(ct, b, lhs_rank, (lb, rb), (lc, rc))
-    if linear[1]:
-        # Swap roles: the result with operands swapped has dims [batch, rfree, lfree].
-        nb = len(lb)
-        lfree, rfree = _free(lhs_rank, lb, lc), _free(rhs_rank, rb, rc)
-        perm = list(range(nb)) + list(range(nb + len(lfree), nb + len(lfree) + len(rfree))) + list(
-            range(nb, nb + len(lfree)))
-        ct_swapped = ops.transpose(ct, perm)
-        ct_b = _transpose_lhs(ct_swapped, a, rhs_rank, (rb, lb), (rc, lc))
+    ct_a = _cotangent(ct, b, lhs_rank, (lb, lc), (rb, rc), True) if linear[0] else None
+    ct_b = _cotangent(ct, a, rhs_rank, (rb, rc), (lb, lc), False) if linear[1] else None
     return [ct_a, ct_b]
 
 
