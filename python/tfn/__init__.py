@@ -23,3 +23,5 @@ __all__ = [
 __version__ = "0.1.0"
 from tfn.api.vmap import vmap  # noqa: E402
 __all__ += ["vmap"]
+from tfn.api.ensemble import functional_call, stack_module_state  # noqa: E402
+__all__ += ["functional_call", "stack_module_state"]

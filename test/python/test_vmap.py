@@ -77,6 +77,8 @@ CASES = [
          ("all0", "moved", "lhs_only")),
     Case("concatenate1", lambda xp, a, b: xp.concatenate([a, b], axis=1), (U, (3, 2)), ("moved", "rhs_only")),
     Case("pad", _pad, (U,)),
+    Case("pad_value", lambda xp, x, v: xp.pad(x, ((1, 0), (0, 2)), constant_values=v), (U, ()),
+         ("all0", "lhs_only", "rhs0")),
     Case("iota", lambda xp, a: a * xp.arange(4.0), (U,), ("moved",)),
     Case("constant", lambda xp, a: a + xp.asarray([[1.0, 2.0, 3.0, 4.0]]), (U,), ("moved",)),
     Case("matmul", lambda xp, a, b: a @ b, ((2, 3), (3, 4)), ("all0", "moved", "lhs_only", "rhs_only")),
@@ -107,6 +109,8 @@ def _variant_dims(variant: str, shapes) -> tuple:
         return (0,) + (None,) * (n - 1), 0
     if variant == "rhs_only":
         return (None,) * (n - 1) + (-1,), 1
+    if variant == "rhs0":
+        return (None,) * (n - 1) + (0,), 0
     if variant == "mid_only":
         return (None, 0, None), 0
     raise ValueError(variant)
@@ -362,3 +366,40 @@ def test_error_missing_rule(monkeypatch):
     monkeypatch.delitem(BATCH_RULES, "tfn.cos")
     with pytest.raises(NotImplementedError, match="batching rule for 'tfn.cos' not implemented"):
         tfn.vmap(lambda a: tnp.cos(a) + 1.5)(np.ones((3, 2)))
+
+
+# ---------------------------------------------------------------- ensembles
+
+def _model(p, x):
+    return tnp.tanh(x @ p["w1"] + p["b1"]) @ p["w2"]
+
+
+MODELS = [{"w1": RNG.standard_normal((3, 5)), "b1": RNG.standard_normal(5), "w2": RNG.standard_normal((5, 2))}
+          for _ in range(4)]
+ensemble = tfn.vmap(lambda p, x: tfn.functional_call(_model, p, (x,)), in_dims=(0, None))
+
+
+def test_stack_module_state():
+    stacked = tfn.stack_module_state(MODELS)
+    assert {k: v.shape for k, v in stacked.items()} == {"w1": (4, 3, 5), "b1": (4, 5), "w2": (4, 5, 2)}
+    assert_close(stacked["w1"][2], MODELS[2]["w1"])
+    with pytest.raises(ValueError, match="model 1 has parameter structure"):
+        tfn.stack_module_state([MODELS[0], {"w1": MODELS[1]["w1"]}])
+    with pytest.raises(ValueError, match="leaf 2 of model 1 has shape"):
+        tfn.stack_module_state([MODELS[0], {**MODELS[1], "w2": np.ones((5, 3))}])
+
+
+def test_ensemble_matches_a_loop():
+    x = RNG.standard_normal((6, 3))
+    out = ensemble(tfn.stack_module_state(MODELS), x)
+    assert_close(out, np.stack([np.tanh(x @ m["w1"] + m["b1"]) @ m["w2"] for m in MODELS]), scale=5)
+
+
+def test_ensemble_with_per_model_data_and_gradients():
+    xs, ys = RNG.standard_normal((4, 6, 3)), RNG.standard_normal((4, 6, 2))
+    loss = lambda p, x, y: tnp.mean((tfn.functional_call(_model, p, x) - y) ** 2)  # noqa: E731
+    grads = tfn.vmap(tfn.grad(loss))(tfn.stack_module_state(MODELS), xs, ys)
+    for i, m in enumerate(MODELS):
+        g = tfn.grad(loss)(m, xs[i], ys[i])
+        for k in m:
+            assert_close(grads[k][i], g[k], scale=5)
