@@ -34,7 +34,7 @@ def pass_names() -> list[str]:
 def _load_builtin_passes():
     # Importing registers them.
     from tfn.transforms import lower_strided_copies_pass, lower_to_linalg_pass  # noqa: F401
-    from tfn.transforms import transform_driver  # noqa: F401
+    from tfn.transforms import transform_driver, verify  # noqa: F401
 
 
 def split_top_level(pipeline: str) -> list[str]:
