@@ -302,6 +302,17 @@ irdl.dialect @tfn {
     irdl.results(result: %out0)
   }
 
+  // ---- random numbers
+  // Counter-based random bits (Threefry-2x32, 20 rounds): key is tensor<K... x 2 x i32>;
+  // the result tensor<K... x S... x i32> holds, for each key, the bits of counters
+  // 0, 1, ... over S in row-major order. Deterministic and stateless.
+  irdl.operation @random_bits {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(key: %in0)
+    irdl.results(result: %out0)
+  }
+
   // ---- function transforms: a function value in, the transformed function value out.
   // grad(f): f returns (y, aux...) with y a 0-d float; the result function returns
   // (grads for argnums..., y if with_value, aux...). num_aux counts trailing aux results.

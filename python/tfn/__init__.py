@@ -25,3 +25,5 @@ from tfn.api.vmap import vmap  # noqa: E402
 __all__ += ["vmap"]
 from tfn.api.ensemble import functional_call, stack_module_state  # noqa: E402
 __all__ += ["functional_call", "stack_module_state"]
+from tfn import random  # noqa: E402
+__all__ += ["random"]

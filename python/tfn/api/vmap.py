@@ -152,6 +152,9 @@ class _Vmap(_Transformed):
         in_dims = [-1 if d is None else d for d in flat_dims] + [-1] * len(traced.captured)
         values = [value_of(x) for x in leaves] + [value_of(c) for c in traced.captured]
         chunk = self.chunk_size
+        if chunk is not None and chunk < size and self.randomness == "different":
+            raise _error(f, "chunk_size with randomness='different' would repeat the draws of each chunk; "
+                            "map over explicit keys (tfn.random.split(key, n) with in_dim 0) instead")
         if chunk is None or chunk >= size:
             outs = self._emit(traced, in_dims, out_dims, size, values)
         else:

@@ -294,3 +294,18 @@ def int_attr(op: ir.Operation, name: str) -> int:
 
 def str_attr(op: ir.Operation, name: str) -> str:
     return ir.StringAttr(op.attributes[name]).value
+
+
+# ---------------------------------------------------------------- random numbers
+
+RANDOM_OPS = ("random_bits",)
+
+
+def random_bits(key: ir.Value, shape: Sequence[int]) -> ir.Value:
+    """`tfn.random_bits`: Threefry-2x32 bits of counters 0.. over `shape`, for each key of
+    `key` (int32[..., 2]); the result shape is key.shape[:-1] + shape, int32."""
+    src, shape = shape_of(key), tuple(int(s) for s in shape)
+    if not src or src[-1] != 2 or dtype_of(key) != np.int32 or any(s < 0 for s in shape):
+        fail("random_bits", f"needs an int32 key of shape [..., 2] and a non-negative shape, got shape {shape}",
+             key)
+    return _create("random_bits", [key], tensor_type(src[:-1] + shape, np.int32))

@@ -301,3 +301,53 @@ def lower_to_linalg(module_op: ir.Operation) -> None:
     module_op.walk(collect)
     for op in pending:
         lower_op(op)
+
+
+# ---------------------------------------------------------------- random bits
+
+_THREEFRY_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
+
+
+def threefry2x32(k0, k1, x0, x1):
+    """Threefry-2x32 with 20 rounds (Random123) on i32 scalars; returns the two output words."""
+    i32 = k0.type
+
+    def c(v):
+        return scalar_constant(i32, v - (1 << 32) if v >= 1 << 31 else v)
+
+    def rotl(v, r):
+        return arith.ori(arith.shli(v, c(r)), arith.shrui(v, c(32 - r)))
+    ks = [k0, k1, arith.xori(arith.xori(k0, k1), c(0x1BD11BDA))]
+    x0, x1 = arith.addi(x0, ks[0]), arith.addi(x1, ks[1])
+    for group in range(5):
+        for r in _THREEFRY_ROTATIONS[group % 2]:
+            x0 = arith.addi(x0, x1)
+            x1 = arith.xori(rotl(x1, r), x0)
+        x0 = arith.addi(x0, ks[(group + 1) % 3])
+        x1 = arith.addi(arith.addi(x1, ks[(group + 2) % 3]), c(group + 1))
+    return x0, x1
+
+
+def lower_random_bits(op, key):
+    out = ir.RankedTensorType(op.result.type)
+    dims, i32 = list(out.shape), out.element_type
+    nk = len(shape(key)) - 1
+    sample = dims[nk:]
+
+    def key_map(word):
+        return ir.AffineMap.get(len(dims), 0, [ir.AffineDimExpr.get(d) for d in range(nk)]
+                                + [ir.AffineConstantExpr.get(word)])
+
+    def body(k0, k1, acc):
+        index_t = ir.IndexType.get()
+        counter = scalar_constant(index_t, 0)
+        for d, n in enumerate(sample):
+            counter = arith.addi(arith.muli(counter, scalar_constant(index_t, n)),
+                                 linalg_gen.IndexOp(nk + d).result)
+        x0, x1 = threefry2x32(k0, k1, arith.index_cast(i32, counter), scalar_constant(i32, 0))
+        return x0
+    return generic([key, key], empty(dims, i32), [key_map(0), key_map(1), ir.AffineMap.get_identity(len(dims))],
+                   [PARALLEL] * len(dims), body)
+
+
+LOWERINGS["tfn.random_bits"] = lower_random_bits

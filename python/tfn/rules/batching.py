@@ -25,10 +25,13 @@ from mlir import ir
 from tfn.dialect import ops
 from tfn.dialect.ops import int_array, int_attr, str_attr
 from tfn.dialect.types import dtype_of, shape_of
-from tfn.rules import BATCH_RULES
+from tfn.rules import BATCH_RULES, NO_DERIVATIVE
 
 # The `randomness` mode of the vmap being expanded ('error', 'different' or 'same').
 RANDOMNESS: contextvars.ContextVar[str] = contextvars.ContextVar("tfn_vmap_randomness", default="error")
+
+# The batch size of the vmap being expanded (for rules of ops with no batched operand).
+BATCH_SIZE: contextvars.ContextVar[int] = contextvars.ContextVar("tfn_vmap_batch_size", default=0)
 
 # Ops whose rule must run even when no operand is batched (their meaning depends on `RANDOMNESS`).
 ALWAYS_BATCHED: set[str] = set()
@@ -232,3 +235,38 @@ def defreducer(name: str) -> None:
 
 for _name in ops.REDUCE_OPS:
     defreducer(_name)
+
+
+# ---------------------------------------------------------------- random numbers
+
+class RandomnessError(RuntimeError):
+    """A random op inside vmap(randomness='error') whose key is not mapped."""
+
+
+def _batch_random_bits(op, operands, bdims):
+    """A mapped key draws per example. An unmapped key follows the vmap's `randomness`:
+    'same' draws once for all examples, 'different' derives one key per example
+    (random_bits of the key, as tfn.random.split does), 'error' raises."""
+    (key,), (kd,) = operands, bdims
+    sample = shape_of(op.result)[len(shape_of(op.operands[0])) - 1:]
+    if kd is not None:
+        return ops.random_bits(moveaxis(key, kd, 0), sample), 0
+    mode = RANDOMNESS.get()
+    if mode == "same":
+        return ops.random_bits(key, sample), None
+    if mode == "error":
+        err = RandomnessError(
+            f"vmap: random op '{op.name}' inside vmap with randomness='error' (at {op.location}); pass "
+            f"randomness='different' (independent draws per example) or 'same' (one draw shared by all), "
+            f"or map over keys from tfn.random.split")
+        err.location = op.location
+        raise err
+    size = BATCH_SIZE.get()
+    keys = ops.random_bits(key, (size, 2))          # key batch dims..., size, 2
+    keys = moveaxis(keys, len(shape_of(keys)) - 2, 0)
+    return ops.random_bits(keys, sample), 0
+
+
+BATCH_RULES["tfn.random_bits"] = _batch_random_bits
+ALWAYS_BATCHED.add("tfn.random_bits")
+NO_DERIVATIVE["tfn.random_bits"] = "integer result (random bits): no tangent"
