@@ -52,7 +52,7 @@ func.func @integer(%a: tensor<4xi32>, %b: tensor<4xi32>) -> tensor<4xi32> {
   %0 = "tfn.div"(%a, %b) : (tensor<4xi32>, tensor<4xi32>) -> tensor<4xi32>
   // CHECK: arith.maxsi
   %1 = "tfn.max"(%0, %b) : (tensor<4xi32>, tensor<4xi32>) -> tensor<4xi32>
-  // CHECK: math.absi
+  // CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<4xi32>)
   %2 = "tfn.abs"(%1) : (tensor<4xi32>) -> tensor<4xi32>
   // CHECK-NOT: tfn.
   return %2 : tensor<4xi32>
