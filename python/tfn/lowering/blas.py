@@ -201,3 +201,12 @@ def linalg_to_blas(module_op: ir.Operation) -> int:
         return ir.WalkResult.ADVANCE
     module_op.walk(collect)
     return sum(_rewrite(body, op) for op in found)
+
+
+def _register() -> None:
+    from tfn.transforms.registry import register
+    register("tfn-linalg-to-blas", "Rewrite f32/f64 linalg.matmul/batch_matmul on memrefs to CBLAS gemm calls")(
+        lambda module_op: linalg_to_blas(module_op) and None)
+
+
+_register()

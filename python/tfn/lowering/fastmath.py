@@ -61,3 +61,12 @@ def relax_reductions(module_op: ir.Operation) -> int:
                 if isinstance(producer, ir.Operation) and producer.name == "arith.mulf" and owner.name == "arith.addf":
                     producer.attributes["fastmath"] = contract
     return marked
+
+
+def _register() -> None:
+    from tfn.transforms.registry import register
+    register("tfn-relax-reductions", "Mark float reduction combiners reassoc so they vectorize")(
+        lambda module_op: relax_reductions(module_op) and None)
+
+
+_register()
