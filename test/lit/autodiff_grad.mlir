@@ -70,3 +70,27 @@ func.func @main(%x: tensor<6xf32>) -> tensor<6xf32> {
   %r = func.call_indirect %g(%x) : (tensor<6xf32>) -> tensor<6xf32>
   return %r : tensor<6xf32>
 }
+
+// -----
+
+// Reduction and control families: reduce_max's derivative picks the maximum
+// (ties share it), relu-like max(x, 0) routes the cotangent through a select.
+// CHECK-LABEL: func.func private @rm_grad
+// CHECK: %[[M:.*]] = "tfn.reduce_max"
+// CHECK: %[[B:.*]] = "tfn.broadcast_in_dim"(%[[M]])
+// CHECK: %[[AT:.*]] = "tfn.compare"(%{{.*}}, %[[B]]) {direction = "eq"}
+// CHECK: "tfn.convert"(%[[AT]])
+// CHECK: "tfn.select"
+func.func private @rm(%x: tensor<2x3xf32>) -> tensor<f32> {
+  %z = "tfn.constant"() {value = dense<0.0> : tensor<2x3xf32>} : () -> tensor<2x3xf32>
+  %r = "tfn.max"(%x, %z) : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  %0 = "tfn.reduce_max"(%r) {dimensions = array<i64: 1>} : (tensor<2x3xf32>) -> tensor<2xf32>
+  %1 = "tfn.reduce_sum"(%0) {dimensions = array<i64: 0>} : (tensor<2xf32>) -> tensor<f32>
+  return %1 : tensor<f32>
+}
+func.func @main(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  %f = func.constant @rm : (tensor<2x3xf32>) -> tensor<f32>
+  %g = "tfn.grad"(%f) {argnums = array<i64: 0>, num_aux = 0 : i64, with_value = 0 : i64} : ((tensor<2x3xf32>) -> tensor<f32>) -> ((tensor<2x3xf32>) -> tensor<2x3xf32>)
+  %r = func.call_indirect %g(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %r : tensor<2x3xf32>
+}
