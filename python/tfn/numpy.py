@@ -207,7 +207,10 @@ def _unary_float(op_name: str, x) -> Tracer:
 @_op
 def add(a, b): return _binary("add", "add", a, b)
 @_op
-def subtract(a, b): return _binary("sub", "subtract", a, b)
+def subtract(a, b):
+    if result_type(a, b) == _np.bool_:
+        _no_bool("subtract", a, b)
+    return _binary("sub", "subtract", a, b)
 @_op
 def multiply(a, b): return _binary("mul", "multiply", a, b)
 @_op
@@ -227,21 +230,31 @@ divide = true_divide
 
 @_op
 def power(a, b):
-    if _is_scalar(b) and b == 2:
+    if _is_scalar(b) and b == 2 and result_type(a, b) == _dtype(a):
         return multiply(a, a)
     return _binary("pow", "power", a, b)
 
 
+def _no_bool(name: str, *xs):
+    if builtins.any(_dtype(x) == _np.bool_ for x in xs):
+        raise TypeError(f"tfn.numpy.{name}: not supported for bool operands (as in numpy; use logical_not, "
+                        f"logical_xor or not_equal)\n  at {user_line()}")
+
+
 @_op
-def negative(x): return wrap(ops.neg(_as_value(x)), _all_weak(x))
+def negative(x):
+    _no_bool("negative", x)
+    return wrap(ops.neg(_as_value(x)), _all_weak(x))
 @_op
 def square(x): return multiply(x, x)
 @_op
 def reciprocal(x): return true_divide(1.0, x)
 @_op
-def abs(x): return wrap(ops.abs(_as_value(x)), _all_weak(x))
+def abs(x): return asarray(x) if _dtype(x) == _np.bool_ else wrap(ops.abs(_as_value(x)), _all_weak(x))
 @_op
-def sign(x): return wrap(ops.sign(_as_value(x)), _all_weak(x))
+def sign(x):
+    _no_bool("sign", x)
+    return wrap(ops.sign(_as_value(x)), _all_weak(x))
 @_op
 def exp(x): return _unary_float("exp", x)
 @_op
@@ -263,7 +276,7 @@ def sqrt(x): return _unary_float("sqrt", x)
 @_op
 def rsqrt(x): return _unary_float("rsqrt", x)
 @_op
-def sinh(x): return (exp(x) - exp(negative(x))) * 0.5
+def sinh(x): return (expm1(x) - expm1(negative(x))) * 0.5  # no cancellation near 0
 @_op
 def cosh(x): return (exp(x) + exp(negative(x))) * 0.5
 @_op
@@ -524,15 +537,16 @@ def pad(x, pad_width, constant_values=0) -> Tracer:
 
 def _getitem(x: Tracer, index) -> Tracer:
     index = index if isinstance(index, tuple) else (index,)
-    if builtins.any(isinstance(i, (Tracer, _np.ndarray, list)) for i in index):
+    if builtins.any(isinstance(i, (Tracer, _np.ndarray, list, bool, _np.bool_)) for i in index):
         _fail("getitem", "indexing with arrays is not supported (use ints, slices, None and ...)")
     n_real = builtins.sum(1 for i in index if i is not None and i is not Ellipsis)
     if n_real > x.ndim:
         _fail("getitem", f"too many indices for array of shape {x.shape}")
-    if Ellipsis in index:
-        at = index.index(Ellipsis)
-        index = index[:at] + (builtins.slice(None),) * (x.ndim - n_real) + index[at + 1:]
-    index = index + (builtins.slice(None),) * (x.ndim - n_real)
+    ellipses = [k for k, i in enumerate(index) if i is Ellipsis]
+    if len(ellipses) > 1:
+        _fail("getitem", "an index can only have a single ellipsis ('...')")
+    at = ellipses[0] if ellipses else len(index)
+    index = index[:at] + (builtins.slice(None),) * (x.ndim - n_real) + index[at + 1:]
     start, limit, strides, final_shape = [], [], [], []
     dim = 0
     for i in index:
@@ -545,6 +559,8 @@ def _getitem(x: Tracer, index) -> Tracer:
             if s < 0:
                 _fail("getitem", f"negative slice steps are not supported (index {i} on shape {x.shape})")
             e = builtins.max(e, b)
+            if e == b:
+                b = e = 0  # an empty slice reads nothing; keep its (unused) offset in bounds
             start.append(b), limit.append(e), strides.append(s)
             final_shape.append(len(range(b, e, s)))
         else:
@@ -664,8 +680,8 @@ def einsum(subscripts: str, *operands) -> Tracer:
                 _fail("einsum", f"index {c!r} has sizes {sizes[c]} and {n} in {subscripts!r}")
     # Indices in one operand only and not in the output are summed first.
     reduced = []
-    for term, arr in zip(terms, arrays):
-        others = "".join(t for t in terms if t is not term) + output
+    for k, (term, arr) in enumerate(zip(terms, arrays)):
+        others = "".join(t for j, t in enumerate(terms) if j != k) + output
         drop = [i for i, c in enumerate(term) if c not in others]
         reduced.append(("".join(c for c in term if c in others), sum(arr, axis=drop) if drop else arr))
     if len(reduced) == 1:

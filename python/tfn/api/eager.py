@@ -21,7 +21,8 @@ def call_eagerly(fn, args, kwargs):
     dynamic = [i for i, x in enumerate(leaves) if _dynamic(x)]
     static = tuple((i, x) for i, x in enumerate(leaves) if not _dynamic(x))
     try:
-        key = (fn, tree, static)
+        # 1, 1.0 and True are equal and hash alike but promote differently: key on their types too.
+        key = (fn, tree, static, tuple(type(x) for _, x in static))
         hash(key)
     except TypeError:
         raise TypeError(f"{fn.__name__}: eager call with unhashable non-array arguments") from None

@@ -5,8 +5,10 @@ elementwise ops share a scalar-body table keyed by (op, element kind).
 """
 from __future__ import annotations
 
+import builtins
 from typing import Callable
 
+import numpy as np
 from mlir import ir
 from mlir.dialects import arith, math, tensor
 from mlir.dialects import _linalg_ops_gen as linalg_gen
@@ -40,7 +42,8 @@ def _logistic(x):
 
 
 def _int_abs(x):
-    return math.absi(x)
+    zero = scalar_constant(x.type, 0)
+    return arith.select(arith.cmpi(arith.CmpIPredicate.slt, x, zero), arith.subi(zero, x), x)
 
 
 FLOAT_UNARY: dict[str, Callable] = {
@@ -195,24 +198,67 @@ def _reassociation(groups):
 
 
 def lower_slice(op, x):
+    # tensor.extract_slice bufferizes to a subview that the consumer reads in place; a
+    # strided copy, where one is needed, becomes loops (tfn-lower-strided-copies).
+    # (A linalg.generic reading x through an offset map would take its loop bounds
+    # from x's larger shape wherever the map is a plain dim.)
     start, strides = int_array(op, "start_indices"), int_array(op, "strides")
     return tensor.ExtractSliceOp(op.result.type, x, [], [], [], start, shape(op.result), strides).result
 
 
+def _gather(out_dims, elem, body):
+    """A linalg.generic over `out_dims` whose body(indices) reads its operands by tensor.extract.
+
+    Concatenate and pad are built this way rather than from tensor.insert_slice, which
+    bufferizes to a strided memref.copy: a call into MLIR's runtime library.
+    """
+    n = len(out_dims)
+
+    def compute(acc):
+        return body([linalg_gen.IndexOp(d).result for d in range(n)])
+    return generic([], empty(out_dims, elem), [ir.AffineMap.get_identity(n)], [PARALLEL] * n, compute)
+
+
+def _index(value: int) -> ir.Value:
+    return arith.ConstantOp(ir.IndexType.get(), value).result
+
+
 def lower_concatenate(op, a, b):
-    dim = int_attr(op, "dimension")
-    out = empty(shape(op.result), element_type(a))
-    offsets = [0] * len(shape(a))
-    out = tensor.InsertSliceOp(a, out, [], [], [], offsets, shape(a), [1] * len(offsets)).result
-    offsets[dim] = shape(a)[dim]
-    return tensor.InsertSliceOp(b, out, [], [], [], offsets, shape(b), [1] * len(offsets)).result
+    dim, na = int_attr(op, "dimension"), shape(a)[int_attr(op, "dimension")]
+
+    def body(idx):
+        k = idx[dim]
+        in_a = arith.cmpi(arith.CmpIPredicate.ult, k, _index(na))
+        ka = arith.minui(k, _index(na - 1))
+        kb = arith.subi(arith.maxui(k, _index(na)), _index(na))
+        va = tensor.ExtractOp(a, idx[:dim] + [ka] + idx[dim + 1:]).result
+        vb = tensor.ExtractOp(b, idx[:dim] + [kb] + idx[dim + 1:]).result
+        return arith.select(in_a, va, vb)
+    return _gather(shape(op.result), element_type(a), body)
 
 
 def lower_pad(op, x, padding_value):
     low, interior = int_array(op, "edge_padding_low"), int_array(op, "interior_padding")
-    value = tensor.ExtractOp(padding_value, []).result
-    out = fill(shape(op.result), value)
-    return tensor.InsertSliceOp(x, out, [], [], [], low, shape(x), [i + 1 for i in interior]).result
+    src = shape(x)
+
+    def body(idx):
+        value = tensor.ExtractOp(padding_value, []).result
+        inside, at = None, []
+        for i, lo, step, n in zip(idx, low, interior, src):
+            # i - lo = k * (step + 1) with 0 <= k < n, else padding
+            rel = arith.subi(i, _index(lo)) if lo else i
+            ok = arith.andi(arith.cmpi(arith.CmpIPredicate.sge, rel, _index(0)),
+                            arith.cmpi(arith.CmpIPredicate.slt, rel, _index((n - 1) * (step + 1) + 1)))
+            if step:
+                ok = arith.andi(ok, arith.cmpi(arith.CmpIPredicate.eq, arith.remsi(rel, _index(step + 1)), _index(0)))
+                rel = arith.divsi(rel, _index(step + 1))
+            at.append(arith.minsi(arith.maxsi(rel, _index(0)), _index(builtins.max(n - 1, 0))))
+            inside = ok if inside is None else arith.andi(inside, ok)
+        if 0 in src:
+            return value
+        read = tensor.ExtractOp(x, at).result
+        return read if inside is None else arith.select(inside, read, value)
+    return _gather(shape(op.result), element_type(x), body)
 
 
 def lower_dot_general(op, a, b):
@@ -301,6 +347,81 @@ def lower_to_linalg(module_op: ir.Operation) -> None:
     module_op.walk(collect)
     for op in pending:
         lower_op(op)
+    store_bools_as_bytes(module_op)
+
+
+# ---------------------------------------------------------------- bool storage
+
+def _is_bool_tensor(t: ir.Type) -> bool:
+    return isinstance(t, ir.RankedTensorType) and str(ir.RankedTensorType(t).element_type) == "i1"
+
+
+def _byte_tensor(t: ir.Type) -> ir.RankedTensorType:
+    return ir.RankedTensorType.get(list(ir.RankedTensorType(t).shape), ir.IntegerType.get_signless(8))
+
+
+def store_bools_as_bytes(module_op: ir.Operation) -> None:
+    """Retypes every `tensor<...xi1>` to `tensor<...xi8>` (0 or 1 per byte, numpy's bool layout).
+
+    i1 memrefs do not lower to LLVM (memref.load/store of i1 assert in MemRefToLLVM),
+    so bool tensors are stored as bytes; linalg bodies still compute in i1, through
+    `arith.trunci` of their byte arguments and `arith.extui` of what they yield.
+    """
+    i1, i8 = ir.IntegerType.get_signless(1), ir.IntegerType.get_signless(8)
+    funcs, generics, extracts, constants = [], [], [], []
+
+    def retype(op):
+        if op.name == "arith.constant" and _is_bool_tensor(op.result.type):
+            constants.append(op)
+            return ir.WalkResult.ADVANCE
+        for r in op.results:
+            if _is_bool_tensor(r.type):
+                r.set_type(_byte_tensor(r.type))
+        {"func.func": funcs, "linalg.generic": generics, "tensor.extract": extracts}.get(op.name, []).append(op)
+        return ir.WalkResult.ADVANCE
+    module_op.walk(retype)
+    for op in constants:
+        attr, byte_type = ir.DenseElementsAttr(op.attributes["value"]), _byte_tensor(op.result.type)
+        if attr.is_splat:
+            bit = int(ir.BoolAttr(attr.get_splat_value()).value)
+            attr = ir.DenseElementsAttr.get_splat(byte_type, ir.IntegerAttr.get(i8, bit))
+        else:
+            bits = ir.DenseIntElementsAttr(attr)
+            data = np.array([bits[k] != 0 for k in range(len(bits))], np.int8)
+            attr = ir.DenseElementsAttr.get(data.reshape(byte_type.shape), type=byte_type)
+        with ir.InsertionPoint(op), op.location:
+            new = arith.ConstantOp(byte_type, attr).result
+        op.result.replace_all_uses_with(new)
+        op.erase()
+    for f in funcs:
+        if not len(f.regions[0].blocks):
+            continue
+        for a in f.regions[0].blocks[0].arguments:
+            if _is_bool_tensor(a.type):
+                a.set_type(_byte_tensor(a.type))
+        ftype = ir.FunctionType(ir.TypeAttr(f.attributes["function_type"]).value)
+        f.attributes["function_type"] = ir.TypeAttr.get(ir.FunctionType.get(
+            [_byte_tensor(t) if _is_bool_tensor(t) else t for t in ftype.inputs],
+            [_byte_tensor(t) if _is_bool_tensor(t) else t for t in ftype.results]))
+    for op in extracts:
+        if op.result.type == i1 and str(ir.RankedTensorType(op.operands[0].type).element_type) == "i8":
+            op.result.set_type(i8)
+            with ir.InsertionPoint.after(op), op.location:
+                bit = arith.trunci(i1, op.result)
+            op.result.replace_all_uses_except(bit, bit.owner.operation)
+    for op in generics:
+        block = op.regions[0].blocks[0]
+        for arg, operand in zip(block.arguments, op.operands):
+            if arg.type == i1 and str(ir.RankedTensorType(operand.type).element_type) == "i8":
+                arg.set_type(i8)
+                with ir.InsertionPoint.at_block_begin(block), op.location:
+                    bit = arith.trunci(i1, arg)
+                arg.replace_all_uses_except(bit, bit.owner.operation)
+        terminator = list(block.operations)[-1]
+        for k, (value, result) in enumerate(zip(list(terminator.operands), op.results)):
+            if value.type == i1 and str(ir.RankedTensorType(result.type).element_type) == "i8":
+                with ir.InsertionPoint(terminator), op.location:
+                    terminator.operands[k] = arith.extui(i8, value)
 
 
 # ---------------------------------------------------------------- random bits

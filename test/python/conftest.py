@@ -1,0 +1,56 @@
+"""Shared helpers of the numerical tests: inputs by domain, and comparison against numpy.
+
+Tolerances: float64 agrees with numpy to 1e-12 relative; float32 to a few ulps
+(2e-6 relative). Both add an absolute term scaled by the largest magnitude in
+the reference (or in the inputs, for reductions and contractions).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+RTOL = {np.dtype(np.float32): 2e-6, np.dtype(np.float64): 1e-12}
+
+
+def make_array(shape, dtype, domain="real", seed=0) -> np.ndarray:
+    """A deterministic input of `shape` and `dtype` drawn from `domain`."""
+    rng = np.random.default_rng(seed)
+    dtype = np.dtype(dtype)
+    if dtype == np.bool_:
+        return rng.random(shape) < 0.5
+    if dtype.kind == "i":
+        low, high = {"pos": (1, 6), "nonneg": (0, 4), "unit": (-1, 2)}.get(domain, (-5, 6))
+        return rng.integers(low, high, size=shape).astype(dtype)
+    if domain == "pos":
+        data = rng.uniform(0.5, 3.0, size=shape)
+    elif domain == "unit":
+        data = rng.uniform(-0.9, 0.9, size=shape)
+    elif domain == "large":
+        data = rng.choice([-1e3, -80.0, -30.0, -1.0, 0.0, 1.0, 30.0, 80.0, 1e3], size=shape)
+    else:
+        data = rng.standard_normal(shape) * 2
+    return np.asarray(data, dtype=dtype)
+
+
+def assert_close(out, ref, scale=1.0, rtol=None) -> None:
+    """`out` (from tfn) has numpy's dtype and shape, and its values to the dtype's tolerance.
+
+    The absolute tolerance is rtol * max(scale, max |ref|): pass the inputs' magnitude
+    as `scale` for reductions and contractions, whose rounding error grows with it, and
+    0 for elementwise results that must match to relative precision.
+    """
+    ref_arr, out_arr = np.asarray(ref), out
+    assert isinstance(out_arr, np.ndarray), f"expected a numpy array, got {type(out).__name__}"
+    assert out_arr.dtype == ref_arr.dtype, f"dtype {out_arr.dtype}, numpy gives {ref_arr.dtype}"
+    assert out_arr.shape == ref_arr.shape, f"shape {out_arr.shape}, numpy gives {ref_arr.shape}"
+    if ref_arr.dtype.kind != "f":
+        np.testing.assert_array_equal(out_arr, ref_arr)
+        return
+    rtol = RTOL[ref_arr.dtype] if rtol is None else rtol
+    scale = max(scale, np.abs(ref_arr[np.isfinite(ref_arr)]).max(initial=0.0)) if scale else 0.0
+    np.testing.assert_allclose(out_arr, ref_arr, rtol=rtol, atol=rtol * scale)
+
+
+def magnitude(*arrays) -> float:
+    """Largest finite |x| over numeric arrays (the scale of a reduction's rounding error)."""
+    return max([0.0] + [float(np.abs(a[np.isfinite(a)]).max(initial=0.0)) for a in map(np.asarray, arrays)
+                        if a.dtype.kind in "fi"])
