@@ -67,6 +67,7 @@ def _build_parser() -> _Parser:
 
 
 def _long_option_names(parser: argparse.ArgumentParser) -> set[str]:
+    # argparse keeps its options only in `_actions`; anything else starting with -- is a pass.
     return {s for action in parser._actions for s in action.option_strings if s.startswith("--")}
 
 
@@ -140,9 +141,9 @@ def _write_output(path: str, text: str) -> None:
 
 def list_passes() -> str:
     """The tfn passes, one per line with its description."""
-    _load = pass_names()
-    width = max((len(n) for n in _load), default=0)
-    lines = [f"  {name:<{width}}  {PASSES[name][1]}" for name in _load]
+    names = pass_names()
+    width = max((len(n) for n in names), default=0)
+    lines = [f"  {name:<{width}}  {PASSES[name][1]}" for name in names]
     return ("tfn passes:\n" + "\n".join(lines) +
             "\nUpstream MLIR passes and pipelines are accepted by name too (see mlir-opt --help).\n")
 
@@ -161,9 +162,11 @@ def run(argv: list[str]) -> int:
         return 1
     try:
         display_name, text = read_input(args.input)
-    except (OSError, UnicodeDecodeError) as e:
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-        print(f"{args.input}: error: could not open input file: {reason}", file=sys.stderr)
+    except OSError as e:
+        print(f"{args.input}: error: could not open input file: {e.strerror or e}", file=sys.stderr)
+        return 1
+    except UnicodeDecodeError as e:
+        print(f"{args.input}: error: not a UTF-8 text file (byte {e.start})", file=sys.stderr)
         return 1
 
     source_lines = text.splitlines()
