@@ -368,6 +368,12 @@ def _axes(axis, ndim: int, name: str) -> tuple[int, ...]:
     return tuple(sorted(out))
 
 
+def _axis(axis: int, ndim: int, name: str) -> int:
+    if not -ndim <= axis < ndim:
+        _fail(name, f"axis {axis} is out of bounds for an array of dimension {ndim}")
+    return axis % ndim
+
+
 def _keep(result, shape, axes, keepdims):
     if not keepdims:
         return result
@@ -444,7 +450,7 @@ def reshape(x, shape) -> Tracer:
 @_op
 def transpose(x, axes=None) -> Tracer:
     x = asarray(x) if not isinstance(x, Tracer) else x
-    perm = tuple(reversed(range(x.ndim))) if axes is None else tuple(a % x.ndim for a in axes)
+    perm = tuple(reversed(range(x.ndim))) if axes is None else tuple(_axis(a, x.ndim, "transpose") for a in axes)
     if sorted(perm) != list(range(x.ndim)):
         _fail("transpose", f"axes {axes} don't match array of shape {x.shape}")
     if perm == tuple(range(x.ndim)):
@@ -454,7 +460,8 @@ def transpose(x, axes=None) -> Tracer:
 
 @_op
 def swapaxes(x, axis1: int, axis2: int) -> Tracer:
-    perm = list(range(_np.ndim(x) if not isinstance(x, Tracer) else x.ndim))
+    perm = list(range(len(_shape(x))))
+    axis1, axis2 = _axis(axis1, len(perm), "swapaxes"), _axis(axis2, len(perm), "swapaxes")
     perm[axis1], perm[axis2] = perm[axis2], perm[axis1]
     return transpose(x, perm)
 
@@ -462,8 +469,9 @@ def swapaxes(x, axis1: int, axis2: int) -> Tracer:
 @_op
 def moveaxis(x, source: int, destination: int) -> Tracer:
     x = asarray(x) if not isinstance(x, Tracer) else x
-    perm = [i for i in range(x.ndim) if i != source % x.ndim]
-    perm.insert(destination % x.ndim, source % x.ndim)
+    source, destination = _axis(source, x.ndim, "moveaxis"), _axis(destination, x.ndim, "moveaxis")
+    perm = [i for i in range(x.ndim) if i != source]
+    perm.insert(destination, source)
     return transpose(x, perm)
 
 

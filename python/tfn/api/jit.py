@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -9,7 +10,9 @@ import numpy as np
 from mlir import ir
 
 from tfn.frontend import pytree
-from tfn.frontend.tracer import ShapeDtype, Tracer, TracedFunction, context, current_scope, trace
+from tfn.frontend.source import user_line
+from tfn.frontend.tracer import (ShapeDtype, TraceError, Tracer, TracedFunction, context, current_scope,
+                                  trace)
 
 STAGES = ("tfn", "linalg", "llvm")
 
@@ -38,8 +41,19 @@ class Jitted:
 
     def __init__(self, fn: Callable, static_argnums=(), static_argnames=()):
         self.fn = fn
-        self.static_argnums = _normalize_argnums(static_argnums)
-        self.static_argnames = tuple([static_argnames] if isinstance(static_argnames, str) else static_argnames)
+        argnums = _normalize_argnums(static_argnums)
+        argnames = tuple([static_argnames] if isinstance(static_argnames, str) else static_argnames)
+        # A static parameter is static however it is passed: by position or by keyword.
+        try:
+            positional = [p.name for p in inspect.signature(fn).parameters.values()
+                          if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        except (TypeError, ValueError):
+            positional = []
+        self._positional = positional
+        self.static_argnums = argnums + tuple(positional.index(n) for n in argnames
+                                              if n in positional and positional.index(n) not in argnums)
+        self.static_argnames = argnames + tuple(positional[i] for i in argnums
+                                                if 0 <= i < len(positional) and positional[i] not in argnames)
         self._cache: dict = {}
         functools.update_wrapper(self, fn)
 
@@ -49,29 +63,38 @@ class Jitted:
         static_pos = tuple(sorted({a % n if n else a for a in self.static_argnums if -n <= a < n}))
         static = tuple((i, args[i]) for i in static_pos) + tuple(
             (k, kwargs[k]) for k in sorted(kwargs) if k in self.static_argnames)
+        # 1, 1.0 and True are equal and hash alike but promote differently: key on their types too.
+        static = tuple((k, type(v), v) for k, v in static)
         dyn_args = tuple(a for i, a in enumerate(args) if i not in static_pos)
         dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self.static_argnames}
         try:
             hash(static)
         except TypeError:
             raise TypeError(f"tfn.jit({self.__name__}): static arguments must be hashable, got "
-                            f"{[type(v).__name__ for _, v in static]}") from None
+                            f"{[t.__name__ for _, t, _ in static]}") from None
         return static_pos, static, dyn_args, dyn_kwargs
 
+    def _param_name(self, k) -> str:
+        """The parameter name of position or keyword k (so f(x, 3) and f(x, n=3) share a trace)."""
+        return self._positional[k] if isinstance(k, int) and k < len(self._positional) else str(k)
+
     def _bind(self, static_pos, static):
-        fixed = dict(static)
+        fixed = {k: v for k, _, v in static}
 
         def bound(*dyn_args, **dyn_kwargs):
             it = iter(dyn_args)
             n = len(dyn_args) + len(static_pos)
             full = [fixed[i] if i in fixed else next(it) for i in range(n)]
-            kw = {**dyn_kwargs, **{k: v for k, v in static if isinstance(k, str)}}
+            kw = {**dyn_kwargs, **{k: v for k, v in fixed.items() if isinstance(k, str)}}
             return self.fn(*full, **kw)
         return bound
 
     def _leaves(self, dyn_args, dyn_kwargs):
         leaves, tree = pytree.flatten((dyn_args, dyn_kwargs))
         for i, leaf in enumerate(leaves):
+            if isinstance(leaf, Tracer):  # only reached outside every trace (inside one, jit inlines)
+                raise TraceError(f"a traced array {leaf!r} escaped the function that traced it "
+                                 f"(argument leaf {i} of {self.__name__})\n  at {user_line()}")
             if not _is_array_leaf(leaf):
                 raise TypeError(
                     f"tfn.jit({self.__name__}): argument leaf {i} is a {type(leaf).__name__}, not an array; "
@@ -82,7 +105,7 @@ class Jitted:
         static_pos, static, dyn_args, dyn_kwargs = self._split(args, kwargs)
         leaves, tree = self._leaves(dyn_args, dyn_kwargs)
         avals = tuple(ShapeDtype.of(x) for x in leaves)
-        key = (tree, avals, static)
+        key = (tree, avals, tuple(sorted((self._param_name(k), t, v) for k, t, v in static)))
         hit = self._cache.get(key)
         if hit is None:
             hit = self._cache[key] = compile_function(self._bind(static_pos, static), dyn_args, dyn_kwargs,

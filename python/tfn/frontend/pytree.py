@@ -32,7 +32,11 @@ class TreeDef(NamedTuple):
         if self.kind == "dict":
             inner = ", ".join(f"{k!r}: {c!r}" for k, c in zip(self.data, self.children))
             return "{" + inner + "}"
-        return {"tuple": f"({inner})", "list": f"[{inner}]"}.get(self.kind, f"{self.data.__name__}({inner})")
+        if self.kind == "tuple":
+            return f"({inner},)" if len(self.children) == 1 else f"({inner})"
+        if self.kind == "list":
+            return f"[{inner}]"
+        return f"{self.data.__name__}({inner})"
 
 
 LEAF = TreeDef("leaf", None, ())
