@@ -148,6 +148,7 @@ class _Vmap(_Transformed):
             avals.append(a)
         name = "".join(c if c.isalnum() or c == "_" else "_" for c in _fn_name(f)) or "f"
         traced = trace(f, args, kwargs, _ModuleView(), name, leaf_avals=avals, private=True)
+        self._retrace = lambda: trace(f, args, kwargs, _ModuleView(), name, leaf_avals=avals, private=True)
         out_dims = self._out_leaf_dims(traced.out_tree, traced.out_avals)
         in_dims = [-1 if d is None else d for d in flat_dims] + [-1] * len(traced.captured)
         values = [value_of(x) for x in leaves] + [value_of(c) for c in traced.captured]
@@ -175,6 +176,12 @@ class _Vmap(_Transformed):
             stop = min(start + chunk, size)
             with user_location():
                 part = [v if d < 0 else _slice_dim(v, d, start, stop) for v, d in zip(values, in_dims)]
+            if stop - start != chunk:
+                # The remainder is mapped over its own copy of f: one function per batch size.
+                retraced = self._retrace()
+                part = part[:len(part) - len(traced.captured)] + [value_of(c) for c in retraced.captured]
+                pieces.append(self._emit(retraced, in_dims, out_dims, stop - start, part))
+                continue
             pieces.append(self._emit(traced, in_dims, out_dims, stop - start, part))
         outs = []
         with user_location():

@@ -33,6 +33,10 @@ RANDOMNESS: contextvars.ContextVar[str] = contextvars.ContextVar("tfn_vmap_rando
 # The batch size of the vmap being expanded (for rules of ops with no batched operand).
 BATCH_SIZE: contextvars.ContextVar[int] = contextvars.ContextVar("tfn_vmap_batch_size", default=0)
 
+# Values already moved or broadcast in the function being batched: (value, how) -> value.
+# Set per expansion, so an operand used by several ops is transposed or broadcast once.
+MEMO: contextvars.ContextVar[dict | None] = contextvars.ContextVar("tfn_vmap_memo", default=None)
+
 # Ops whose rule must run even when no operand is batched (their meaning depends on `RANDOMNESS`).
 ALWAYS_BATCHED: set[str] = set()
 
@@ -46,21 +50,28 @@ def batch_size(operands: Sequence[ir.Value], bdims: Sequence[int | None]) -> int
     raise ValueError("no batched operand")
 
 
+def _memoized(key, build):
+    memo = MEMO.get()
+    if memo is None:
+        return build()
+    hit = memo.get(key)
+    if hit is None:
+        hit = memo[key] = build()
+    return hit
+
+
 def moveaxis(x: ir.Value, src: int, dst: int) -> ir.Value:
     """x with its dim `src` moved to position `dst` (a transpose, or x itself)."""
     if src == dst:
         return x
     perm = [d for d in range(len(shape_of(x))) if d != src]
     perm.insert(dst, src)
-    return ops.transpose(x, perm)
+    return _memoized((x, "transpose", tuple(perm)), lambda: ops.transpose(x, perm))
 
 
 def bdim_to_front(x: ir.Value, bdim: int | None, size: int) -> ir.Value:
     """x with its batch dim at 0; an unbatched x is broadcast to carry one."""
-    if bdim is None:
-        shape = shape_of(x)
-        return ops.broadcast_in_dim(x, (size,) + tuple(shape), range(1, len(shape) + 1))
-    return moveaxis(x, bdim, 0)
+    return bdim_at(x, bdim, 0, size)
 
 
 def bdim_at(x: ir.Value, bdim: int | None, dst: int, size: int) -> ir.Value:
@@ -68,7 +79,8 @@ def bdim_at(x: ir.Value, bdim: int | None, dst: int, size: int) -> ir.Value:
     if bdim is None:
         shape = list(shape_of(x))
         out = shape[:dst] + [size] + shape[dst:]
-        return ops.broadcast_in_dim(x, out, [d for d in range(len(out)) if d != dst])
+        return _memoized((x, "broadcast", dst, size), lambda: ops.broadcast_in_dim(
+            x, out, [d for d in range(len(out)) if d != dst]))
     return moveaxis(x, bdim, dst)
 
 

@@ -99,7 +99,7 @@ def expand_vmap(op: ir.Operation, callee, module_op) -> str:
     rtype = vmap_type(ftype, in_dims, out_dims, size)
     new, block = U.new_function(module_op, U.symbol_name(callee) + "_vmap", list(rtype.inputs),
                                 list(rtype.results), op.location)
-    token, size_token = B.RANDOMNESS.set(randomness), B.BATCH_SIZE.set(size)
+    token, size_token, memo_token = B.RANDOMNESS.set(randomness), B.BATCH_SIZE.set(size), B.MEMO.set({})
     try:
         with ir.InsertionPoint(block), op.location:
             outs, dims = emit_batched(callee, list(block.arguments), [d if d >= 0 else None for d in in_dims])
@@ -119,6 +119,7 @@ def expand_vmap(op: ir.Operation, callee, module_op) -> str:
     finally:
         B.RANDOMNESS.reset(token)
         B.BATCH_SIZE.reset(size_token)
+        B.MEMO.reset(memo_token)
     U.dead_code_elimination(new)
     return U.symbol_name(new)
 
