@@ -18,7 +18,8 @@ from mlir.passmanager import PassManager
 
 from tfn.dialect import new_context
 from tfn.tools.diagnostics import DiagnosticLog, Record, print_records
-from tfn.tools.source import SPLIT_MARKER, Chunk, ParseFailure, parse_module, read_input, split_chunks
+from tfn.tools.source import (SPLIT_MARKER, Chunk, ParseFailure, line_one_shift, parse_module, read_input,
+                              split_chunks)
 from tfn.tools.verify_diagnostics import parse_expectations, verify
 from tfn.transforms.registry import PASSES, add_pipeline, pass_names, strip_module_anchor
 
@@ -92,6 +93,7 @@ class ChunkResult:
     """What processing one chunk produced: its output IR (None on failure) and diagnostics."""
     output: str | None
     records: list[Record] = field(default_factory=list)
+    wrapped: bool = False  # the chunk's top-level ops were parsed inside an implicit module
 
 
 def _pass_manager(pipeline: list[str], print_ir: bool) -> PassManager:
@@ -111,6 +113,17 @@ def check_pipeline(pipeline: list[str]) -> None:
 
 def process_chunk(chunk: Chunk, source_name: str, args: argparse.Namespace) -> ChunkResult:
     """Parses, verifies and transforms one chunk in a fresh context, as mlir-opt does."""
+    result = _process_chunk(chunk, source_name, args)
+    shift = line_one_shift(chunk.text) if result.wrapped else 0
+    if shift:  # code on line 1 was moved right by an implicit `module {`
+        for record in result.records:
+            for r in [record, *record.notes]:
+                if r.file == source_name and r.line == 1 and r.col > shift:
+                    r.col -= shift
+    return result
+
+
+def _process_chunk(chunk: Chunk, source_name: str, args: argparse.Namespace) -> ChunkResult:
     log = DiagnosticLog()
     context = new_context()
     # One thread keeps diagnostics in a deterministic order.
@@ -118,16 +131,17 @@ def process_chunk(chunk: Chunk, source_name: str, args: argparse.Namespace) -> C
     context.allow_unregistered_dialects = args.allow_unregistered_dialect
     with context, ir.Location.unknown(), log.capture(context):
         try:
-            module = parse_module(chunk.text, source_name, context)
+            module, wrapped = parse_module(chunk.text, source_name, context)
         except ParseFailure as e:
-            return ChunkResult(None, log.records or [Record("error", str(e))])
+            return ChunkResult(None, log.records or [Record("error", str(e))], e.wrapped)
         try:
             _pass_manager(args.pipeline, args.mlir_print_ir_after_all).run(module)
         except ir.MLIRError as e:
-            return ChunkResult(None, log.records if log.has_errors else [*log.records, Record("error", str(e))])
+            records = log.records if log.has_errors else [*log.records, Record("error", str(e))]
+            return ChunkResult(None, records, wrapped)
         text = module.get_asm(enable_debug_info=args.mlir_print_debuginfo,
                               print_generic_op_form=args.mlir_print_op_generic)
-        return ChunkResult(text, log.records)
+        return ChunkResult(text, log.records, wrapped)
 
 
 def _write_output(path: str, text: str) -> None:

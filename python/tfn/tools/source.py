@@ -46,33 +46,51 @@ def split_chunks(text: str, split: bool) -> list[Chunk]:
     return chunks
 
 
+MODULE_OPENER = "module {"
+
+
 def _wrapped_in_module(text: str) -> str:
     """`module { text }` without moving any original line.
 
-    `module {` goes on the first line when that line is blank or a comment (a
-    comment after `{` stays a comment); only code on line 1 shifts columns.
+    `module {` goes on the first line, usually blank or a comment (a comment
+    after `{` stays a comment); code on line 1 moves right by len(MODULE_OPENER),
+    which `line_one_shift` lets diagnostics undo.
     """
     first, newline, rest = text.partition("\n")
-    return "module {" + first + newline + rest + "\n}\n"
+    return MODULE_OPENER + first + newline + rest + "\n}\n"
+
+
+def line_one_shift(text: str) -> int:
+    """Columns that wrapping adds to line 1 of `text` (0 when line 1 holds no code)."""
+    first = text.partition("\n")[0].strip()
+    return 0 if not first or first.startswith("//") else len(MODULE_OPENER)
 
 
 class ParseFailure(Exception):
-    """The chunk could not be parsed or verified; diagnostics were already emitted."""
+    """The chunk could not be parsed or verified; diagnostics were already emitted.
+
+    `wrapped` says whether the failing parse saw the text inside an implicit module.
+    """
+
+    def __init__(self, message: str, wrapped: bool = False):
+        super().__init__(message)
+        self.wrapped = wrapped
 
 
-def parse_module(text: str, source_name: str, context: ir.Context) -> ir.Operation:
+def parse_module(text: str, source_name: str, context: ir.Context) -> tuple[ir.Operation, bool]:
     """Parses a chunk into a `builtin.module`, wrapping top-level ops like mlir-opt does.
 
-    Diagnostics go to the context's handlers; raises ParseFailure when parsing fails.
+    Returns (module, whether it was wrapped). Diagnostics go to the context's
+    handlers; raises ParseFailure when parsing fails.
     """
     op, needs_module = _parse_as_is(text, source_name, context)
     if not needs_module:
-        return op
+        return op, False
     try:
         return ir.Operation.parse(_wrapped_in_module(text), source_name=source_name,
-                                  context=context).operation
+                                  context=context).operation, True
     except ir.MLIRError as e:
-        raise ParseFailure(str(e)) from None
+        raise ParseFailure(str(e), wrapped=True) from None
 
 
 def _parse_as_is(text: str, source_name: str, context: ir.Context) -> tuple[ir.Operation | None, bool]:
