@@ -329,7 +329,9 @@ LOWERINGS: dict[str, Callable] = {
 def lower_op(op: ir.Operation) -> None:
     rule = LOWERINGS.get(op.name)
     if rule is None:
-        raise NotImplementedError(f"no lowering for '{op.name}' (run the transform passes first?)")
+        err = NotImplementedError(f"no lowering for '{op.name}' (run the transform passes first?)")
+        err.location = op.location  # reported at the op, not the module
+        raise err
     with ir.InsertionPoint(op), op.location:
         new = rule(op, *op.operands)
     op.result.replace_all_uses_with(new)

@@ -77,7 +77,7 @@ def expand_all(module_op: ir.Operation, kinds: tuple[str, ...] | None = None) ->
             callee_name = _constant_callee(op)
             if callee_name is None or U.contains_transforms(funcs[callee_name], module_op):
                 continue
-            key = (op.name, callee_name, str(op.attributes))
+            key = (op.name, callee_name, tuple(sorted((a.name, str(a.attr)) for a in map(op.attributes.__getitem__, range(len(op.attributes))))))
             new_name = memo.get(key)
             if new_name is None:
                 new_name = memo[key] = EXPANDERS[op.name](op, funcs[callee_name], module_op)
