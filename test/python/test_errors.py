@@ -187,3 +187,12 @@ def test_errors_do_not_abort_the_interpreter():
     assert proc.returncode == 0, proc.stderr
     assert "Fatal" not in proc.stderr
     assert proc.stdout.split() == ["ShapeError", "ShapeError", "TraceError", "ShapeError", "TypeError", "[2.", "2.]"]
+
+
+def test_bitwise_operators_on_integers_are_refused_not_misread():
+    f = tfn.jit(lambda a, b: a & b)
+    with pytest.raises(TypeError, match=r"operator & on a int64 array.*bool arrays only"):
+        f(np.arange(3), np.arange(3))
+    g = tfn.jit(lambda a, b: (a | ~b) & (a > 0.5))
+    a, b = np.array([True, False, True]), np.array([True, True, False])
+    np.testing.assert_array_equal(g(a, b), (a | ~b) & (a > 0.5))

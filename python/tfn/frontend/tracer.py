@@ -194,15 +194,26 @@ class Tracer:
     def __neg__(self): return _tnp().negative(self)
     def __pos__(self): return self
     def __abs__(self): return _tnp().abs(self)
-    def __invert__(self): return _tnp().logical_not(self)
-    def __and__(self, o): return _tnp().logical_and(self, o)
-    def __or__(self, o): return _tnp().logical_or(self, o)
+    def __invert__(self): return _tnp().logical_not(_bool_operand("~", self))
+    def __and__(self, o): return _tnp().logical_and(_bool_operand("&", self), _bool_operand("&", o))
+    def __rand__(self, o): return _tnp().logical_and(_bool_operand("&", o), _bool_operand("&", self))
+    def __or__(self, o): return _tnp().logical_or(_bool_operand("|", self), _bool_operand("|", o))
+    def __ror__(self, o): return _tnp().logical_or(_bool_operand("|", o), _bool_operand("|", self))
     def __eq__(self, o): return _tnp().equal(self, o)
     def __ne__(self, o): return _tnp().not_equal(self, o)
     def __lt__(self, o): return _tnp().less(self, o)
     def __le__(self, o): return _tnp().less_equal(self, o)
     def __gt__(self, o): return _tnp().greater(self, o)
     def __ge__(self, o): return _tnp().greater_equal(self, o)
+
+
+def _bool_operand(operator: str, x):
+    """`&`, `|` and `~` are logical on bools; numpy's bitwise meaning on integers is not supported."""
+    dtype = x.dtype if isinstance(x, Tracer) else np.asarray(x).dtype
+    if dtype != np.bool_:
+        raise TypeError(f"operator {operator} on a {dtype} array: tfn supports {operator} on bool arrays "
+                        f"only (bitwise integer ops are not implemented)\n  at {user_line()}")
+    return x
 
 
 def _tnp():
