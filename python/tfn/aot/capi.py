@@ -38,6 +38,12 @@ _C_KEYWORDS = frozenset("""auto break case char const continue default do double
 if inline int long register restrict return short signed sizeof static struct switch typedef union unsigned void
 volatile while _Bool _Complex _Imaginary _Alignas _Alignof _Atomic _Generic _Noreturn _Static_assert
 _Thread_local bool true false main""".split())
+# C library functions the generated code (or any program) calls: a definition would replace them.
+_LIBC_NAMES = frozenset("""malloc calloc realloc free aligned_alloc posix_memalign memcpy memmove memset memcmp
+abort exit printf puts strlen errno""".split()) | frozenset(
+    f + suffix for f in """exp exp2 expm1 log log2 log10 log1p pow sqrt cbrt sin cos tan asin acos atan atan2 sinh
+cosh tanh asinh acosh atanh erf erfc fabs floor ceil round trunc fmod fma fmin fmax copysign""".split()
+    for suffix in ("", "f", "l"))
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,8 @@ def check_c_name(name: str) -> str:
         raise ValueError(f"the function name {name!r} is not a C identifier (letters, digits, '_')")
     if name in _C_KEYWORDS:
         raise ValueError(f"the function name '{name}' is reserved in C; choose another name")
+    if name in _LIBC_NAMES:
+        raise ValueError(f"the function name '{name}' is a C library function; choose another name")
     if name.startswith(("_tfn", "_mlir", "__")):
         raise ValueError(f"the function name '{name}' uses a prefix reserved for generated code")
     return name

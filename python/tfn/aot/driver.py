@@ -151,9 +151,11 @@ def compile_module(module: ir.Module, entry: str, name: str | None = None, *, cp
     def specs(types, prefix):
         out = []
         for i, t in enumerate(types):
-            if not ir.RankedTensorType.isinstance(t):
-                raise AotError(f"'{entry}' {prefix} {i} has type {t}; only ranked tensors can cross the C API")
-            t = ir.RankedTensorType(t)
+            try:
+                t = ir.RankedTensorType(t)
+            except ValueError:
+                raise AotError(f"'{entry}' {prefix} {i} has type {t}; only ranked tensors can cross the "
+                               f"C API") from None
             if not t.has_static_shape:
                 raise AotError(f"'{entry}' {prefix} {i} has type {t}; its shape must be static")
             try:
