@@ -5,7 +5,8 @@ Runs after bufferization. Each f32/f64 matmul whose operands have a unit inner s
 call of `cblas_?gemm` (one per batch item, in an `scf.for`), passing the aligned
 pointer plus offset and the row strides as leading dimensions; the transposes of the
 op's `indexing_maps` become the CBLAS transpose flags. Any other matmul is left for
-the loop lowering.
+the loop lowering. Where the accumulator was just filled with zeros, the fill is
+dropped and the call passes beta = 0.
 
 ```mlir
 linalg.matmul ins(%a, %b : memref<64x784xf32>, memref<784x512xf32>) outs(%c : memref<64x512xf32>)
@@ -16,7 +17,8 @@ func.call @scipy_cblas_sgemm64_(%row_major, %no_trans, %no_trans, %m, %n, %k, %o
 
 The symbols are those of the 64-bit-integer OpenBLAS that numpy's wheels ship
 (`scipy_cblas_sgemm64_`, `scipy_cblas_dgemm64_`); `tfn.runtime.blas` loads it into
-the process so the JIT resolves them. beta = 1 keeps the op's accumulate semantics.
+the process so the JIT resolves them. beta = 1 keeps the op's accumulate semantics
+(beta = 0 after a zero fill).
 """
 from __future__ import annotations
 
@@ -140,6 +142,37 @@ class _Operand:
         return arith.index_cast(i64, ld)
 
 
+def _zero_fill_before(op, c: ir.Value):
+    """The op that last wrote `c` before `op` when it is a fill with 0 (a `linalg.generic` without
+    inputs yielding a constant 0), else None: then the gemm can run with beta = 0 instead."""
+    op = op.operation
+    last = None
+    for use in c.uses:
+        user = use.owner
+        user = user.operation if hasattr(user, "operation") else user
+        if user == op or user.block != op.block or not user.is_before_in_block(op):
+            continue
+        if last is None or last.is_before_in_block(user):
+            last = user
+    if last is None or last.name != "linalg.generic" or len(last.operands) != 1:
+        return None
+    ops = list(last.regions[0].blocks[0].operations)
+    if len(ops) != 1 or ops[0].name != "linalg.yield":
+        return None
+    value = ops[0].operands[0]
+    const = value.owner
+    if isinstance(const, ir.Block):
+        return None
+    const = const.operation if hasattr(const, "operation") else const
+    if const.name != "arith.constant":
+        return None
+    try:
+        zero = ir.FloatAttr(const.attributes["value"]).value == 0.0
+    except (TypeError, ValueError):
+        return None
+    return last if zero else None
+
+
 def _rewrite(body: ir.Block, op) -> bool:
     plan = _plan(op)
     if plan is None or len(op.operands) != 3 or len(op.results) != 0:
@@ -161,6 +194,7 @@ def _rewrite(body: ir.Block, op) -> bool:
     m, n = c_shape[-2], c_shape[-1]
     k = types[0].shape[-2] if trans_a else types[0].shape[-1]
     i32, i64 = ir.IntegerType.get_signless(32), ir.IntegerType.get_signless(64)
+    fill = _zero_fill_before(op, op.operands[2])
     with ir.InsertionPoint(op), op.location:
         a, b, c = (_Operand(v, 4 if key == "f32" else 8) for v in op.operands)
 
@@ -172,11 +206,12 @@ def _rewrite(body: ir.Block, op) -> bool:
         fixed = [const32(ROW_MAJOR), const32(TRANS if trans_a else NO_TRANS),
                  const32(TRANS if trans_b else NO_TRANS), const64(m), const64(n), const64(k)]
         one = arith.ConstantOp(elem, ir.FloatAttr.get(elem, 1.0)).result
+        beta = arith.ConstantOp(elem, ir.FloatAttr.get(elem, 0.0 if fill else 1.0)).result
         lds = [a.leading_dim(), b.leading_dim(), c.leading_dim()]
 
         def call(index):
             func.CallOp([], ir.FlatSymbolRefAttr.get(symbol),
-                        fixed + [one, a.pointer(index), lds[0], b.pointer(index), lds[1], one,
+                        fixed + [one, a.pointer(index), lds[0], b.pointer(index), lds[1], beta,
                                  c.pointer(index), lds[2]])
         if batched:
             loop = scf.ForOp(_index(0), _index(c_shape[0]), _index(1))
@@ -186,6 +221,8 @@ def _rewrite(body: ir.Block, op) -> bool:
         else:
             call(None)
     op.erase()
+    if fill is not None:
+        fill.erase()
     return True
 
 

@@ -135,3 +135,63 @@ def lower_as_matmul(a: ir.Value, b: ir.Value, lb, rb, lc, rc, out_dims) -> ir.Va
     build = linalg.batch_matmul if batched else linalg.matmul
     c = build(a3, b3, outs=[init], indexing_maps=maps)
     return reshape(c, out_dims)
+
+
+# ------------------------------------------------------------------ keeping matmuls intact
+
+OUTLINED_PREFIX = "__tfn_contraction_"
+
+
+def outline_contractions(module_op: ir.Operation) -> int:
+    """Moves each tensor `linalg.matmul`/`batch_matmul` into its own private function, called
+    with `no_inline`, so that `linalg-fuse-elementwise-ops` cannot turn it into a generic.
+
+    That pass's reshape-by-expansion patterns apply to every linalg op: a `collapse_shape`
+    feeding a matmul (a matrix-vector product reshaped, a batch folded) rewrote the matmul
+    into a `linalg.generic`, into which elementwise producers were then fused — a jacrev
+    ran a tanh per multiply-add, as loops, 60x slower than the gemm. `inline_contractions`
+    puts them back after fusion.
+    """
+    module_op = module_op.operation
+    body = module_op.regions[0].blocks[0]
+    found = []
+
+    def collect(op):
+        if op.name in ("linalg.matmul", "linalg.batch_matmul") and len(op.results) == 1:
+            found.append(op)
+        return ir.WalkResult.ADVANCE
+    module_op.walk(collect)
+    from mlir.dialects import func
+    for i, op in enumerate(found):
+        name = f"{OUTLINED_PREFIX}{i}"
+        operands = list(op.operands)
+        result_type = op.results[0].type
+        with ir.InsertionPoint.at_block_begin(body), ir.Location.unknown():
+            fn = func.FuncOp(name, ([v.type for v in operands], [result_type]))
+            fn.attributes["sym_visibility"] = ir.StringAttr.get("private")
+            block = fn.add_entry_block()
+        with ir.InsertionPoint(op), op.location:
+            call = func.CallOp([result_type], ir.FlatSymbolRefAttr.get(name), operands)
+            call.attributes["no_inline"] = ir.UnitAttr.get()
+        op.results[0].replace_all_uses_with(call.result)
+        with ir.InsertionPoint(block), ir.Location.unknown():
+            ret = func.ReturnOp([op.results[0]])
+        op.move_before(ret)
+        for k in range(len(operands)):
+            op.operands[k] = block.arguments[k]
+    return len(found)
+
+
+def allow_inlining_contractions(module_op: ir.Operation) -> int:
+    """Drops `no_inline` from the calls `outline_contractions` made (then run `inline`)."""
+    found = []
+
+    def collect(op):
+        if op.name == "func.call" and "no_inline" in op.attributes and \
+                ir.FlatSymbolRefAttr(op.attributes["callee"]).value.startswith(OUTLINED_PREFIX):
+            found.append(op)
+        return ir.WalkResult.ADVANCE
+    module_op.operation.walk(collect)
+    for op in found:
+        del op.attributes["no_inline"]
+    return len(found)

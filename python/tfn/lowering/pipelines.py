@@ -9,6 +9,8 @@ from __future__ import annotations
 TO_LINALG = "tfn-lower-to-linalg"
 LINALG_CLEANUP = ("inline,symbol-dce,canonicalize,cse,linalg-fuse-elementwise-ops,"
                   "canonicalize,cse")
+# The CPU path fuses with matmuls outlined (tfn.lowering.contraction), then inlines them.
+INLINE_CONTRACTIONS = "inline,symbol-dce,canonicalize,cse"
 
 # linalg on tensors -> LLVM dialect, for the in-process CPU ExecutionEngine, in two
 # stages: bufferization, then (after `tfn-linalg-to-blas` where a BLAS is loaded) the rest.
@@ -24,8 +26,11 @@ CPU_BUFFERS_TO_LLVM = (
     "convert-arith-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts")
 CPU_TO_LLVM = f"{CPU_BUFFERIZE},{CPU_BUFFERS_TO_LLVM}"
 
+# Before bufferization: vectorizable f32 transcendentals (tfn.lowering.math_approx).
+APPROXIMATE_MATH = "tfn-approximate-math"
+
 PIPELINES = {
     "linalg": f"{TO_LINALG},{LINALG_CLEANUP}",
-    "cpu": CPU_TO_LLVM,
-    "cpu-blas": f"{CPU_BUFFERIZE},{BLAS},{CPU_BUFFERS_TO_LLVM}",
+    "cpu": f"{APPROXIMATE_MATH},{CPU_TO_LLVM}",
+    "cpu-blas": f"{APPROXIMATE_MATH},{CPU_BUFFERIZE},{BLAS},{CPU_BUFFERS_TO_LLVM}",
 }

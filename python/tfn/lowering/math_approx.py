@@ -1,0 +1,278 @@
+"""Pass `tfn-approximate-math`: f32 transcendentals as vectorizable arith code.
+
+`math.exp`, `log`, `log1p`, `expm1`, `tanh`, `sin` and `cos` on f32 scalars (the bodies
+of `linalg.generic`) otherwise become calls of libm's `expf`, ... which keep LLVM's
+loop vectorizer from touching the loop. This pass replaces each by branch-free arith
+code (range reduction, a Cephes-style polynomial, `select`s for the special cases),
+so the loops run as SIMD code. f64 ops keep libm.
+
+| op | method | error vs correctly rounded (f32) |
+|---|---|---|
+| exp | n = round(x log2 e), Cody-Waite r = x - n ln2, Cephes degree-7 poly, 2^n as two exponent scalings (denormal results exact) | <= 2 ulp |
+| log | mantissa in [sqrt(1/2), sqrt 2), Cephes degree-9 poly, subnormal inputs rescaled | <= 2 ulp |
+| log1p | u = 1 + x; x if u == 1 else log(u) * x / (u - 1) (Goldberg) | few ulp |
+| expm1 | u = exp(x); x if u == 1, -1 if u - 1 == -1, else (u - 1) * x / log(u) (Kahan) | few ulp |
+| tanh | odd poly for \\|x\\| < 0.625, else sign(x) (1 - 2 / (exp(2\\|x\\|) + 1)); saturates to +-1 | <= 3 ulp |
+| sin, cos | in f64: k = round(x 2/pi), r = x - k pi/2 in four parts (exact for \\|x\\| < 2^29 pi/2), Taylor polys | <= 1 ulp |
+
+Special values follow IEEE/numpy: exp(-inf) = 0, exp(+inf) = inf, exp overflows to inf
+and underflows through the subnormals to 0; log(0) = -inf, log(x < 0) = nan,
+log(inf) = inf; tanh(+-inf) = +-1; sin/cos(+-inf) = nan; nan propagates everywhere.
+sin/cos lose accuracy beyond |x| ~ 8e8, where f32 spacing is already > 100.
+
+```mlir
+%y = math.exp %x : f32
+// becomes (abridged)
+%t = arith.addf %xl, %magic : f32          // round(x * log2(e)) by the 1.5 * 2^23 trick
+%r = arith.subf %x, %hi fastmath<contract> : f32
+...
+%s = arith.bitcast %e : i32 to f32          // 2^n
+%y = arith.mulf %p, %s : f32
+```
+"""
+from __future__ import annotations
+
+from mlir import ir
+from mlir.dialects import arith
+
+_F = arith.CmpFPredicate
+_I = arith.CmpIPredicate
+
+
+class _Emit:
+    """Scalar arith builders at the current insertion point; polynomial ops may contract to FMA."""
+
+    def __init__(self):
+        self.f32 = ir.F32Type.get()
+        self.f64 = ir.F64Type.get()
+        self.i32 = ir.IntegerType.get_signless(32)
+        self.i64 = ir.IntegerType.get_signless(64)
+        self.contract = ir.Attribute.parse("#arith.fastmath<contract>")
+        self._consts = {}
+
+    def c(self, value, t=None):
+        t = t or self.f32
+        key = (str(t), value)
+        if key not in self._consts:
+            attr = (ir.FloatAttr.get(t, float(value)) if isinstance(t, (ir.F32Type, ir.F64Type))
+                    else ir.IntegerAttr.get(t, int(value)))
+            self._consts[key] = arith.ConstantOp(t, attr).result
+        return self._consts[key]
+
+    def ci(self, value, t=None):
+        return self.c(value, t or self.i32)
+
+    # Arithmetic; `fma=True` lets a mul feeding an add contract.
+    def add(self, a, b, fma=False):
+        return arith.addf(a, b, fastmath=self.contract) if fma else arith.addf(a, b)
+
+    def sub(self, a, b, fma=False):
+        return arith.subf(a, b, fastmath=self.contract) if fma else arith.subf(a, b)
+
+    def mul(self, a, b, fma=False):
+        return arith.mulf(a, b, fastmath=self.contract) if fma else arith.mulf(a, b)
+
+    def div(self, a, b):
+        return arith.divf(a, b)
+
+    def sel(self, cond, a, b):
+        return arith.select(cond, a, b)
+
+    def cmp(self, pred, a, b):
+        return arith.cmpf(pred, a, b)
+
+    def horner(self, x, coeffs):
+        """coeffs[0] * x^(n-1) + ... + coeffs[-1], multiply-adds contracted."""
+        t = x.type
+        acc = self.c(coeffs[0], t)
+        for coef in coeffs[1:]:
+            acc = self.add(self.mul(acc, x, True), self.c(coef, t), True)
+        return acc
+
+    def bits(self, x):
+        return arith.bitcast(self.i32, x)
+
+    def flt(self, i):
+        return arith.bitcast(self.f32, i)
+
+
+# ------------------------------------------------------------------ exp
+
+_LOG2E = 1.44269504088896341
+_LN2_HI, _LN2_LO = 0.693359375, -2.12194440e-4
+_MAGIC = 12582912.0  # 1.5 * 2^23: adding it rounds |v| < 2^22 to an integer
+_MAGIC_BITS = 0x4B400000
+_EXP_POLY = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2,
+             1.6666665459e-1, 5.0000001201e-1]
+
+
+def exp_f32(e: _Emit, x):
+    # Clamp (nan passes: both compares are false) so that n fits two exponent scalings;
+    # the clamped ends still overflow to inf and round to 0.
+    lo, hi = e.c(-104.0), e.c(89.0)
+    xc = e.sel(e.cmp(_F.OLT, x, lo), lo, x)
+    xc = e.sel(e.cmp(_F.OGT, xc, hi), hi, xc)
+    t = e.add(e.mul(xc, e.c(_LOG2E)), e.c(_MAGIC))
+    n = e.sub(t, e.c(_MAGIC))
+    ni = arith.subi(e.bits(t), e.ci(_MAGIC_BITS))
+    r = e.sub(xc, e.mul(n, e.c(_LN2_HI), True), True)
+    r = e.sub(r, e.mul(n, e.c(_LN2_LO), True), True)
+    p = e.horner(r, _EXP_POLY)
+    y = e.add(e.add(e.mul(e.mul(p, r), r, True), r, True), e.c(1.0))
+    n1 = arith.shrsi(ni, e.ci(1))
+    n2 = arith.subi(ni, n1)
+    s1 = e.flt(arith.shli(arith.addi(n1, e.ci(127)), e.ci(23)))
+    s2 = e.flt(arith.shli(arith.addi(n2, e.ci(127)), e.ci(23)))
+    return e.mul(e.mul(y, s1), s2)
+
+
+# ------------------------------------------------------------------ log
+
+_SQRTHF = 0.707106781186547524
+_LOG_POLY = [7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1,
+             1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1,
+             3.3333331174e-1]
+
+
+def log_f32(e: _Emit, x):
+    small = e.cmp(_F.OLT, x, e.c(1.17549435e-38))
+    xs = e.sel(small, e.mul(x, e.c(8388608.0)), x)
+    bits = e.bits(xs)
+    expo = arith.subi(arith.andi(arith.shrui(bits, e.ci(23)), e.ci(0xFF)), e.ci(126))
+    expo = arith.subi(expo, arith.select(small, e.ci(23), e.ci(0)))
+    m = e.flt(arith.ori(arith.andi(bits, e.ci(0x007FFFFF)), e.ci(0x3F000000)))  # [0.5, 1)
+    lt = e.cmp(_F.OLT, m, e.c(_SQRTHF))
+    expo = arith.select(lt, arith.subi(expo, e.ci(1)), expo)
+    m = e.sel(lt, e.sub(e.add(m, m), e.c(1.0)), e.sub(m, e.c(1.0)))
+    ef = arith.sitofp(e.f32, expo)
+    z = e.mul(m, m)
+    y = e.mul(e.mul(e.horner(m, _LOG_POLY), m), z)
+    y = e.add(e.mul(ef, e.c(_LN2_LO), True), y, True)
+    y = e.sub(y, e.mul(z, e.c(0.5), True), True)
+    r = e.add(m, y)
+    r = e.add(e.mul(ef, e.c(_LN2_HI), True), r, True)
+    r = e.sel(e.cmp(_F.OEQ, x, e.c(float("inf"))), x, r)
+    r = e.sel(e.cmp(_F.OEQ, x, e.c(0.0)), e.c(float("-inf")), r)
+    return e.sel(e.cmp(_F.ULT, x, e.c(0.0)), e.c(float("nan")), r)  # x < 0 or nan
+
+
+def log1p_f32(e: _Emit, x):
+    u = e.add(x, e.c(1.0))
+    d = e.sub(u, e.c(1.0))
+    r = e.mul(log_f32(e, u), e.div(x, d))
+    r = e.sel(e.cmp(_F.OEQ, d, e.c(0.0)), x, r)
+    return e.sel(e.cmp(_F.OEQ, x, e.c(float("inf"))), x, r)
+
+
+def expm1_f32(e: _Emit, x):
+    u = exp_f32(e, x)
+    um1 = e.sub(u, e.c(1.0))
+    r = e.mul(um1, e.div(x, log_f32(e, u)))
+    r = e.sel(e.cmp(_F.OEQ, um1, e.c(-1.0)), um1, r)
+    r = e.sel(e.cmp(_F.OEQ, u, e.c(float("inf"))), u, r)
+    return e.sel(e.cmp(_F.OEQ, u, e.c(1.0)), x, r)
+
+
+# ------------------------------------------------------------------ tanh
+
+_TANH_POLY = [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1,
+              -3.33332819422e-1]
+
+
+def tanh_f32(e: _Emit, x):
+    sign = arith.andi(e.bits(x), e.ci(-0x80000000))
+    ax = e.flt(arith.andi(e.bits(x), e.ci(0x7FFFFFFF)))
+    z = e.mul(x, x)
+    small = e.add(e.mul(e.mul(e.horner(z, _TANH_POLY), z), x, True), x, True)
+    big = e.sub(e.c(1.0), e.div(e.c(2.0), e.add(exp_f32(e, e.add(ax, ax)), e.c(1.0))))
+    big = e.flt(arith.ori(e.bits(big), sign))
+    # Below 2^-12 tanh(x) rounds to x (this also keeps the sign of -0).
+    small = e.sel(e.cmp(_F.OLT, ax, e.c(2.0 ** -12)), x, small)
+    return e.sel(e.cmp(_F.OLT, ax, e.c(0.625)), small, big)
+
+
+# ------------------------------------------------------------------ sin, cos (f64 inside)
+
+_TWO_OVER_PI = 0.63661977236758134308
+_MAGIC52 = 6755399441055744.0  # 1.5 * 2^52
+# pi/2 in four parts, the first three with 24 significant bits, so k * part is exact for |k| < 2^29.
+_PIO2 = []
+
+
+def _split_pio2():
+    from fractions import Fraction
+    # pi/2 to 160 bits.
+    pio2 = Fraction(0x1921FB54442D18469898CC51701B839A252049C1114CF98E804177D4C7627, 2 ** 240)
+    rest = pio2
+    for _ in range(3):
+        part = float(rest)
+        m, ex = __import__("math").frexp(part)
+        part = __import__("math").ldexp(int(m * 2 ** 24) / 2 ** 24, ex)
+        _PIO2.append(part)
+        rest -= Fraction(part)
+    _PIO2.append(float(rest))
+
+
+_split_pio2()
+_SIN_POLY = [(-1) ** i / __import__("math").factorial(2 * i + 1) for i in range(6, 0, -1)] + [1.0]
+_COS_POLY = [(-1) ** i / __import__("math").factorial(2 * i) for i in range(6, -1, -1)]
+
+
+def _sincos_f32(e: _Emit, x, cosine: bool):
+    xd = arith.extf(e.f64, x)
+    t = e.add(e.mul(xd, e.c(_TWO_OVER_PI, e.f64)), e.c(_MAGIC52, e.f64))
+    k = e.sub(t, e.c(_MAGIC52, e.f64))
+    q = arith.trunci(e.i32, arith.bitcast(e.i64, t))
+    if cosine:
+        q = arith.addi(q, e.ci(1))
+    r = xd
+    for part in _PIO2:
+        r = e.sub(r, e.mul(k, e.c(part, e.f64)))
+    r2 = e.mul(r, r)
+    s = e.mul(e.horner(r2, _SIN_POLY), r)
+    c = e.horner(r2, _COS_POLY)
+    odd = arith.cmpi(_I.ne, arith.andi(q, e.ci(1)), e.ci(0))
+    neg = arith.cmpi(_I.ne, arith.andi(q, e.ci(2)), e.ci(0))
+    v = e.sel(odd, c, s)
+    v = e.sel(neg, arith.negf(v), v)
+    return arith.truncf(e.f32, v)
+
+
+def sin_f32(e: _Emit, x):
+    return _sincos_f32(e, x, False)
+
+
+def cos_f32(e: _Emit, x):
+    return _sincos_f32(e, x, True)
+
+
+APPROXIMATIONS = {"math.exp": exp_f32, "math.log": log_f32, "math.log1p": log1p_f32,
+                  "math.expm1": expm1_f32, "math.tanh": tanh_f32, "math.sin": sin_f32,
+                  "math.cos": cos_f32}
+
+
+def approximate_math(module_op: ir.Operation, ops: set[str] | None = None) -> int:
+    """Replaces the f32 math ops under `module_op` (default: all in APPROXIMATIONS); returns how many."""
+    wanted = set(APPROXIMATIONS) if ops is None else {f"math.{o}" if "." not in o else o for o in ops}
+    found = []
+
+    def collect(op):
+        if op.name in wanted and len(op.results) == 1 and isinstance(op.results[0].type, ir.F32Type):
+            found.append(op)
+        return ir.WalkResult.ADVANCE
+    module_op.operation.walk(collect)
+    for op in found:
+        with ir.InsertionPoint(op), op.location:
+            value = APPROXIMATIONS[op.name](_Emit(), op.operands[0])
+        op.results[0].replace_all_uses_with(value)
+        op.erase()
+    return len(found)
+
+
+def _register() -> None:
+    from tfn.transforms.registry import register
+    register("tfn-approximate-math", "f32 exp/log/log1p/expm1/tanh/sin/cos as vectorizable arith code")(
+        lambda module_op: approximate_math(module_op) and None)
+
+
+_register()
