@@ -27,3 +27,4 @@ from tfn.api.ensemble import functional_call, stack_module_state  # noqa: E402
 __all__ += ["functional_call", "stack_module_state"]
 from tfn import random  # noqa: E402
 __all__ += ["random"]
+from tfn import aot  # noqa: E402,F401 - tfn.aot.compile: object files, shared libraries, C headers
