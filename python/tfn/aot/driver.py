@@ -3,7 +3,7 @@
     >>> import numpy as np, tfn, tfn.numpy as tnp
     >>> art = tfn.aot.compile(lambda x: tnp.tanh(x) * 2, tfn.ShapeDtype((3,), np.float32), name="scaled_tanh")
     >>> print(art.header.split("int scaled_tanh(")[1].split(";")[0].strip())
-    const float* in0,  /* f32[3] args[0] */
+    const float* in0,  /* f32[3] x */
         float* out0  /* f32[3] out */
     )
 """
@@ -14,7 +14,6 @@ from typing import Callable, Sequence
 
 import numpy as np
 from mlir import ir
-from mlir.dialects import llvm as llvm_dialect
 
 from tfn.aot import capi
 from tfn.aot import target as T
@@ -170,6 +169,7 @@ def compile_module(module: ir.Module, entry: str, name: str | None = None, *, cp
 
 def _finish(module: ir.Module, entry: str, name: str, inputs, outputs, target: T.Target, use_blas: bool,
             source: str) -> Artifact:
+    from mlir.dialects import llvm as llvm_dialect
     from tfn.runtime.cpu import lower_for_cpu
     stages = dict(lower_for_cpu(module, entry, use_blas=use_blas))
     capi.add_c_wrapper(module, name, inputs, outputs)
