@@ -15,6 +15,7 @@ from tfn.frontend.tracer import (ShapeDtype, TraceError, Tracer, TracedFunction,
                                   trace)
 
 STAGES = ("tfn", "linalg", "llvm")
+DEVICES = ("cpu", "cuda")
 
 
 @dataclass
@@ -39,8 +40,11 @@ def _is_array_leaf(x) -> bool:
 class Jitted:
     """A function compiled on first call for each signature; see `tfn.jit`."""
 
-    def __init__(self, fn: Callable, static_argnums=(), static_argnames=()):
+    def __init__(self, fn: Callable, static_argnums=(), static_argnames=(), device: str = "cpu"):
+        if device not in DEVICES:
+            raise ValueError(f"tfn.jit: unknown device {device!r}; choose one of {', '.join(DEVICES)}")
         self.fn = fn
+        self.device = device
         argnums = _normalize_argnums(static_argnums)
         argnames = tuple([static_argnames] if isinstance(static_argnames, str) else static_argnames)
         # A static parameter is static however it is passed: by position or by keyword.
@@ -109,7 +113,8 @@ class Jitted:
         hit = self._cache.get(key)
         if hit is None:
             hit = self._cache[key] = compile_function(self._bind(static_pos, static), dyn_args, dyn_kwargs,
-                                                      avals, name=getattr(self.fn, "__name__", "f"))
+                                                      avals, name=getattr(self.fn, "__name__", "f"),
+                                                      device=self.device)
         return hit, leaves
 
     # ---- public
@@ -151,24 +156,29 @@ def trace_module(fn: Callable, args: tuple, kwargs: dict, avals: Sequence[ShapeD
 
 
 def compile_function(fn: Callable, args: tuple, kwargs: dict, avals: Sequence[ShapeDtype],
-                     name: str = "f") -> Compiled:
-    from tfn.runtime.cpu import CpuExecutable
+                     name: str = "f", device: str = "cpu") -> Compiled:
+    if device == "cuda":
+        from tfn.runtime.cuda import CudaExecutable as Executable, device_chip
+        device_chip()  # a clear CudaUnavailable before any tracing work
+    else:
+        from tfn.runtime.cpu import CpuExecutable as Executable
     with context(), ir.Location.unknown():
         module, traced = trace_module(fn, args, kwargs, avals, name)
         stages_tfn = str(module)
-        executable = CpuExecutable(module, "main")
+        executable = Executable(module, "main")
         stages = dict(executable.stages)
         stages["tfn"] = stages_tfn
     return Compiled(traced, executable, stages)
 
 
 def jit(fn: Callable | None = None, *, static_argnums: int | Sequence[int] = (),
-        static_argnames: str | Sequence[str] = ()) -> Jitted:
+        static_argnames: str | Sequence[str] = (), device: str = "cpu") -> Jitted:
     """Compiles `fn` with MLIR on its first call for each signature and caches the binary.
 
     The signature is the pytree structure of the arguments, each array's shape and
     dtype, and the values of static arguments. Returns numpy arrays in `fn`'s output
-    structure.
+    structure. `device="cuda"` compiles for NVIDIA GPU 0 instead of the host CPU
+    (numpy arrays in and out; buffers live in CUDA managed memory meanwhile).
 
         >>> import numpy as np, tfn, tfn.numpy as tnp
         >>> f = tfn.jit(lambda x, n: tnp.sum(x ** n), static_argnums=1)
@@ -179,5 +189,5 @@ def jit(fn: Callable | None = None, *, static_argnums: int | Sequence[int] = (),
         ...
     """
     if fn is None:
-        return lambda f: jit(f, static_argnums=static_argnums, static_argnames=static_argnames)
-    return Jitted(fn, static_argnums, static_argnames)
+        return lambda f: jit(f, static_argnums=static_argnums, static_argnames=static_argnames, device=device)
+    return Jitted(fn, static_argnums, static_argnames, device)

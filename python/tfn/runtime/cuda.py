@@ -1,0 +1,124 @@
+"""CUDA compilation and execution: kernels JIT-compiled from PTX by the driver.
+
+`tfn.jit(f, device="cuda")` traces and lowers as for the CPU, then maps every
+linalg op onto GPU threads (parallel loops tiled into blocks of `TILE_SIZES`),
+keeps all buffers in CUDA managed memory (tfn.lowering.gpu) and embeds the
+kernels as PTX, which the driver compiles for the device at load time. The
+numpy-facing call is the CPU executable's: the entry point copies numpy buffers
+into managed memory and back.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from mlir import ir
+from mlir.execution_engine import ExecutionEngine
+from mlir.passmanager import PassManager
+
+from tfn.lowering import pipelines
+from tfn.lowering.copies import lower_strided_copies
+from tfn.lowering.gpu import gpu_pipeline, use_managed_memory
+from tfn.lowering.to_linalg import lower_to_linalg
+from tfn.runtime.cpu import ENTRY, CpuExecutable, add_entry_wrapper
+
+# Chips whose PTX version +ptx80 covers; another chip would make LLVM abort the process.
+SUPPORTED_CHIPS = ("sm_70", "sm_72", "sm_75", "sm_80", "sm_86", "sm_87", "sm_89", "sm_90")
+
+
+class CudaUnavailable(RuntimeError):
+    """No usable NVIDIA driver, device or CUDA runtime library in this process."""
+
+
+def runtime_library() -> Path:
+    """MLIR's CUDA runtime wrappers (mgpu*), shipped with the MLIR tools wheel."""
+    override = os.environ.get("TFN_CUDA_RUNTIME")
+    if override:
+        return Path(override)
+    import mlir
+    # mlir may be a namespace package (no __file__) when unpacked rather than installed.
+    return Path(list(mlir.__path__)[0]).resolve() / "lib" / "libmlir_cuda_runtime.so"
+
+
+def libdevice() -> Path | None:
+    """NVIDIA's libdevice bitcode (f64 transcendentals on the GPU), if a CUDA toolkit is installed."""
+    roots = [os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"), "/usr/local/cuda"]
+    for root in filter(None, roots):
+        candidate = Path(root) / "nvvm" / "libdevice" / "libdevice.10.bc"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@lru_cache(maxsize=1)
+def device_chip() -> str:
+    """'sm_XY' of device 0; raises CudaUnavailable (never aborts) when there is none."""
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1", mode=ctypes.RTLD_GLOBAL)
+    except OSError as e:
+        raise CudaUnavailable(f"no NVIDIA driver in this process (libcuda.so.1: {e})") from None
+    if cuda.cuInit(0) != 0:
+        raise CudaUnavailable("cuInit failed: no usable NVIDIA GPU")
+    count = ctypes.c_int(0)
+    if cuda.cuDeviceGetCount(ctypes.byref(count)) != 0 or count.value < 1:
+        raise CudaUnavailable("no CUDA device found")
+    device = ctypes.c_int(0)
+    major, minor = ctypes.c_int(0), ctypes.c_int(0)
+    cuda.cuDeviceGet(ctypes.byref(device), 0)
+    cuda.cuDeviceGetAttribute(ctypes.byref(major), 75, device)  # COMPUTE_CAPABILITY_MAJOR
+    cuda.cuDeviceGetAttribute(ctypes.byref(minor), 76, device)  # COMPUTE_CAPABILITY_MINOR
+    chip = f"sm_{major.value}{minor.value}"
+    library = runtime_library()
+    try:
+        ctypes.CDLL(str(library), mode=ctypes.RTLD_GLOBAL)
+    except OSError as e:
+        raise CudaUnavailable(f"cannot load the CUDA runtime library {library}: {e}") from None
+    return chip
+
+
+def lower_for_cuda(module: ir.Module, entry: str, chip: str) -> dict[str, str]:
+    """Lowers a tfn module in place to LLVM with embedded PTX kernels; returns each stage's text."""
+    if chip not in SUPPORTED_CHIPS:
+        raise CudaUnavailable(f"GPU {chip} is not supported (supported: {', '.join(SUPPORTED_CHIPS)})")
+    stages = {"tfn": str(module)}
+    num_inputs = len(ir.FunctionType(ir.TypeAttr(_find(module, entry).attributes["function_type"]).value).inputs)
+    lower_to_linalg(module.operation)
+    add_entry_wrapper(module, entry)
+    PassManager.parse(f"builtin.module({pipelines.LINALG_CLEANUP})").run(module.operation)
+    stages["linalg"] = str(module)
+    PassManager.parse(f"builtin.module({pipelines.CPU_BUFFERIZE})").run(module.operation)
+    lower_strided_copies(module.operation)
+    use_managed_memory(module.operation, ENTRY, num_inputs)
+    stages["buffers"] = str(module)
+    bitcode = libdevice()
+    PassManager.parse(gpu_pipeline(chip, [str(bitcode)] if bitcode else [])).run(module.operation)
+    stages["llvm"] = str(module)
+    return stages
+
+
+def _find(module: ir.Module, name: str):
+    for op in module.body.operations:
+        if op.operation.name == "func.func" and ir.StringAttr(op.attributes["sym_name"]).value == name:
+            return op
+    raise KeyError(name)
+
+
+# Engines whose code holds loaded CUDA modules are kept for the life of the process:
+# tearing one down (its global destructors unload the kernels) crashed the process
+# later on, in unrelated code.
+_LIVE_ENGINES: list[ExecutionEngine] = []
+
+
+class CudaExecutable(CpuExecutable):
+    """A function compiled for device 0; called with numpy arrays like the CPU executable."""
+
+    def _lower(self, module: ir.Module, entry: str) -> dict[str, str]:
+        return lower_for_cuda(module, entry, device_chip())
+
+    def _make_engine(self, module: ir.Module, opt_level: int) -> ExecutionEngine:
+        engine = ExecutionEngine(module, opt_level=opt_level, shared_libs=[str(runtime_library())])
+        engine.initialize()  # runs the constructors that load the kernels
+        _LIVE_ENGINES.append(engine)
+        return engine
