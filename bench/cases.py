@@ -27,6 +27,7 @@ class Case:
     torch: Callable | None = None                    # run eagerly under torch.no_grad()
     rtol: float = 1e-4                               # agreement with numpy (or the first result)
     tags: tuple = field(default_factory=tuple)
+    baseline: str | None = None                      # a forward case: report this time / its time
 
 
 def register(c: Case) -> Case:
@@ -128,30 +129,6 @@ def mlp_forward():
                 tfn=_mlp_tfn, numpy=_mlp_numpy, jax=_mlp_jax, torch=_mlp_torch, tags=("mlp",))
 
 
-def _mlp_loss(params, x, xp, nn):
-    return -xp.mean(nn(params, x)[:, 0])
-
-
-@case
-def mlp_grad():
-    def tfn_fn(params, x):
-        import tfn
-        import tfn.numpy as tnp
-        return tfn.grad(lambda p: -tnp.mean(_mlp_tfn(p, x)[:, 0]))(params)
-
-    def jax_fn(params, x):
-        import jax
-        import jax.numpy as jnp
-        return jax.grad(lambda p: -jnp.mean(_mlp_jax(p, x)[:, 0]))(params)
-
-    def torch_fn(params, x):
-        import torch
-        import torch.func
-        return torch.func.grad(lambda p: -torch.mean(_mlp_torch(p, x)[:, 0]))(params)
-    return Case(name="MLP grad (loss wrt params), batch 64, f32", inputs=_mlp_params,
-                tfn=tfn_fn, numpy=None, jax=jax_fn, torch=torch_fn, tags=("mlp", "grad"))
-
-
 # ------------------------------------------------------------------ elementwise and reductions
 
 @case
@@ -187,3 +164,278 @@ def sum_rows():
         name="sum over rows 1024x1024 f32", inputs=lambda rng: (_normal(rng, (1024, 1024)),),
         tfn=lambda x: tnp.sum(x, axis=1), numpy=lambda x: x.sum(1),
         jax=lambda x: x.sum(1), torch=lambda x: x.sum(1), rtol=1e-4, tags=("reduction",))
+
+
+# ------------------------------------------------------------------ the seed use cases: transforms
+# Each row runs tfn (tfn.jit of the transformed function), jax.jit of the same transform and
+# torch.func (eager); there is no numpy row, so results are checked against tfn's.
+
+def _mlp_loss_parts(xp, log_softmax, relu):
+    def loss(params, x):
+        (w1, b1), (w2, b2) = params
+        return -xp.mean(log_softmax(relu(x @ w1 + b1) @ w2 + b2)[:, 0])
+    return loss
+
+
+def _tfn_loss():
+    import tfn.numpy as tnp
+    from tfn import nn
+    return _mlp_loss_parts(tnp, nn.log_softmax, nn.relu)
+
+
+def _jax_loss():
+    import jax
+    import jax.numpy as jnp
+    return _mlp_loss_parts(jnp, jax.nn.log_softmax, jax.nn.relu)
+
+
+def _torch_loss():
+    import torch
+    return _mlp_loss_parts(torch, lambda z: torch.log_softmax(z, dim=-1), torch.relu)
+
+
+@case
+def mlp_loss_forward():
+    return Case(name="MLP loss forward 784-512-10, batch 64", inputs=_mlp_params,
+                tfn=lambda p, x: _tfn_loss()(p, x), jax=lambda p, x: _jax_loss()(p, x),
+                torch=lambda p, x: _torch_loss()(p, x), rtol=1e-4, tags=("seed", "mlp"))
+
+
+@case
+def mlp_loss_grad():
+    def tfn_fn(p, x):
+        import tfn
+        return tfn.grad(_tfn_loss())(p, x)
+
+    def jax_fn(p, x):
+        import jax
+        return jax.grad(_jax_loss())(p, x)
+
+    def torch_fn(p, x):
+        import torch.func
+        return torch.func.grad(_torch_loss())(p, x)
+    return Case(name="MLP loss grad 784-512-10, batch 64", inputs=_mlp_params,
+                tfn=tfn_fn, jax=jax_fn, torch=torch_fn, rtol=1e-4, tags=("seed", "mlp", "grad"),
+                baseline="MLP loss forward 784-512-10, batch 64")
+
+
+def _onehot(rng, n, k):
+    y = np.zeros((n, k), np.float32)
+    y[np.arange(n), rng.integers(0, k, n)] = 1
+    return y
+
+
+def _sample_loss(xp, log_softmax, relu):
+    def loss(params, x, y):
+        (w1, b1), (w2, b2) = params
+        return -xp.sum(log_softmax(relu(x @ w1 + b1) @ w2 + b2) * y)
+    return loss
+
+
+@case
+def per_sample_grads():
+    def inputs(rng):
+        params, x = _mlp_params(rng)
+        return params, x, _onehot(rng, 64, 10)
+
+    def tfn_fn(p, x, y):
+        import tfn
+        from tfn import nn
+        import tfn.numpy as tnp
+        return tfn.vmap(tfn.grad(_sample_loss(tnp, nn.log_softmax, nn.relu)), in_dims=(None, 0, 0))(p, x, y)
+
+    def jax_fn(p, x, y):
+        import jax
+        import jax.numpy as jnp
+        return jax.vmap(jax.grad(_sample_loss(jnp, jax.nn.log_softmax, jax.nn.relu)), in_axes=(None, 0, 0))(p, x, y)
+
+    def torch_fn(p, x, y):
+        import torch
+        import torch.func as tf
+        loss = _sample_loss(torch, lambda z: torch.log_softmax(z, dim=-1), torch.relu)
+        return tf.vmap(tf.grad(loss), in_dims=(None, 0, 0))(p, x, y)
+    return Case(name="per-sample grads vmap(grad) MLP 784-512-10, batch 64", inputs=inputs,
+                tfn=tfn_fn, jax=jax_fn, torch=torch_fn, rtol=1e-4, tags=("seed", "vmap", "grad"))
+
+
+def _tanh_layer_inputs(n_in, n_out):
+    def inputs(rng):
+        return (_normal(rng, (n_out, n_in), scale=1 / np.sqrt(n_in)), _normal(rng, (n_out,), scale=0.1),
+                _normal(rng, (n_in,)))
+    return inputs
+
+
+def _jacobian_case(name, transform, n_in, n_out):
+    """d tanh(W x + b) / dx by `transform` ('jacfwd' or 'jacrev') of each framework."""
+    def tfn_fn(w, b, x):
+        import tfn
+        import tfn.numpy as tnp
+        return getattr(tfn, transform)(lambda x: tnp.tanh(w @ x + b))(x)
+
+    def jax_fn(w, b, x):
+        import jax
+        import jax.numpy as jnp
+        return getattr(jax, transform)(lambda x: jnp.tanh(w @ x + b))(x)
+
+    def torch_fn(w, b, x):
+        import torch
+        import torch.func as tf
+        return getattr(tf, transform)(lambda x: torch.tanh(w @ x + b))(x)
+    return Case(name=name, inputs=_tanh_layer_inputs(n_in, n_out), tfn=tfn_fn, jax=jax_fn, torch=torch_fn,
+                rtol=1e-4, tags=("seed", "jacobian"))
+
+
+register(_jacobian_case("jacfwd tanh(Wx+b) 32->2048", "jacfwd", 32, 2048))
+register(_jacobian_case("jacrev tanh(Wx+b) 2048->32", "jacrev", 2048, 32))
+
+
+@case
+def hessian_tanh():
+    def inputs(rng):
+        return _normal(rng, (256, 256), scale=1 / 16), _normal(rng, (256,))
+
+    def tfn_fn(w, x):
+        import tfn
+        import tfn.numpy as tnp
+        return tfn.hessian(lambda x: tnp.sum(tnp.tanh(w @ x)))(x)
+
+    def jax_fn(w, x):
+        import jax
+        import jax.numpy as jnp
+        return jax.hessian(lambda x: jnp.sum(jnp.tanh(w @ x)))(x)
+
+    def torch_fn(w, x):
+        import torch
+        import torch.func as tf
+        return tf.hessian(lambda x: torch.sum(torch.tanh(w @ x)))(x)
+    return Case(name="hessian sum(tanh(Wx)) D=256", inputs=inputs, tfn=tfn_fn, jax=jax_fn, torch=torch_fn,
+                rtol=1e-4, tags=("seed", "hessian"))
+
+
+@case
+def batched_jacrev():
+    def inputs(rng):
+        return _normal(rng, (33, 31), scale=0.2), _normal(rng, (33,), scale=0.1), _normal(rng, (64, 31))
+
+    def tfn_fn(w, b, x):
+        import tfn
+        import tfn.numpy as tnp
+        return tfn.vmap(tfn.jacrev(lambda x: tnp.tanh(w @ x + b)))(x)
+
+    def jax_fn(w, b, x):
+        import jax
+        import jax.numpy as jnp
+        return jax.vmap(jax.jacrev(lambda x: jnp.tanh(w @ x + b)))(x)
+
+    def torch_fn(w, b, x):
+        import torch
+        import torch.func as tf
+        return tf.vmap(tf.jacrev(lambda x: torch.tanh(w @ x + b)))(x)
+    return Case(name="batched jacrev vmap(jacrev) batch 64, 31->33", inputs=inputs, tfn=tfn_fn, jax=jax_fn,
+                torch=torch_fn, rtol=1e-4, tags=("seed", "jacobian", "vmap"))
+
+
+@case
+def batched_hessian():
+    def inputs(rng):
+        return _normal(rng, (32, 32), scale=0.2), _normal(rng, (64, 32))
+
+    def tfn_fn(w, x):
+        import tfn
+        import tfn.numpy as tnp
+        return tfn.vmap(tfn.hessian(lambda x: tnp.sum(tnp.tanh(w @ x))))(x)
+
+    def jax_fn(w, x):
+        import jax
+        import jax.numpy as jnp
+        return jax.vmap(jax.hessian(lambda x: jnp.sum(jnp.tanh(w @ x))))(x)
+
+    def torch_fn(w, x):
+        import torch
+        import torch.func as tf
+        return tf.vmap(tf.hessian(lambda x: torch.sum(torch.tanh(w @ x))))(x)
+    return Case(name="batched hessian vmap(hessian) batch 64, D=32", inputs=inputs, tfn=tfn_fn, jax=jax_fn,
+                torch=torch_fn, rtol=1e-4, tags=("seed", "hessian", "vmap"))
+
+
+@case
+def ensemble():
+    def inputs(rng):
+        def one():
+            return ((_normal(rng, (784, 128), scale=0.05), np.zeros(128, np.float32)),
+                    (_normal(rng, (128, 10), scale=0.1), np.zeros(10, np.float32)))
+        models = [one() for _ in range(8)]
+        stacked = tuple(tuple(np.stack([m[i][j] for m in models]) for j in range(2)) for i in range(2))
+        return stacked, _normal(rng, (64, 784))
+
+    def model(log_softmax, relu):
+        def f(params, x):
+            (w1, b1), (w2, b2) = params
+            return log_softmax(relu(x @ w1 + b1) @ w2 + b2)
+        return f
+
+    def tfn_fn(params, x):
+        import tfn
+        from tfn import nn
+        f = model(nn.log_softmax, nn.relu)
+        return tfn.vmap(lambda p, x: tfn.functional_call(f, p, (x,)), in_dims=(0, None))(params, x)
+
+    def jax_fn(params, x):
+        import jax
+        return jax.vmap(model(jax.nn.log_softmax, jax.nn.relu), in_axes=(0, None))(params, x)
+
+    def torch_fn(params, x):
+        import torch
+        import torch.func as tf
+        f = model(lambda z: torch.log_softmax(z, dim=-1), torch.relu)
+        return tf.vmap(f, in_dims=(0, None))(params, x)
+    return Case(name="ensemble of 8 MLPs 784-128-10 vmap, batch 64", inputs=inputs, tfn=tfn_fn, jax=jax_fn,
+                torch=torch_fn, rtol=1e-4, tags=("seed", "vmap", "ensemble"))
+
+
+def _maml(xp, tanh, grad, vmap, in_dims_kw, alpha=0.01):
+    """Meta-gradient of the post-adaptation query loss, averaged over tasks (MLP 1-40-40-1)."""
+    def net(p, x):
+        (w1, b1), (w2, b2), (w3, b3) = p
+        return tanh(tanh(x @ w1 + b1) @ w2 + b2) @ w3 + b3
+
+    def loss(p, x, y):
+        return xp.mean((net(p, x) - y) ** 2)
+
+    def task_loss(p, xs, ys, xq, yq):
+        g = grad(loss)(p, xs, ys)
+        adapted = tuple(tuple(w - alpha * gw for w, gw in zip(layer, glayer)) for layer, glayer in zip(p, g))
+        return loss(adapted, xq, yq)
+
+    def meta_loss(p, xs, ys, xq, yq):
+        return xp.mean(vmap(task_loss, **{in_dims_kw: (None, 0, 0, 0, 0)})(p, xs, ys, xq, yq))
+    return lambda p, xs, ys, xq, yq: grad(meta_loss)(p, xs, ys, xq, yq)
+
+
+@case
+def maml():
+    def inputs(rng):
+        sizes = [(1, 40), (40, 40), (40, 1)]
+        params = tuple((_normal(rng, s, scale=1 / np.sqrt(s[0])), np.zeros(s[1], np.float32)) for s in sizes)
+        amp = rng.uniform(0.1, 5.0, (32, 1, 1)).astype(np.float32)
+        phase = rng.uniform(0, np.pi, (32, 1, 1)).astype(np.float32)
+        xs = rng.uniform(-5, 5, (32, 10, 1)).astype(np.float32)
+        xq = rng.uniform(-5, 5, (32, 10, 1)).astype(np.float32)
+        return params, xs, amp * np.sin(xs + phase), xq, amp * np.sin(xq + phase)
+
+    def tfn_fn(*args):
+        import tfn
+        import tfn.numpy as tnp
+        return _maml(tnp, tnp.tanh, tfn.grad, tfn.vmap, "in_dims")(*args)
+
+    def jax_fn(*args):
+        import jax
+        import jax.numpy as jnp
+        return _maml(jnp, jnp.tanh, jax.grad, jax.vmap, "in_axes")(*args)
+
+    def torch_fn(*args):
+        import torch
+        import torch.func as tf
+        return _maml(torch, torch.tanh, tf.grad, tf.vmap, "in_dims")(*args)
+    return Case(name="MAML meta-grad 32 tasks, MLP 1-40-40-1, 10 shots", inputs=inputs, tfn=tfn_fn,
+                jax=jax_fn, torch=torch_fn, rtol=1e-3, tags=("seed", "maml", "grad", "vmap"))

@@ -1,12 +1,18 @@
 """Side-by-side timings: tfn.jit against numpy, jax.jit and torch (eager), on one machine.
 
     python bench/run.py [--repeat N] [--warmup N] [-k SUBSTRING] [--frameworks tfn,numpy,jax,torch]
+                        [--markdown bench/RESULTS.md] [--png bench/results.png] [--no-save]
 
 Each case (bench/cases.py) is run by every installed framework that has a function
 for it: warm-up calls first (the first one compiles; its time is reported for tfn
 and jax), then the median of N timed calls. Prints a markdown table in ms with the
 ratios tfn/other (below 1: tfn is faster), and checks every result against numpy's
 (or the first framework's). A framework that is not installed is skipped.
+
+Rows with a `baseline` (a gradient and its forward pass) also get the ratio
+gradient time / forward time of every framework. The report (machine, versions,
+tables) is written to bench/RESULTS.md and a bar chart of tfn/JAX and tfn/torch per
+case (log scale) to bench/results.png, unless --no-save.
 """
 from __future__ import annotations
 
@@ -203,12 +209,94 @@ def environment(frameworks) -> str:
     return ", ".join(parts)
 
 
+def machine() -> str:
+    """CPU model, cores, SIMD level and load, from /proc/cpuinfo and os."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and model in ("", platform.machine()):
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags") and not flags:
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    simd = next((s for s in ("avx512f", "avx2", "avx", "sse4_2") if s in flags), None)
+    parts = [f"CPU {model}", f"{os.cpu_count()} cores"]
+    if simd:
+        parts.append(f"SIMD up to {simd}")
+    try:
+        parts.append("load average %.2f %.2f %.2f" % os.getloadavg())
+    except OSError:
+        pass
+    return ", ".join(parts)
+
+
+def ratio_table(cases, rows, frameworks) -> str:
+    """Gradient time / forward time per framework, for the rows that name a baseline."""
+    by_name = {r["case"]: r for r in rows}
+    lines = []
+    for case, row in zip(cases, rows):
+        base = by_name.get(case.baseline) if case.baseline else None
+        if base is None:
+            continue
+        cells = []
+        for f in frameworks:
+            g, b = row["ms"].get(f), base["ms"].get(f)
+            cells.append("—" if not g or not b else f"{g / b:.2f}")
+        lines.append(f"| {case.name} / forward | " + " | ".join(cells) + " |")
+    if not lines:
+        return ""
+    head = "| ratio | " + " | ".join(frameworks) + " |"
+    return "\n".join([head, "|" + "---|" * (len(frameworks) + 1)] + lines)
+
+
+def save_chart(rows, frameworks, path) -> bool:
+    """Horizontal bars of tfn/JAX (and tfn/torch) per case, log scale; False without matplotlib."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    others = [f for f in ("jax", "torch") if f in frameworks]
+    if "tfn" not in frameworks or not others:
+        return False
+    names = [r["case"] for r in rows]
+    fig, ax = plt.subplots(figsize=(10, 0.42 * len(rows) + 1.5))
+    height = 0.8 / len(others)
+    colors = {"jax": "tab:blue", "torch": "tab:orange"}
+    for i, f in enumerate(others):
+        vals = []
+        for r in rows:
+            t, o = r["ms"].get("tfn"), r["ms"].get(f)
+            vals.append(t / o if t and o else float("nan"))
+        ys = [k + (i - (len(others) - 1) / 2) * height for k in range(len(rows))]
+        ax.barh(ys, vals, height=height, color=colors.get(f), label=f"tfn / {f}")
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels(names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("time ratio (log scale; < 1: tfn faster)")
+    ax.set_title("tfn.jit vs jax.jit and torch.func (median ms ratio)")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeat", type=int, default=50, help="timed calls per cell (median reported)")
     p.add_argument("--warmup", type=int, default=5, help="untimed calls first, the compiling one included")
     p.add_argument("-k", dest="select", default="", help="only cases whose name contains this")
     p.add_argument("--frameworks", default=",".join(FRAMEWORKS))
+    here = os.path.dirname(os.path.abspath(__file__))
+    p.add_argument("--markdown", default=os.path.join(here, "RESULTS.md"), help="report written here")
+    p.add_argument("--png", default=os.path.join(here, "results.png"), help="bar chart written here")
+    p.add_argument("--no-save", action="store_true", help="print only")
     args = p.parse_args(argv)
     wanted = [f.strip() for f in args.frameworks.split(",") if f.strip()]
     unknown = [f for f in wanted if f not in FRAMEWORKS]
@@ -219,17 +307,30 @@ def main(argv=None) -> int:
     if "jax" in frameworks:
         import jax
         jax.config.update("jax_enable_x64", True)  # f64 cases stay f64
-    print(f"# tfn benchmarks\n\n{environment(frameworks)}; median of {args.repeat} calls after "
-          f"{args.warmup} warm-up calls; ratio tfn/other < 1 means tfn is faster.")
+    header = (f"# tfn benchmarks\n\n{machine()}.\n\n{environment(frameworks)}; median of {args.repeat} calls "
+              f"after {args.warmup} warm-up calls; ratio tfn/other < 1 means tfn is faster. tfn and JAX "
+              f"run jit-compiled functions, torch runs torch.func transforms eagerly.")
     if skipped:
-        print(f"Skipped (not installed): {', '.join(skipped)}.")
-    print()
+        header += f"\nSkipped (not installed): {', '.join(skipped)}."
+    print(header + "\n")
     selected = [c for c in registry.CASES if args.select.lower() in c.name.lower()]
     rows = run(selected, frameworks, args.repeat, args.warmup)
-    print(table(rows, frameworks))
+    report = [header, "", table(rows, frameworks)]
+    ratios = ratio_table(selected, rows, frameworks)
+    if ratios:
+        report += ["", "Cost of a gradient relative to its forward pass (time ratio):", "", ratios]
     notes = [f"- {r['case']}: {m}" for r in rows for m in r["problems"]]
     if notes:
-        print("\nProblems:\n" + "\n".join(notes))
+        report += ["", "Problems:", ""] + notes
+    text = "\n".join(report[2:])
+    print(text)
+    if not args.no_save:
+        with open(args.markdown, "w") as f:
+            f.write("\n".join(report) + "\n")
+        if save_chart(rows, frameworks, args.png):
+            with open(args.markdown, "a") as f:
+                f.write(f"\n![tfn/JAX and tfn/torch per case]({os.path.basename(args.png)})\n")
+        print(f"\nwrote {args.markdown}" + (f" and {args.png}" if os.path.exists(args.png) else ""))
     return 0
 
 

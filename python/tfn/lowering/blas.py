@@ -73,9 +73,10 @@ def _plan(op):
     b, m, n, k = ([0] if batched else []), o, o + 1, o + 2
     if dims[2] != b + [m, n]:
         return None
-    if dims[0] == b + [m, k]:
+    # A may drop the batch dim (broadcast over the batch: batch stride 0).
+    if dims[0] in (b + [m, k], [m, k]):
         trans_a = False
-    elif dims[0] == b + [k, m]:
+    elif dims[0] in (b + [k, m], [k, m]):
         trans_a = True
     else:
         return None
@@ -130,7 +131,7 @@ class _Operand:
 
     def pointer(self, batch_index):
         addr = self.address
-        if batch_index is not None:
+        if batch_index is not None and self.batch_stride is not None:
             addr = arith.addi(addr, arith.muli(arith.muli(batch_index, self.batch_stride), self.elem_bytes))
         i64 = ir.IntegerType.get_signless(64)
         return llvm.inttoptr(llvm.PointerType.get(), arith.index_cast(i64, addr))
@@ -186,6 +187,8 @@ def _rewrite(body: ir.Block, op) -> bool:
     if key is None or any(t.element_type != types[0].element_type for t in types):
         return False
     if not all(_unit_inner_stride(t) for t in types):
+        return False
+    if batched and (types[1].rank != 3 or types[2].rank != 3):
         return False
     elem = types[0].element_type
     symbol = GEMM_SYMBOLS[key]

@@ -119,10 +119,60 @@ def wants_blas(a: ir.Value, b: ir.Value, lb, rb, lc, rc) -> bool:
     return batch * m * n * k >= BLAS_MIN_FLOPS
 
 
+def _split_free(dims_order, free, contract):
+    """(prefix, rest_transposed) when `dims_order` is prefix + (contract + rest | rest + contract)
+    with a non-empty prefix of free dims, else None."""
+    n = len(dims_order)
+    for p in range(1, len(free)):
+        prefix, rest = free[:p], free[p:]
+        if list(range(p)) != prefix:
+            continue
+        if list(range(n)) == prefix + contract + rest:
+            return prefix, rest, False
+        if list(range(n)) == prefix + rest + contract:
+            return prefix, rest, True
+    return None
+
+
+def _lower_rhs_broadcast(a, b, lfree, rfree, lc, rc, out_dims):
+    """rhs laid out [P, K, N] (free dims on both sides of the contraction, as in a vmapped
+    weight [models, in, out] against a shared input): one batch_matmul over P with the lhs
+    broadcast, then the small [P, M, N] result transposed to [M, P, N]; no operand copy."""
+    split = _split_free(list(range(len(shape(b)))), rfree, rc)
+    if split is None:
+        return None
+    prefix, rest, trans_b = split
+    bd, ad = shape(b), shape(a)
+    p, n, k = _prod(bd[d] for d in prefix), _prod(bd[d] for d in rest), _prod(bd[d] for d in rc)
+    m = _prod(ad[d] for d in lfree)
+    if m >= k:   # copying the result would cost more than copying the operand
+        return None
+    order = list(range(len(ad)))
+    if order == lfree + lc:
+        a2, trans_a = reshape(a, [m, k]), False
+    elif order == lc + lfree:
+        a2, trans_a = reshape(a, [k, m]), True
+    else:
+        return None
+    b3 = reshape(b, [p, n, k] if trans_b else [p, k, n])
+    elem = element_type(a)
+    init = fill([p, m, n], scalar_constant(elem, 0.0))
+    maps = _maps(trans_a, trans_b, True)
+    maps[0] = affine_map(4, [3, 1] if trans_a else [1, 3])   # lhs without the batch dim
+    c = linalg.batch_matmul(a2, b3, outs=[init], indexing_maps=maps)
+    return reshape(transpose(c, [1, 0, 2]), out_dims)
+
+
 def lower_as_matmul(a: ir.Value, b: ir.Value, lb, rb, lc, rc, out_dims) -> ir.Value:
     """dot_general as linalg.matmul / batch_matmul on [B,M,K] x [B,K,N] views (see module doc)."""
     elem = element_type(a)
     batch, m, n, k, lfree, rfree, lc, rc = gemm_plan(shape(a), shape(b), list(lb), list(rb), lc, rc)
+    if not lb:
+        order = list(range(len(shape(b))))
+        if order != rc + rfree and order != rfree + rc:
+            c = _lower_rhs_broadcast(a, b, lfree, rfree, lc, rc, out_dims)
+            if c is not None:
+                return c
     a3, trans_a = _as_matrices(a, list(lb), lfree, lc)
     b3, trans_b = _as_matrices(b, list(rb), rc, rfree)
     batched = batch != 1
@@ -135,63 +185,3 @@ def lower_as_matmul(a: ir.Value, b: ir.Value, lb, rb, lc, rc, out_dims) -> ir.Va
     build = linalg.batch_matmul if batched else linalg.matmul
     c = build(a3, b3, outs=[init], indexing_maps=maps)
     return reshape(c, out_dims)
-
-
-# ------------------------------------------------------------------ keeping matmuls intact
-
-OUTLINED_PREFIX = "__tfn_contraction_"
-
-
-def outline_contractions(module_op: ir.Operation) -> int:
-    """Moves each tensor `linalg.matmul`/`batch_matmul` into its own private function, called
-    with `no_inline`, so that `linalg-fuse-elementwise-ops` cannot turn it into a generic.
-
-    That pass's reshape-by-expansion patterns apply to every linalg op: a `collapse_shape`
-    feeding a matmul (a matrix-vector product reshaped, a batch folded) rewrote the matmul
-    into a `linalg.generic`, into which elementwise producers were then fused — a jacrev
-    ran a tanh per multiply-add, as loops, 60x slower than the gemm. `inline_contractions`
-    puts them back after fusion.
-    """
-    module_op = module_op.operation
-    body = module_op.regions[0].blocks[0]
-    found = []
-
-    def collect(op):
-        if op.name in ("linalg.matmul", "linalg.batch_matmul") and len(op.results) == 1:
-            found.append(op)
-        return ir.WalkResult.ADVANCE
-    module_op.walk(collect)
-    from mlir.dialects import func
-    for i, op in enumerate(found):
-        name = f"{OUTLINED_PREFIX}{i}"
-        operands = list(op.operands)
-        result_type = op.results[0].type
-        with ir.InsertionPoint.at_block_begin(body), ir.Location.unknown():
-            fn = func.FuncOp(name, ([v.type for v in operands], [result_type]))
-            fn.attributes["sym_visibility"] = ir.StringAttr.get("private")
-            block = fn.add_entry_block()
-        with ir.InsertionPoint(op), op.location:
-            call = func.CallOp([result_type], ir.FlatSymbolRefAttr.get(name), operands)
-            call.attributes["no_inline"] = ir.UnitAttr.get()
-        op.results[0].replace_all_uses_with(call.result)
-        with ir.InsertionPoint(block), ir.Location.unknown():
-            ret = func.ReturnOp([op.results[0]])
-        op.move_before(ret)
-        for k in range(len(operands)):
-            op.operands[k] = block.arguments[k]
-    return len(found)
-
-
-def allow_inlining_contractions(module_op: ir.Operation) -> int:
-    """Drops `no_inline` from the calls `outline_contractions` made (then run `inline`)."""
-    found = []
-
-    def collect(op):
-        if op.name == "func.call" and "no_inline" in op.attributes and \
-                ir.FlatSymbolRefAttr(op.attributes["callee"]).value.startswith(OUTLINED_PREFIX):
-            found.append(op)
-        return ir.WalkResult.ADVANCE
-    module_op.operation.walk(collect)
-    for op in found:
-        del op.attributes["no_inline"]
-    return len(found)

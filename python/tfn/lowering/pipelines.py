@@ -9,8 +9,9 @@ from __future__ import annotations
 TO_LINALG = "tfn-lower-to-linalg"
 LINALG_CLEANUP = ("inline,symbol-dce,canonicalize,cse,linalg-fuse-elementwise-ops,"
                   "canonicalize,cse")
-# The CPU path fuses with matmuls outlined (tfn.lowering.contraction), then inlines them.
-INLINE_CONTRACTIONS = "inline,symbol-dce,canonicalize,cse"
+# The CPU path fuses with matmuls and some producers outlined (tfn.lowering.outline),
+# then inlines them.
+INLINE_OUTLINED = "inline,symbol-dce,canonicalize,cse"
 
 # linalg on tensors -> LLVM dialect, for the in-process CPU ExecutionEngine, in two
 # stages: bufferization, then (after `tfn-linalg-to-blas` where a BLAS is loaded) the rest.

@@ -17,12 +17,12 @@ from mlir.passmanager import PassManager
 
 from tfn.dialect.types import dtype_of, shape_of
 from tfn.lowering import pipelines
-from tfn.lowering.contraction import allow_inlining_contractions, outline_contractions
 from tfn.lowering.copies import lower_strided_copies
 from tfn.lowering.blas import linalg_to_blas
 from tfn.lowering.builders import elementwise
 from tfn.lowering.fastmath import relax_reductions
 from tfn.lowering.math_approx import approximate_math
+from tfn.lowering.outline import allow_inlining, outline_for_fusion
 from tfn.lowering.destinations import drop_self_copies, write_into_results
 from tfn.lowering.to_linalg import lower_to_linalg
 from tfn.runtime import blas as blas_runtime
@@ -85,10 +85,10 @@ def lower_for_cpu(module: ir.Module, entry: str, use_blas: bool | None = None) -
     stages = {"tfn": str(module)}
     lower_to_linalg(module.operation)
     add_entry_wrapper(module, entry)
-    outline_contractions(module.operation)
+    outline_for_fusion(module.operation)
     PassManager.parse(f"builtin.module({pipelines.LINALG_CLEANUP})").run(module.operation)
-    if allow_inlining_contractions(module.operation):
-        PassManager.parse(f"builtin.module({pipelines.INLINE_CONTRACTIONS})").run(module.operation)
+    if allow_inlining(module.operation):
+        PassManager.parse(f"builtin.module({pipelines.INLINE_OUTLINED})").run(module.operation)
     relax_reductions(module.operation)
     stages["linalg"] = str(module)
     approximate_math(module.operation)
