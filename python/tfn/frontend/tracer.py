@@ -20,6 +20,7 @@ from tfn.dialect.context import new_context
 from tfn.dialect.types import canonical_dtype, dtype_of, shape_of, tensor_type
 from tfn.frontend import pytree
 from tfn.frontend.source import user_line, user_location
+from tfn.transforms.ir_utils import unique_symbol
 
 _CONTEXT: ir.Context | None = None
 
@@ -276,7 +277,7 @@ def trace(fn: Callable, args: tuple, kwargs: dict | None, module: ir.Module, nam
     leaves, in_tree = pytree.flatten((tuple(args), dict(kwargs or {})))
     avals = list(leaf_avals) if leaf_avals is not None else [ShapeDtype.of(x) for x in leaves]
     arg_types = [tensor_type(a.shape, a.dtype) for a in avals]
-    name = _unique_symbol(module.body, name)
+    name = unique_symbol(module.body, name)
     with ir.InsertionPoint(module.body), user_location():
         func_op = func.FuncOp(name, (arg_types, []))
         if private:
@@ -304,18 +305,6 @@ def trace(fn: Callable, args: tuple, kwargs: dict | None, module: ir.Module, nam
     out_avals = [ShapeDtype(shape_of(v), dtype_of(v), getattr(x, "weak", False) if isinstance(x, Tracer) else False)
                  for v, x in zip(values, out_leaves)]
     return TracedFunction(name, func_op, in_tree, avals, out_tree, out_avals, list(scope.captured))
-
-
-def _unique_symbol(block: ir.Block, base: str) -> str:
-    # Duplicate symbols trip an assertion (a process abort) in MLIR's SymbolTable.
-    taken = {ir.StringAttr(op.attributes["sym_name"]).value for op in block.operations
-             if "sym_name" in op.attributes}
-    if base not in taken:
-        return base
-    i = 1
-    while f"{base}_{i}" in taken:
-        i += 1
-    return f"{base}_{i}"
 
 
 def _output_value(x, scope, index) -> ir.Value:

@@ -18,6 +18,7 @@ from mlir.dialects import func
 
 from tfn.dialect import ops
 from tfn.dialect.ops import int_array, int_attr
+from tfn.dialect.types import to_dtype
 from tfn.rules import JVP_RULES, NO_DERIVATIVE, TRANSPOSE_RULES
 from tfn.rules.common import add_any, full_like
 from tfn.transforms import ir_utils as U
@@ -129,64 +130,55 @@ def _partial_eval_and_transpose(scratch, block, n, argnums, outs, touts, primals
 
 # ---------------------------------------------------------------- expanders
 
-def _prepare(callee, module_op):
+def _expand(op: ir.Operation, callee, module_op, suffix: str, signature, body) -> str:
+    """Builds the transformed function: `signature(ftype)` gives its type, `body(block, ftype)`
+    emits its ops and returns the values to return. Returns the new function's name."""
     U.inline_calls(callee, module_op)
-    return U.function_type(callee)
+    ftype = U.function_type(callee)
+    rtype = signature(ftype)
+    new, block = U.new_function(module_op, U.symbol_name(callee) + suffix, list(rtype.inputs),
+                                list(rtype.results), op.location)
+    with ir.InsertionPoint(block), op.location:
+        func.ReturnOp(body(block, ftype))
+    U.dead_code_elimination(new)
+    return U.symbol_name(new)
 
 
 def expand_jvp(op: ir.Operation, callee, module_op) -> str:
     argnums, num_aux = int_array(op, "argnums"), int_attr(op, "num_aux")
-    ftype = _prepare(callee, module_op)
-    rtype = jvp_type(ftype, argnums, num_aux)
-    new, block = U.new_function(module_op, U.symbol_name(callee) + "_jvp", list(rtype.inputs),
-                                list(rtype.results), op.location)
-    n = len(ftype.inputs)
-    with ir.InsertionPoint(block), op.location:
+
+    def body(block, ftype):
+        n = len(ftype.inputs)
         tangents = [None] * n
         for k, i in enumerate(argnums):
             tangents[i] = block.arguments[n + k]
         outs, touts = emit_jvp(callee, list(block.arguments[:n]), tangents)
         n_diff = len(outs) - num_aux
-        touts = [t if t is not None else full_like(o, 0) for o, t in zip(outs[:n_diff], touts[:n_diff])]
-        func.ReturnOp(outs + touts)
-    U.dead_code_elimination(new)
-    return U.symbol_name(new)
+        return outs + [t if t is not None else full_like(o, 0) for o, t in zip(outs[:n_diff], touts[:n_diff])]
+    return _expand(op, callee, module_op, "_jvp", lambda ftype: jvp_type(ftype, argnums, num_aux), body)
 
 
 def expand_vjp(op: ir.Operation, callee, module_op) -> str:
     argnums, num_aux = int_array(op, "argnums"), int_attr(op, "num_aux")
-    ftype = _prepare(callee, module_op)
-    rtype = vjp_type(ftype, argnums, num_aux)
-    new, block = U.new_function(module_op, U.symbol_name(callee) + "_vjp", list(rtype.inputs),
-                                list(rtype.results), op.location)
-    n = len(ftype.inputs)
-    with ir.InsertionPoint(block), op.location:
+
+    def body(block, ftype):
+        n = len(ftype.inputs)
         outs, grads = emit_vjp(module_op, callee, list(block.arguments[:n]), argnums, num_aux,
                                list(block.arguments[n:]))
-        func.ReturnOp(outs + grads)
-    U.dead_code_elimination(new)
-    return U.symbol_name(new)
+        return outs + grads
+    return _expand(op, callee, module_op, "_vjp", lambda ftype: vjp_type(ftype, argnums, num_aux), body)
 
 
 def expand_grad(op: ir.Operation, callee, module_op) -> str:
     argnums, num_aux = int_array(op, "argnums"), int_attr(op, "num_aux")
     with_value = bool(int_attr(op, "with_value"))
-    ftype = _prepare(callee, module_op)
-    rtype = grad_type(ftype, argnums, num_aux, with_value)
-    new, block = U.new_function(module_op, U.symbol_name(callee) + "_grad", list(rtype.inputs),
-                                list(rtype.results), op.location)
-    with ir.InsertionPoint(block), op.location:
-        y_type = ir.RankedTensorType(ftype.results[0])
-        seed = ops.constant(1.0, _np_dtype(y_type))
+
+    def body(block, ftype):
+        seed = ops.constant(1.0, to_dtype(ir.RankedTensorType(ftype.results[0]).element_type))
         outs, grads = emit_vjp(module_op, callee, list(block.arguments), argnums, num_aux, [seed])
-        func.ReturnOp(grads + (outs[:1] if with_value else []) + outs[1:])
-    U.dead_code_elimination(new)
-    return U.symbol_name(new)
-
-
-def _np_dtype(t):
-    from tfn.dialect.types import to_dtype
-    return to_dtype(t.element_type)
+        return grads + (outs[:1] if with_value else []) + outs[1:]
+    return _expand(op, callee, module_op, "_grad",
+                   lambda ftype: grad_type(ftype, argnums, num_aux, with_value), body)
 
 
 EXPANDERS = {"tfn.jvp": expand_jvp, "tfn.vjp": expand_vjp, "tfn.grad": expand_grad}

@@ -32,14 +32,23 @@ def entry_block(func_op) -> ir.Block:
     return func_op.regions[0].blocks[0]
 
 
-def unique_name(module_op: ir.Operation, base: str) -> str:
-    taken = functions(module_op)
+def unique_symbol(block: ir.Block, base: str) -> str:
+    """`base`, or `base_N`, unused among the symbols of `block`.
+
+    Duplicate symbols trip an assertion (a process abort) in MLIR's SymbolTable.
+    """
+    taken = {ir.StringAttr(op.attributes["sym_name"]).value for op in block.operations
+             if "sym_name" in op.attributes}
     if base not in taken:
         return base
     i = 1
     while f"{base}_{i}" in taken:
         i += 1
     return f"{base}_{i}"
+
+
+def unique_name(module_op: ir.Operation, base: str) -> str:
+    return unique_symbol(module_op.regions[0].blocks[0], base)
 
 
 def new_function(module_op: ir.Operation, name: str, arg_types: Sequence[ir.Type],
