@@ -250,3 +250,35 @@ def _register() -> None:
 
 
 _register()
+
+
+def private_zero_inits(module_op: ir.Operation) -> int:
+    """Gives every tensor matmul whose init is a shared fill its own copy of the fill.
+
+    CSE merges equal zero fills, and an accumulating matmul then needs a copy of the
+    shared zeros (bufferization inserts `memref.copy`), which also hides the fill from
+    the beta = 0 rewrite. A fill per matmul is written in place and then dropped.
+    Run before bufferization; returns how many fills were cloned.
+    """
+    found = []
+
+    def collect(op):
+        if op.name in ("linalg.matmul", "linalg.batch_matmul") and len(op.results) == 1:
+            found.append(op)
+        return ir.WalkResult.ADVANCE
+    module_op.operation.walk(collect)
+    cloned = 0
+    for op in found:
+        index = len(op.operands) - 1
+        init = op.operands[index]
+        owner = init.owner
+        if isinstance(owner, ir.Block):
+            continue
+        owner = owner.operation if hasattr(owner, "operation") else owner
+        if owner.name != "linalg.generic" or len(owner.operands) != 1 or len(list(init.uses)) < 2:
+            continue
+        with ir.InsertionPoint(op):
+            copy = owner.clone()
+        op.operands[index] = copy.results[0]
+        cloned += 1
+    return cloned

@@ -18,7 +18,7 @@ from mlir.passmanager import PassManager
 from tfn.dialect.types import dtype_of, shape_of
 from tfn.lowering import pipelines
 from tfn.lowering.copies import lower_strided_copies
-from tfn.lowering.blas import linalg_to_blas
+from tfn.lowering.blas import linalg_to_blas, private_zero_inits
 from tfn.lowering.builders import elementwise
 from tfn.lowering.fastmath import relax_reductions
 from tfn.lowering.math_approx import approximate_math
@@ -93,6 +93,8 @@ def lower_for_cpu(module: ir.Module, entry: str, use_blas: bool | None = None) -
     stages["linalg"] = str(module)
     approximate_math(module.operation)
     write_into_results(module.operation)
+    if use_blas:
+        private_zero_inits(module.operation)
     PassManager.parse(f"builtin.module({pipelines.CPU_BUFFERIZE})").run(module.operation)
     drop_self_copies(module.operation)
     if use_blas:
