@@ -106,12 +106,18 @@ _EXP_POLY = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2,
              1.6666665459e-1, 5.0000001201e-1]
 
 
-def exp_f32(e: _Emit, x):
-    # Clamp (nan passes: both compares are false) so that n fits two exponent scalings;
-    # the clamped ends still overflow to inf and round to 0.
-    lo, hi = e.c(-104.0), e.c(89.0)
-    xc = e.sel(e.cmp(_F.OLT, x, lo), lo, x)
-    xc = e.sel(e.cmp(_F.OGT, xc, hi), hi, xc)
+def exp_f32(e: _Emit, x, nonnegative_below: float | None = None):
+    """exp(x). With `nonnegative_below=c` the caller promises x >= 0 (or nan) and takes
+    exp(min(x, c)) for c < 88: one exponent scaling, no underflow handling (tanh)."""
+    if nonnegative_below is not None:
+        hi = e.c(nonnegative_below)
+        xc = e.sel(e.cmp(_F.OGT, x, hi), hi, x)
+    else:
+        # Clamp (nan passes: both compares are false) so that n fits two exponent scalings;
+        # the clamped ends still overflow to inf and round to 0.
+        lo, hi = e.c(-104.0), e.c(89.0)
+        xc = e.sel(e.cmp(_F.OLT, x, lo), lo, x)
+        xc = e.sel(e.cmp(_F.OGT, xc, hi), hi, xc)
     t = e.add(e.mul(xc, e.c(_LOG2E)), e.c(_MAGIC))
     n = e.sub(t, e.c(_MAGIC))
     ni = arith.subi(e.bits(t), e.ci(_MAGIC_BITS))
@@ -119,6 +125,8 @@ def exp_f32(e: _Emit, x):
     r = e.sub(r, e.mul(n, e.c(_LN2_LO), True), True)
     p = e.horner(r, _EXP_POLY)
     y = e.add(e.add(e.mul(e.mul(p, r), r, True), r, True), e.c(1.0))
+    if nonnegative_below is not None:
+        return e.mul(y, e.flt(arith.shli(arith.addi(ni, e.ci(127)), e.ci(23))))
     n1 = arith.shrsi(ni, e.ci(1))
     n2 = arith.subi(ni, n1)
     s1 = e.flt(arith.shli(arith.addi(n1, e.ci(127)), e.ci(23)))
@@ -184,7 +192,8 @@ def tanh_f32(e: _Emit, x):
     ax = e.flt(arith.andi(e.bits(x), e.ci(0x7FFFFFFF)))
     z = e.mul(x, x)
     small = e.add(e.mul(e.mul(e.horner(z, _TANH_POLY), z), x, True), x, True)
-    big = e.sub(e.c(1.0), e.div(e.c(2.0), e.add(exp_f32(e, e.add(ax, ax)), e.c(1.0))))
+    # exp(2|x|) saturates at exp(20): 1 - 2 / (e^20 + 1) rounds to 1 in f32.
+    big = e.sub(e.c(1.0), e.div(e.c(2.0), e.add(exp_f32(e, e.add(ax, ax), 20.0), e.c(1.0))))
     big = e.flt(arith.ori(e.bits(big), sign))
     # Below 2^-12 tanh(x) rounds to x (this also keeps the sign of -0).
     small = e.sel(e.cmp(_F.OLT, ax, e.c(2.0 ** -12)), x, small)
