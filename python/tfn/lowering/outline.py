@@ -8,7 +8,7 @@ Upstream elementwise fusion has no cost model. Two of its rewrites cost us dearl
   fused: a jacrev ran a tanh per multiply-add, as loops, 60x slower than the gemm;
 - it fuses a producer into a consumer that reads it through a broadcasting map, so
   the producer's body runs once per *consumer* element: vmap(jacrev) evaluated
-  tanh once per basis vector (33x too often).
+  tanh once per basis vector (33x too often), also where elementwise ops sit between.
 
 Before fusion, each such op (every matmul; every generic with a transcendental or
 a division whose result some linalg op reads through a broadcast) moves into its own
@@ -41,10 +41,13 @@ def _op(owner):
 
 
 def _read_by_broadcast(value: ir.Value, depth: int = 0) -> bool:
-    """Whether a linalg op reads `value` (or a reshape of it) through a broadcasting map."""
+    """Whether a linalg op reads `value` through a broadcasting map, directly, through
+    reshapes or through a chain of elementwise generics (which fusion would merge)."""
+    if depth > 6:
+        return False
     for use in value.uses:
         user = _op(use.owner)
-        if user.name in _RESHAPES and depth < 2:
+        if user.name in _RESHAPES:
             if _read_by_broadcast(user.results[0], depth + 1):
                 return True
             continue
@@ -52,7 +55,12 @@ def _read_by_broadcast(value: ir.Value, depth: int = 0) -> bool:
             continue
         maps = [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(user.attributes["indexing_maps"])]
         index = use.operand_number
-        if index < len(maps) and maps[index].n_dims > len(maps[index].results):
+        if index >= len(maps):
+            continue
+        if maps[index].n_dims > len(maps[index].results):
+            return True
+        if user.name == "linalg.generic" and len(user.results) == 1 and \
+                _read_by_broadcast(user.results[0], depth + 1):
             return True
     return False
 
