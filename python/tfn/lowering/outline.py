@@ -36,6 +36,27 @@ def _is_expensive(generic) -> bool:
                for op in generic.regions[0].blocks[0].operations)
 
 
+def _self_contained(op) -> bool:
+    """Whether the regions of `op` use only values defined inside them (so it can move)."""
+    defined, used = set(), []
+
+    def visit(inner):
+        inner = _op(inner)
+        if inner == op:
+            return ir.WalkResult.ADVANCE
+        defined.update(inner.results)
+        for region in inner.regions:
+            for block in region.blocks:
+                defined.update(block.arguments)
+        used.extend(inner.operands)
+        return ir.WalkResult.ADVANCE
+    for region in op.regions:
+        for block in region.blocks:
+            defined.update(block.arguments)
+    op.walk(visit)
+    return all(v in defined for v in used)
+
+
 def _op(owner):
     return owner.operation if hasattr(owner, "operation") else owner
 
@@ -75,7 +96,8 @@ def outline_for_fusion(module_op: ir.Operation) -> int:
         if len(op.results) == 1:
             if op.name in _CONTRACTIONS:
                 found.append(op)
-            elif op.name == "linalg.generic" and _is_expensive(op) and _read_by_broadcast(op.results[0]):
+            elif op.name == "linalg.generic" and _is_expensive(op) and _read_by_broadcast(op.results[0]) \
+                    and _self_contained(op):
                 found.append(op)
         return ir.WalkResult.ADVANCE
     module_op.walk(collect)
