@@ -17,6 +17,7 @@ from mlir.passmanager import PassManager
 
 from tfn.dialect.types import dtype_of, shape_of
 from tfn.lowering import pipelines
+from tfn.lowering.contraction import fold_transposed_matmuls
 from tfn.lowering.copies import lower_strided_copies
 from tfn.lowering.blas import linalg_to_blas, private_zero_inits
 from tfn.lowering.builders import elementwise
@@ -89,6 +90,7 @@ def lower_for_cpu(module: ir.Module, entry: str, use_blas: bool | None = None) -
     PassManager.parse(f"builtin.module({pipelines.LINALG_CLEANUP})").run(module.operation)
     if allow_inlining(module.operation):
         PassManager.parse(f"builtin.module({pipelines.INLINE_OUTLINED})").run(module.operation)
+    fold_transposed_matmuls(module.operation)
     relax_reductions(module.operation)
     stages["linalg"] = str(module)
     approximate_math(module.operation)
