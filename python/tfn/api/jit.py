@@ -59,6 +59,10 @@ class Jitted:
         self.static_argnames = argnames + tuple(positional[i] for i in argnums
                                                 if 0 <= i < len(positional) and positional[i] not in argnames)
         self._cache: dict = {}
+        # Calls whose arguments are all plain ndarrays (no pytrees, keywords or statics),
+        # keyed by (shape, dtype) per argument: the common hot path skips the flattening.
+        self._flat_cache: dict = {}
+        self._has_statics = bool(self.static_argnums or self.static_argnames)
         functools.update_wrapper(self, fn)
 
     # ---- signature handling
@@ -121,6 +125,13 @@ class Jitted:
     def __call__(self, *args, **kwargs):
         if current_scope() is not None:
             return self.fn(*args, **kwargs)  # inside another trace: just inline
+        if not kwargs and not self._has_statics and all(type(a) is np.ndarray for a in args):
+            key = tuple((a.shape, a.dtype) for a in args)
+            compiled = self._flat_cache.get(key)
+            if compiled is None:
+                compiled, _ = self._compiled(args, kwargs)
+                self._flat_cache[key] = compiled
+            return pytree.unflatten(compiled.traced.out_tree, compiled.executable(*args))
         compiled, leaves = self._compiled(args, kwargs)
         outs = compiled.executable(*[np.asarray(x) for x in leaves])
         return pytree.unflatten(compiled.traced.out_tree, outs)
