@@ -7,24 +7,26 @@
     >>> predict(np.eye(2, dtype=np.float32), np.zeros((3, 2), np.float32)).shape
     (3, 2)
 """
-from tfn import nn, numpy
-from tfn.api.jit import Jitted, Lowered, jit
+from tfn import aot, nn, numpy, random
+from tfn.api.ensemble import functional_call, stack_module_state
 from tfn.api.jacobians import hessian, jacfwd, jacrev
+from tfn.api.jit import Jitted, Lowered, jit
 from tfn.api.transforms import grad, grad_and_value, jvp, linearize, vjp
+from tfn.api.vmap import vmap
 from tfn.dialect.ops import ShapeError
 from tfn.frontend.pytree import tree_leaves, tree_map, tree_structure
 from tfn.frontend.tracer import ShapeDtype, TraceError
 from tfn.numpy import stop_gradient
 
 __all__ = [
-    "jit", "Jitted", "grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "hessian", "Lowered", "numpy", "nn", "stop_gradient", "ShapeError", "TraceError", "ShapeDtype",
-    "tree_map", "tree_leaves", "tree_structure",
+    # compilation
+    "jit", "Jitted", "Lowered", "aot",
+    # transforms
+    "grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "hessian", "vmap",
+    "stop_gradient", "functional_call", "stack_module_state",
+    # op libraries
+    "numpy", "nn", "random",
+    # pytrees and errors
+    "tree_map", "tree_leaves", "tree_structure", "ShapeDtype", "ShapeError", "TraceError",
 ]
 __version__ = "0.1.0"
-from tfn.api.vmap import vmap  # noqa: E402
-__all__ += ["vmap"]
-from tfn.api.ensemble import functional_call, stack_module_state  # noqa: E402
-__all__ += ["functional_call", "stack_module_state"]
-from tfn import random  # noqa: E402
-__all__ += ["random"]
-from tfn import aot  # noqa: E402,F401 - tfn.aot.compile: object files, shared libraries, C headers
