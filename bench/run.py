@@ -50,9 +50,13 @@ def _leaves(tree):
     return [tree]
 
 
+# "cpu", or "cuda" to run tfn (device="cuda"), torch and JAX on the GPU (--device).
+DEVICE = "cpu"
+
+
 def _prepare_tfn(fn, args):
     import tfn
-    return tfn.jit(fn), args, lambda out: _tree_map(np.asarray, out)
+    return tfn.jit(fn, device=DEVICE), args, lambda out: _tree_map(np.asarray, out)
 
 
 def _prepare_numpy(fn, args):
@@ -71,12 +75,15 @@ def _prepare_jax(fn, args):
 
 def _prepare_torch(fn, args):
     import torch
-    targs = _tree_map(lambda a: torch.from_numpy(np.ascontiguousarray(a)), args)
+    targs = _tree_map(lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(DEVICE), args)
+    sync = torch.cuda.synchronize if DEVICE == "cuda" else (lambda: None)
 
     def call(*a):
         with torch.no_grad():
-            return fn(*a)
-    return call, targs, lambda out: _tree_map(lambda t: t.detach().numpy(), out)
+            out = fn(*a)
+        sync()
+        return out
+    return call, targs, lambda out: _tree_map(lambda t: t.detach().cpu().numpy(), out)
 
 
 PREPARE = {"tfn": _prepare_tfn, "numpy": _prepare_numpy, "jax": _prepare_jax, "torch": _prepare_torch}
@@ -242,6 +249,11 @@ def machine() -> str:
         parts.append("load average %.2f %.2f %.2f" % os.getloadavg())
     except OSError:
         pass
+    if DEVICE == "cuda":
+        import subprocess
+        gpu = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
+                             capture_output=True, text=True).stdout.strip()
+        parts.append(f"GPU {gpu}")
     return ", ".join(parts)
 
 
@@ -311,16 +323,25 @@ def main(argv=None) -> int:
     p.add_argument("--markdown", default=os.path.join(here, "RESULTS.md"), help="report written here")
     p.add_argument("--png", default=os.path.join(here, "results.png"), help="bar chart written here")
     p.add_argument("--no-save", action="store_true", help="print only")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="cuda: tfn, torch and JAX on the GPU (numpy is left out); report in RESULTS-cuda.md")
     args = p.parse_args(argv)
+    global DEVICE
+    DEVICE = args.device
+    if DEVICE == "cuda":
+        args.markdown = args.markdown.replace("RESULTS.md", "RESULTS-cuda.md")
+        args.png = args.png.replace("results.png", "results-cuda.png")
     wanted = [f.strip() for f in args.frameworks.split(",") if f.strip()]
     unknown = [f for f in wanted if f not in FRAMEWORKS]
     if unknown:
         p.error(f"unknown frameworks {unknown}; choose from {', '.join(FRAMEWORKS)}")
-    frameworks = [f for f in wanted if available(f)]
+    frameworks = [f for f in wanted if available(f) and not (DEVICE == "cuda" and f == "numpy")]
     skipped = [f for f in wanted if f not in frameworks]
     if "jax" in frameworks:
         import jax
         jax.config.update("jax_enable_x64", True)  # f64 cases stay f64
+        # On GPUs JAX multiplies f32 matrices in TF32 by default; compare like with like.
+        jax.config.update("jax_default_matmul_precision", "highest")
     header = (f"# tfn benchmarks\n\n{machine()}.\n\n{environment(frameworks)}; median of {args.repeat} calls "
               f"after {args.warmup} warm-up calls, best of {max(1, args.rounds)} rounds; ratio tfn/other < 1 means tfn is faster. tfn and JAX "
               f"run jit-compiled functions, torch runs torch.func transforms eagerly.")

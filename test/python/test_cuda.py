@@ -39,12 +39,25 @@ def test_kernels_are_compiled_to_ptx_for_the_chip():
     assert "mgpuMemAlloc" in llvm
 
 
-def test_every_buffer_is_managed_memory():
+def test_every_buffer_is_device_memory_and_numpy_buffers_are_staged():
     x = RNG.standard_normal((4, 4)).astype(np.float32)
     stages = _lower(lambda x: (x @ x.T) * tnp.arange(4.0, dtype=np.float32), x)
     buffers = stages["buffers"]
-    assert "memref.alloc(" not in buffers and "memref.alloc()" not in buffers
-    assert buffers.count("gpu.alloc  host_shared") >= 3
+    assert "memref.alloc" not in buffers and "memref.copy" not in buffers and "host_shared" not in buffers
+    assert buffers.count("gpu.alloc") >= 3 and buffers.count("gpu.memcpy") >= 3  # in, constant, out
+    assert buffers.count("gpu.dealloc") == buffers.count("gpu.alloc")
+    assert "gpu.wait" in stages["gpu"] and "async" in stages["gpu"]  # one stream, waited on once
+
+
+def test_full_reductions_run_as_kernels_with_coalesced_threads():
+    x = RNG.standard_normal((8, 64)).astype(np.float32)
+    stages = _lower(lambda x: (tnp.sum(x), tnp.sum(x * 2.0, axis=0)), x)
+    gpu_stage = stages["gpu"]
+    host = gpu_stage[:gpu_stage.index("gpu.module")]
+    assert "memref.load" not in host and "memref.store" not in host
+    assert gpu_stage.count("gpu.launch_func") >= 2
+    # The innermost (contiguous) dim of each loop nest is walked by thread x.
+    assert "affine_map<(d0, d1) -> (d1, d0)>" in stages["buffers"]
 
 
 def test_f64_math_is_linked_from_libdevice_not_left_external():

@@ -1,10 +1,19 @@
 """Preparing bufferized tfn programs for NVIDIA GPUs.
 
-Every buffer the program touches is CUDA managed memory (`gpu.alloc host_shared`),
-so kernels and the few host-side loops that remain (0-d results, copies) can all
-dereference it, and kernel launches stay synchronous. The entry point copies the
-caller's numpy buffers into managed memory and the results back, and constants
-(host globals, which a kernel cannot read) are copied to managed memory first.
+After bufferization (and buffer deallocation) the program is made GPU-shaped:
+
+- every linalg op gets loops that suit a GPU (`reorder_loops_for_gpu`): parallel
+  dims first, the innermost memory dim first of all so that `thread x` walks
+  contiguous addresses (coalesced loads and stores), reductions last (a sequential
+  loop inside each thread); an op without a parallel dim (a full reduction to a
+  0-d result) gains a unit parallel dim, so that it too runs as a kernel;
+- every buffer lives in device memory (`use_device_memory`): allocations and frees
+  become `gpu.alloc`/`gpu.dealloc`, copies `gpu.memcpy`, constants are copied from
+  their host globals, and the entry point copies the caller's numpy buffers in and
+  the results out. `gpu-async-region` then chains all of it on one stream.
+
+No host code may touch device memory; `check_no_host_access` turns a leftover into
+an error instead of a crash.
 """
 from __future__ import annotations
 
@@ -12,21 +21,11 @@ from typing import Sequence
 
 from mlir import ir
 from mlir.dialects import gpu, memref
+from mlir.dialects import _linalg_ops_gen as linalg_gen
 
-# Threads per block along each mapped dim of a parallel loop nest (x, y).
+# Threads per block along the first two mapped dims of a parallel loop nest (x, y).
 TILE_SIZES = (32, 8)
-
-
-def _managed_alloc(t: ir.MemRefType) -> ir.Value:
-    return gpu.AllocOp(t, None, [], [], [], hostShared=True).result
-
-
-def _free(buffer: ir.Value) -> None:
-    # The runtime lowering frees only through a stream: wait async, dealloc, wait.
-    token = ir.Type.parse("!gpu.async.token")
-    stream = gpu.WaitOp(token, []).result
-    freed = gpu.DeallocOp(token, [stream], buffer).result
-    gpu.WaitOp(None, [freed])
+PARALLEL = "#linalg.iterator_type<parallel>"
 
 
 def _walk(module_op: ir.Operation, name: str) -> list[ir.Operation]:
@@ -36,63 +35,179 @@ def _walk(module_op: ir.Operation, name: str) -> list[ir.Operation]:
     return found
 
 
-def use_managed_memory(module_op: ir.Operation, entry: str, num_inputs: int) -> None:
-    """Rewrites a bufferized module so that every buffer lives in managed memory."""
+# ---------------------------------------------------------------- loop order
+
+def _iterators(op: ir.Operation) -> list[str]:
+    return [str(a) for a in ir.ArrayAttr(op.attributes["iterator_types"])]
+
+
+def _maps(op: ir.Operation) -> list[ir.AffineMap]:
+    return [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
+
+
+def _substitute(m: ir.AffineMap, num_dims: int, new_dim_of: Sequence[int]) -> list:
+    """m's results with old dim i replaced by new dim new_dim_of[i]."""
+    sub = ir.AffineMap.get(num_dims, 0, [ir.AffineDimExpr.get(d) for d in new_dim_of])
+    return [e.compose(sub) for e in m.results]
+
+
+def _rebuild_generic(op: ir.Operation, maps: list, iterators: list[str], outputs: list,
+                     new_dim_of: Sequence[int]) -> None:
+    n_in = len(op.operands) - len(outputs)
+    with ir.InsertionPoint(op), op.location:
+        new = linalg_gen.GenericOp([], list(op.operands)[:n_in], outputs,
+                                   ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in maps]),
+                                   ir.ArrayAttr.get([ir.Attribute.parse(it) for it in iterators]))
+    old_block = op.regions[0].blocks[0]
+    block = new.regions[0].blocks.append(*[a.type for a in old_block.arguments])
+    mapping = dict(zip(old_block.arguments, block.arguments))
+    for inner in old_block.operations:
+        inner = inner.operation
+        cloned = inner.clone(ip=ir.InsertionPoint(block))
+        for i, v in enumerate(inner.operands):
+            if v in mapping:
+                cloned.operands[i] = mapping[v]
+        if cloned.name == "linalg.index":
+            dim = ir.IntegerAttr(cloned.attributes["dim"]).value
+            cloned.attributes["dim"] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), new_dim_of[dim])
+        for old_r, new_r in zip(inner.results, cloned.results):
+            mapping[old_r] = new_r
+    op.erase()
+
+
+def reorder_loops_for_gpu(module_op: ir.Operation) -> None:
+    """Loop dims of every linalg.generic (on memrefs) in GPU order; see the module docstring."""
+    for op in _walk(module_op, "linalg.generic"):
+        iterators = _iterators(op)
+        n = len(iterators)
+        parallel = [i for i, it in enumerate(iterators) if "parallel" in it]
+        reduction = [i for i in range(n) if i not in parallel]
+        maps = _maps(op)
+        n_out = len(maps) - int(ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"])[0])
+        if parallel:
+            order = list(reversed(parallel)) + reduction
+            if order == list(range(n)):
+                continue
+            new_dim_of = [order.index(i) for i in range(n)]
+            new_maps = [ir.AffineMap.get(n, 0, _substitute(m, n, new_dim_of)) for m in maps]
+            _rebuild_generic(op, new_maps, [iterators[i] for i in order],
+                             list(op.operands)[len(op.operands) - n_out:], new_dim_of)
+            continue
+        # No parallel dim: a unit one in front, and the (0-d) outputs viewed as 1-element.
+        outputs = list(op.operands)[len(op.operands) - n_out:]
+        if any(list(ir.MemRefType(o.type).shape) for o in outputs):
+            continue
+        new_dim_of = [i + 1 for i in range(n)]
+        new_maps = [ir.AffineMap.get(n + 1, 0, _substitute(m, n + 1, new_dim_of)) for m in maps[:-n_out]]
+        new_maps += [ir.AffineMap.get(n + 1, 0, [ir.AffineDimExpr.get(0)]) for _ in range(n_out)]
+        with ir.InsertionPoint(op), op.location:
+            expanded = [memref.ExpandShapeOp(
+                ir.MemRefType.get([1], ir.MemRefType(o.type).element_type), o, ir.ArrayAttr.get([]), [], [1]).result
+                for o in outputs]
+        _rebuild_generic(op, new_maps, [PARALLEL] + iterators, expanded, new_dim_of)
+
+
+# ---------------------------------------------------------------- device memory
+
+def _device_alloc(t: ir.MemRefType) -> ir.Value:
+    return gpu.AllocOp(t, None, [], [], []).result
+
+
+def _is_identity(t: ir.MemRefType) -> bool:
+    try:
+        return ir.AffineMapAttr(t.layout).value == ir.AffineMap.get_identity(len(t.shape))
+    except ValueError:
+        return False
+
+
+def use_device_memory(module_op: ir.Operation, entry: str, num_inputs: int) -> None:
+    """Every buffer in device memory; numpy buffers staged in and out at the entry point."""
     for alloc in _walk(module_op, "memref.alloc"):
         with ir.InsertionPoint(alloc), alloc.location:
-            new = _managed_alloc(ir.MemRefType(alloc.results[0].type))
+            new = _device_alloc(ir.MemRefType(alloc.results[0].type))
         alloc.results[0].replace_all_uses_with(new)
         alloc.erase()
     for dealloc in _walk(module_op, "memref.dealloc"):
         with ir.InsertionPoint(dealloc), dealloc.location:
-            _free(dealloc.operands[0])
+            gpu.DeallocOp(None, [], dealloc.operands[0])
         dealloc.erase()
+    for copy in _walk(module_op, "memref.copy"):
+        with ir.InsertionPoint(copy), copy.location:
+            gpu.MemcpyOp(None, [], copy.operands[1], copy.operands[0])
+        copy.erase()
     for get_global in _walk(module_op, "memref.get_global"):
         with ir.InsertionPoint.after(get_global), get_global.location:
-            copy = _managed_alloc(ir.MemRefType(get_global.results[0].type))
-            op = memref.CopyOp(get_global.results[0], copy)
+            on_device = _device_alloc(ir.MemRefType(get_global.results[0].type))
+            upload = gpu.MemcpyOp(None, [], on_device, get_global.results[0]).operation
         for use in list(get_global.results[0].uses):
-            if use.owner != op.operation:  # noqa: the copy itself keeps reading the global
-                use.owner.operands[use.operand_number] = copy
+            if use.owner != upload:
+                use.owner.operands[use.operand_number] = on_device
+        block_ops = get_global.parent.regions[0].blocks[0].operations
+        with ir.InsertionPoint(block_ops[len(block_ops) - 1]), get_global.location:
+            gpu.DeallocOp(None, [], on_device)  # before the function's return
     for func_op in _walk(module_op, "func.func"):
         if ir.StringAttr(func_op.attributes["sym_name"]).value == entry:
             _stage_arguments(func_op, num_inputs)
 
 
 def _stage_arguments(func_op: ir.Operation, num_inputs: int) -> None:
-    """Inputs are copied into managed buffers on entry, results copied out before return."""
+    """Inputs are uploaded on entry, results downloaded before return."""
     block = func_op.regions[0].blocks[0]
     first = block.operations[0]
     ret = block.operations[len(block.operations) - 1]
     for i, arg in enumerate(block.arguments):
-        t = ir.MemRefType(arg.type)
         with ir.InsertionPoint(first), ir.Location.unknown():
-            staged = _managed_alloc(t)
-            if i < num_inputs:
-                copy_in = memref.CopyOp(arg, staged).operation
-            else:
-                copy_in = None
+            staged = _device_alloc(ir.MemRefType(arg.type))
+            upload = gpu.MemcpyOp(None, [], staged, arg).operation if i < num_inputs else None
         for use in list(arg.uses):
-            if copy_in is None or use.owner != copy_in:
+            if upload is None or use.owner != upload:
                 use.owner.operands[use.operand_number] = staged
         with ir.InsertionPoint(ret), ir.Location.unknown():
             if i >= num_inputs:
-                memref.CopyOp(staged, arg)
-            _free(staged)
+                gpu.MemcpyOp(None, [], arg, staged)
+            gpu.DeallocOp(None, [], staged)
 
 
-def gpu_pipeline(chip: str = "sm_90", bitcode_libraries: Sequence[str] = ()) -> str:
-    """Bufferized linalg (managed memory) -> LLVM with embedded PTX, JIT-compiled by the driver.
+HOST_MEMORY_OPS = ("memref.load", "memref.store", "memref.copy", "linalg.generic")
 
-    `bitcode_libraries` (libdevice) are linked into the kernels for f64 math calls.
-    """
+
+def check_no_host_access(module_op: ir.Operation) -> None:
+    """Raises where host code (outside gpu.module) would dereference a device buffer."""
+    found = []
+
+    def visit(op):
+        op = op.operation
+        if op.name == "gpu.module":
+            return ir.WalkResult.SKIP
+        if op.name in HOST_MEMORY_OPS:
+            found.append(op)
+            return ir.WalkResult.INTERRUPT
+        return ir.WalkResult.ADVANCE
+    module_op.walk(visit, ir.WalkOrder.PRE_ORDER)
+    if found:
+        err = NotImplementedError(f"the GPU lowering left '{found[0].name}' on the host, where it would "
+                                  f"read device memory (at {found[0].location})")
+        err.location = found[0].location
+        raise err
+
+
+def gpu_loops_pipeline() -> str:
+    """Bufferized linalg (device memory) -> gpu.launch_func of outlined kernels on one stream."""
     tiles = ",".join(map(str, TILE_SIZES))
-    link = "".join(f" l={path}" for path in bitcode_libraries)
     return (
         "builtin.module("
         "func.func(convert-linalg-to-parallel-loops,"
         f"scf-parallel-loop-tiling{{parallel-loop-tile-sizes={tiles} no-min-max-bounds=true}},"
         "gpu-map-parallel-loops,convert-parallel-loops-to-gpu),"
-        "gpu-kernel-outlining,lower-affine,convert-scf-to-cf,"
-        f"nvvm-attach-target{{chip={chip} O=3{link}}},"
-        f"gpu-lower-to-nvvm-pipeline{{cubin-format=isa cubin-chip={chip} cubin-features=+ptx80 opt-level=3}})")
+        "gpu-kernel-outlining,func.func(gpu-async-region),lower-affine,convert-scf-to-cf)")
+
+
+def gpu_to_llvm_pipeline(chip: str = "sm_90", bitcode_libraries: Sequence[str] = ()) -> str:
+    """Kernels to PTX (JIT-compiled by the driver at load time), host code to LLVM.
+
+    `bitcode_libraries` (libdevice) are linked into the kernels for f64 math calls.
+    """
+    link = "".join(f" l={path}" for path in bitcode_libraries)
+    return ("builtin.module("
+            f"nvvm-attach-target{{chip={chip} O=3{link}}},"
+            f"gpu-lower-to-nvvm-pipeline{{cubin-format=isa cubin-chip={chip} cubin-features=+ptx80 opt-level=3}})")

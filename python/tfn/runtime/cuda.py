@@ -1,11 +1,11 @@
 """CUDA compilation and execution: kernels JIT-compiled from PTX by the driver.
 
 `tfn.jit(f, device="cuda")` traces and lowers as for the CPU, then maps every
-linalg op onto GPU threads (parallel loops tiled into blocks of `TILE_SIZES`),
-keeps all buffers in CUDA managed memory (tfn.lowering.gpu) and embeds the
-kernels as PTX, which the driver compiles for the device at load time. The
-numpy-facing call is the CPU executable's: the entry point copies numpy buffers
-into managed memory and back.
+linalg op onto GPU threads (parallel loops tiled into blocks of `TILE_SIZES`,
+thread x along contiguous memory), keeps all buffers in device memory with every
+launch and copy on one stream (tfn.lowering.gpu), and embeds the kernels as PTX,
+which the driver compiles for the device at load time. The numpy-facing call is
+the CPU executable's: the entry point copies numpy buffers to the device and back.
 """
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from mlir.passmanager import PassManager
 
 from tfn.lowering import pipelines
 from tfn.lowering.copies import lower_strided_copies
-from tfn.lowering.gpu import gpu_pipeline, use_managed_memory
+from tfn.lowering.gpu import (check_no_host_access, gpu_loops_pipeline, gpu_to_llvm_pipeline,
+                              reorder_loops_for_gpu, use_device_memory)
 from tfn.lowering.to_linalg import lower_to_linalg
 from tfn.runtime.cpu import ENTRY, CpuExecutable, add_entry_wrapper
 
@@ -88,12 +89,17 @@ def lower_for_cuda(module: ir.Module, entry: str, chip: str) -> dict[str, str]:
     add_entry_wrapper(module, entry)
     PassManager.parse(f"builtin.module({pipelines.LINALG_CLEANUP})").run(module.operation)
     stages["linalg"] = str(module)
-    PassManager.parse(f"builtin.module({pipelines.CPU_BUFFERIZE})").run(module.operation)
+    PassManager.parse(f"builtin.module({pipelines.CPU_BUFFERIZE},buffer-deallocation-pipeline,"
+                      "linalg-generalize-named-ops)").run(module.operation)
     lower_strided_copies(module.operation)
-    use_managed_memory(module.operation, ENTRY, num_inputs)
+    reorder_loops_for_gpu(module.operation)
+    use_device_memory(module.operation, ENTRY, num_inputs)
     stages["buffers"] = str(module)
+    PassManager.parse(gpu_loops_pipeline()).run(module.operation)
+    check_no_host_access(module.operation)
+    stages["gpu"] = str(module)
     bitcode = libdevice()
-    PassManager.parse(gpu_pipeline(chip, [str(bitcode)] if bitcode else [])).run(module.operation)
+    PassManager.parse(gpu_to_llvm_pipeline(chip, [str(bitcode)] if bitcode else [])).run(module.operation)
     stages["llvm"] = str(module)
     return stages
 
