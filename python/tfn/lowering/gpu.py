@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from mlir import ir
-from mlir.dialects import gpu, memref
+from mlir.dialects import arith, gpu, memref
 from mlir.dialects import _linalg_ops_gen as linalg_gen
 
 # Threads per block along the first two mapped dims of a parallel loop nest (x, y).
@@ -166,6 +166,53 @@ def _stage_arguments(func_op: ir.Operation, num_inputs: int) -> None:
             if i >= num_inputs:
                 gpu.MemcpyOp(None, [], arg, staged)
             gpu.DeallocOp(None, [], staged)
+
+
+# Offsets of buffers in the workspace are multiples of this (cudaMalloc's own alignment).
+WORKSPACE_ALIGNMENT = 256
+
+
+def _byte_size(t: ir.MemRefType) -> int:
+    n = 1
+    for d in t.shape:
+        n *= d
+    width = t.element_type.width if hasattr(t.element_type, "width") else 64
+    return n * max(1, width // 8)
+
+
+def pool_allocations(module_op: ir.Operation, entry: str) -> int:
+    """Every `gpu.alloc` of the entry function becomes a view into one workspace.
+
+    The workspace is a new trailing `memref<Nxi8>` argument that the caller allocates
+    once per compiled function, so a call allocates and frees nothing (cuMemAlloc and
+    the synchronizing cuMemFree cost tens of microseconds each). Buffers do not share
+    space: N is the sum of their sizes. Returns N.
+    """
+    func_op = next(f for f in _walk(module_op, "func.func")
+                   if ir.StringAttr(f.attributes["sym_name"]).value == entry)
+    allocs = _walk(func_op, "gpu.alloc")
+    offsets, total = [], 0
+    for alloc in allocs:
+        offsets.append(total)
+        size = _byte_size(ir.MemRefType(alloc.results[0].type))
+        total += -(-size // WORKSPACE_ALIGNMENT) * WORKSPACE_ALIGNMENT
+    total = max(total, WORKSPACE_ALIGNMENT)
+    block = func_op.regions[0].blocks[0]
+    workspace = block.add_argument(ir.MemRefType.get([total], ir.IntegerType.get_signless(8)),
+                                   ir.Location.unknown())
+    ftype = ir.FunctionType(ir.TypeAttr(func_op.attributes["function_type"]).value)
+    func_op.attributes["function_type"] = ir.TypeAttr.get(
+        ir.FunctionType.get(list(ftype.inputs) + [workspace.type], list(ftype.results)))
+    index = ir.IndexType.get()
+    for alloc, offset in zip(allocs, offsets):
+        with ir.InsertionPoint(alloc), alloc.location:
+            shift = arith.ConstantOp(index, offset).result
+            view = memref.ViewOp(alloc.results[0].type, workspace, shift, []).result
+        alloc.results[0].replace_all_uses_with(view)
+        alloc.erase()
+    for dealloc in _walk(func_op, "gpu.dealloc"):
+        dealloc.erase()
+    return total
 
 
 HOST_MEMORY_OPS = ("memref.load", "memref.store", "memref.copy", "linalg.generic")

@@ -151,7 +151,9 @@ class CpuExecutable:
         self.stages = self._lower(module, entry)
         self.engine = self._make_engine(module, opt_level)
         self._function = self.engine.lookup(ENTRY)
-        specs = self.in_specs + self.out_specs
+        # Trailing arguments the target adds itself (a device workspace): set once, never by callers.
+        self.extra_specs: list = getattr(self, "extra_specs", [])
+        specs = self.in_specs + self.out_specs + self.extra_specs
         n = len(specs)
         offsets, words = [], 0
         for shape, _ in specs:
@@ -170,6 +172,12 @@ class CpuExecutable:
         self._words = words_view
         self._inputs = [(off, shape, dtype) for off, (shape, dtype) in zip(offsets, self.in_specs)]
         self._outputs = [(off, shape, dtype) for off, (shape, dtype) in zip(offsets[len(self.in_specs):], self.out_specs)]
+        self._extra_offsets = offsets[len(self.in_specs) + len(self.out_specs):]
+
+    def set_extra_pointer(self, k: int, address: int) -> None:
+        """Points trailing argument k (see extra_specs) at `address` for every later call."""
+        off = self._extra_offsets[k]
+        self._words[off] = self._words[off + 1] = address
 
     # Targets other than the host CPU override these two.
     def _lower(self, module: ir.Module, entry: str) -> dict[str, str]:

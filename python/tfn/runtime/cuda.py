@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import ctypes
 import os
+
+import numpy as np
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from mlir.passmanager import PassManager
 from tfn.lowering import pipelines
 from tfn.lowering.copies import lower_strided_copies
 from tfn.lowering.gpu import (check_no_host_access, gpu_loops_pipeline, gpu_to_llvm_pipeline,
-                              reorder_loops_for_gpu, use_device_memory)
+                              pool_allocations, reorder_loops_for_gpu, use_device_memory)
 from tfn.lowering.to_linalg import lower_to_linalg
 from tfn.runtime.cpu import ENTRY, CpuExecutable, add_entry_wrapper
 
@@ -80,7 +82,11 @@ def device_chip() -> str:
 
 
 def lower_for_cuda(module: ir.Module, entry: str, chip: str) -> dict[str, str]:
-    """Lowers a tfn module in place to LLVM with embedded PTX kernels; returns each stage's text."""
+    """Lowers a tfn module in place to LLVM with embedded PTX kernels; returns each stage's text.
+
+    The entry point gains a trailing workspace argument (`memref<Nxi8>`, device memory);
+    `stages["workspace_bytes"]` is N.
+    """
     if chip not in SUPPORTED_CHIPS:
         raise CudaUnavailable(f"GPU {chip} is not supported (supported: {', '.join(SUPPORTED_CHIPS)})")
     stages = {"tfn": str(module)}
@@ -94,12 +100,14 @@ def lower_for_cuda(module: ir.Module, entry: str, chip: str) -> dict[str, str]:
     lower_strided_copies(module.operation)
     reorder_loops_for_gpu(module.operation)
     use_device_memory(module.operation, ENTRY, num_inputs)
+    workspace = pool_allocations(module.operation, ENTRY)
     stages["buffers"] = str(module)
     PassManager.parse(gpu_loops_pipeline()).run(module.operation)
     check_no_host_access(module.operation)
     stages["gpu"] = str(module)
     bitcode = libdevice()
     PassManager.parse(gpu_to_llvm_pipeline(chip, [str(bitcode)] if bitcode else [])).run(module.operation)
+    stages["workspace_bytes"] = workspace
     stages["llvm"] = str(module)
     return stages
 
@@ -111,6 +119,21 @@ def _find(module: ir.Module, name: str):
     raise KeyError(name)
 
 
+def _device_buffer(nbytes: int) -> int:
+    """Device memory of the primary context (the one MLIR's CUDA runtime uses), kept for good."""
+    cuda = ctypes.CDLL("libcuda.so.1")
+    device, context = ctypes.c_int(0), ctypes.c_void_p()
+    cuda.cuDeviceGet(ctypes.byref(device), 0)
+    cuda.cuDevicePrimaryCtxRetain(ctypes.byref(context), device)
+    cuda.cuCtxPushCurrent_v2(context)
+    pointer = ctypes.c_uint64(0)
+    status = cuda.cuMemAlloc_v2(ctypes.byref(pointer), ctypes.c_size_t(nbytes))
+    cuda.cuCtxPopCurrent_v2(ctypes.byref(ctypes.c_void_p()))
+    if status != 0:
+        raise CudaUnavailable(f"cannot allocate a {nbytes}-byte device workspace (CUDA error {status})")
+    return pointer.value
+
+
 # Engines whose code holds loaded CUDA modules are kept for the life of the process:
 # tearing one down (its global destructors unload the kernels) crashed the process
 # later on, in unrelated code.
@@ -120,8 +143,15 @@ _LIVE_ENGINES: list[ExecutionEngine] = []
 class CudaExecutable(CpuExecutable):
     """A function compiled for device 0; called with numpy arrays like the CPU executable."""
 
+    def __init__(self, module: ir.Module, entry: str, opt_level: int = 3):
+        super().__init__(module, entry, opt_level)
+        self.workspace = _device_buffer(self.stages["workspace_bytes"])
+        self.set_extra_pointer(0, self.workspace)
+
     def _lower(self, module: ir.Module, entry: str) -> dict[str, str]:
-        return lower_for_cuda(module, entry, device_chip())
+        stages = lower_for_cuda(module, entry, device_chip())
+        self.extra_specs = [((stages["workspace_bytes"],), np.dtype(np.uint8))]
+        return stages
 
     def _make_engine(self, module: ir.Module, opt_level: int) -> ExecutionEngine:
         engine = ExecutionEngine(module, opt_level=opt_level, shared_libs=[str(runtime_library())])
