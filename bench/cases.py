@@ -10,7 +10,7 @@ numpy, jax arrays, torch tensors) in the pytree structure of `inputs(rng)`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import builtins
 import functools
 import string
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as _np
 

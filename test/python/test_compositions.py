@@ -3,7 +3,6 @@ and a MAML meta-gradient (grad of vmap of an inner grad step)."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 import tfn
 import tfn.numpy as tnp

@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from tfn import numpy as tnp
-from tfn.api.transforms import _Transformed, _error, _normalize_argnums, jvp, vjp
+from tfn.api.transforms import _Transformed, _normalize_argnums, jvp, vjp
 from tfn.dialect import ops
 from tfn.frontend import pytree
 from tfn.frontend.tracer import Tracer, wrap

@@ -161,8 +161,8 @@ def trace_module(fn: Callable, args: tuple, kwargs: dict, avals: Sequence[ShapeD
     module = ir.Module.create()
     traced = trace(fn, args, kwargs, module, "main", leaf_avals=avals)
     traced.func_op.attributes["tfn.source_name"] = ir.StringAttr.get(name)
-    from tfn.transforms.expand import expand_transforms
-    expand_transforms(module.operation)
+    from tfn.transforms.transform_driver import expand_all
+    expand_all(module.operation)
     return module, traced
 
 

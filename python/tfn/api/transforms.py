@@ -8,19 +8,17 @@ transform passes then expand the op. Outside a trace the same function is jitted
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
-import numpy as np
 from mlir import ir
 from mlir.dialects import func
 
 from tfn.api.jit import Jitted
-from tfn.dialect.types import dtype_of, shape_of
 from tfn.frontend import pytree
 from tfn.frontend.source import user_line, user_location
 from tfn.frontend.tracer import Tracer, current_scope, trace, value_of, wrap
 from tfn.transforms import ir_utils as U
-from tfn.transforms.signatures import TransformError, grad_type, jvp_type, vjp_type
+from tfn.transforms.signatures import grad_type, jvp_type, vjp_type
 
 # ---------------------------------------------------------------- helpers
 

@@ -66,3 +66,34 @@ def fill(dims: Sequence[int], value: ir.Value) -> ir.Value:
     """A tensor of `dims` filled with the scalar `value`."""
     ident = ir.AffineMap.get_identity(len(dims))
     return generic([], empty(dims, value.type), [ident], [PARALLEL] * len(dims), lambda acc: value)
+
+
+def product(dims: Sequence[int]) -> int:
+    n = 1
+    for d in dims:
+        n *= d
+    return n
+
+
+def reassociation(groups: Sequence[Sequence[int]]) -> ir.ArrayAttr:
+    i64 = ir.IntegerType.get_signless(64)
+    return ir.ArrayAttr.get([ir.ArrayAttr.get([ir.IntegerAttr.get(i64, d) for d in g]) for g in groups])
+
+
+def reshape(x: ir.Value, dims: Sequence[int]) -> ir.Value:
+    """Row-major reshape of a static tensor through at most one collapse and one expand."""
+    src, dims = shape(x), list(dims)
+    if src == dims:
+        return x
+    elem = element_type(x)
+    if len(src) == 0:
+        x = tensor.ExpandShapeOp(ir.RankedTensorType.get([1], elem), x, reassociation([]), [], [1]).result
+    elif len(src) > 1:
+        x = tensor.CollapseShapeOp(ir.RankedTensorType.get([product(src)], elem), x,
+                                   reassociation([list(range(len(src)))])).result
+    if len(dims) == 0:
+        return tensor.CollapseShapeOp(ir.RankedTensorType.get([], elem), x, reassociation([])).result
+    if len(dims) > 1:
+        return tensor.ExpandShapeOp(ir.RankedTensorType.get(dims, elem), x,
+                                    reassociation([list(range(len(dims)))]), [], dims).result
+    return x

@@ -25,44 +25,13 @@ from __future__ import annotations
 from typing import Sequence
 
 from mlir import ir
-from mlir.dialects import linalg, tensor
+from mlir.dialects import linalg
 
-from tfn.lowering.builders import (PARALLEL, affine_map, element_type, empty, fill, generic,
+from tfn.lowering.builders import (PARALLEL, affine_map, element_type, empty, fill, generic, product, reshape,
                                    scalar_constant, shape)
 
 # Below this many multiply-adds the generic loop nest is as fast as a library call.
 BLAS_MIN_FLOPS = 4096
-
-
-def _prod(dims: Sequence[int]) -> int:
-    n = 1
-    for d in dims:
-        n *= d
-    return n
-
-
-def _reassociation(groups):
-    i64 = ir.IntegerType.get_signless(64)
-    return ir.ArrayAttr.get([ir.ArrayAttr.get([ir.IntegerAttr.get(i64, d) for d in g]) for g in groups])
-
-
-def reshape(x: ir.Value, dims: Sequence[int]) -> ir.Value:
-    """Row-major reshape of a static tensor through at most one collapse and one expand."""
-    src, dims = shape(x), list(dims)
-    if src == dims:
-        return x
-    elem = element_type(x)
-    if len(src) == 0:
-        x = tensor.ExpandShapeOp(ir.RankedTensorType.get([1], elem), x, _reassociation([]), [], [1]).result
-    elif len(src) > 1:
-        x = tensor.CollapseShapeOp(ir.RankedTensorType.get([_prod(src)], elem), x,
-                                   _reassociation([list(range(len(src)))])).result
-    if len(dims) == 0:
-        return tensor.CollapseShapeOp(ir.RankedTensorType.get([], elem), x, _reassociation([])).result
-    if len(dims) > 1:
-        return tensor.ExpandShapeOp(ir.RankedTensorType.get(dims, elem), x,
-                                    _reassociation([list(range(len(dims)))]), [], dims).result
-    return x
 
 
 def transpose(x: ir.Value, perm: Sequence[int]) -> ir.Value:
@@ -77,7 +46,7 @@ def transpose(x: ir.Value, perm: Sequence[int]) -> ir.Value:
 def _as_matrices(x: ir.Value, batch: list[int], rows: list[int], cols: list[int]):
     """Views x as [B, rows, cols] (False) or [B, cols, rows] (True: transposed), copying if needed."""
     dims = shape(x)
-    b, r, c = _prod(dims[d] for d in batch), _prod(dims[d] for d in rows), _prod(dims[d] for d in cols)
+    b, r, c = product(dims[d] for d in batch), product(dims[d] for d in rows), product(dims[d] for d in cols)
     order = list(range(len(dims)))
     if order == batch + rows + cols:
         return reshape(x, [b, r, c]), False
@@ -103,9 +72,9 @@ def gemm_plan(a_shape, b_shape, lb, rb, lc, rc):
     rfree = [d for d in range(len(b_shape)) if d not in rb and d not in rc]
     pairs = sorted(zip(lc, rc))
     lc, rc = [p[0] for p in pairs], [p[1] for p in pairs]
-    batch = _prod(a_shape[d] for d in lb)
-    m, n, k = (_prod(a_shape[d] for d in lfree), _prod(b_shape[d] for d in rfree),
-               _prod(a_shape[d] for d in lc))
+    batch = product(a_shape[d] for d in lb)
+    m, n, k = (product(a_shape[d] for d in lfree), product(b_shape[d] for d in rfree),
+               product(a_shape[d] for d in lc))
     return batch, m, n, k, lfree, rfree, lc, rc
 
 
@@ -143,8 +112,8 @@ def _lower_rhs_broadcast(a, b, lfree, rfree, lc, rc, out_dims):
         return None
     prefix, rest, trans_b = split
     bd, ad = shape(b), shape(a)
-    p, n, k = _prod(bd[d] for d in prefix), _prod(bd[d] for d in rest), _prod(bd[d] for d in rc)
-    m = _prod(ad[d] for d in lfree)
+    p, n, k = product(bd[d] for d in prefix), product(bd[d] for d in rest), product(bd[d] for d in rc)
+    m = product(ad[d] for d in lfree)
     if m >= k:   # copying the result would cost more than copying the operand
         return None
     order = list(range(len(ad)))

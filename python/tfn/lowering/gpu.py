@@ -23,6 +23,8 @@ from mlir import ir
 from mlir.dialects import arith, gpu, memref
 from mlir.dialects import _linalg_ops_gen as linalg_gen
 
+from tfn.lowering.builders import product
+
 # Threads per block along the first two mapped dims of a parallel loop nest (x, y).
 TILE_SIZES = (32, 8)
 PARALLEL = "#linalg.iterator_type<parallel>"
@@ -173,11 +175,8 @@ WORKSPACE_ALIGNMENT = 256
 
 
 def _byte_size(t: ir.MemRefType) -> int:
-    n = 1
-    for d in t.shape:
-        n *= d
     width = t.element_type.width if hasattr(t.element_type, "width") else 64
-    return n * max(1, width // 8)
+    return product(t.shape) * max(1, width // 8)
 
 
 def pool_allocations(module_op: ir.Operation, entry: str) -> int:

@@ -16,7 +16,7 @@ from mlir.dialects import _linalg_ops_gen as linalg_gen
 from tfn.dialect.ops import int_array, int_attr, str_attr
 from tfn.lowering import contraction
 from tfn.lowering.builders import (PARALLEL, REDUCTION, affine_map, element_type, elementwise,
-                                   empty, fill, generic, is_float_type, scalar_constant, shape)
+                                   empty, fill, generic, is_float_type, reshape, scalar_constant, shape)
 
 # ---------------------------------------------------------------- scalar bodies
 
@@ -171,30 +171,7 @@ def lower_transpose(op, x):
 
 
 def lower_reshape(op, x):
-    src, dst = shape(x), shape(op.result)
-    out_type = op.result.type
-    if len(src) > 1 or (len(src) == 1 and len(dst) == 0):
-        flat = [] if len(dst) == 0 else [list(range(len(src)))]
-        flat_type = ir.RankedTensorType.get([] if len(dst) == 0 else [_prod(src)], element_type(x))
-        x = tensor.CollapseShapeOp(flat_type, x, _reassociation(flat)).result
-        if len(dst) == 0:
-            return x
-    if len(dst) > 1 or (len(dst) == 1 and len(shape(x)) == 0):
-        groups = [list(range(len(dst)))] if shape(x) else []
-        return tensor.ExpandShapeOp(out_type, x, _reassociation(groups), [], dst).result
-    return x
-
-
-def _prod(dims):
-    n = 1
-    for d in dims:
-        n *= d
-    return n
-
-
-def _reassociation(groups):
-    i64 = ir.IntegerType.get_signless(64)
-    return ir.ArrayAttr.get([ir.ArrayAttr.get([ir.IntegerAttr.get(i64, d) for d in g]) for g in groups])
+    return reshape(x, shape(op.result))
 
 
 def lower_slice(op, x):

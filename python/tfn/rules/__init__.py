@@ -25,11 +25,7 @@ BATCH_RULES: dict[str, Callable] = {}
 
 
 def _load() -> None:
-    from tfn.rules import elementwise, linalg, reduce, shape  # noqa: F401 - fill the tables
-    try:
-        from tfn.rules import batching  # noqa: F401
-    except ImportError:
-        pass
+    from tfn.rules import batching, elementwise, linalg, reduce, shape  # noqa: F401 - fill the tables
 
 
 _load()

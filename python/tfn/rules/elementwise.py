@@ -61,7 +61,7 @@ def _jvp_mul(op, primals, tangents):
 
 def _jvp_div(op, primals, tangents):
     # d(a/b) = (ta - tb * (a/b)) / b
-    (a, b), (ta, tb) = primals, tangents
+    (_, b), (ta, tb) = primals, tangents
     num = add_any(ta, None if tb is None else ops.neg(ops.mul(tb, op.result)))
     return ops.div(num, b)
 

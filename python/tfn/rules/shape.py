@@ -89,7 +89,7 @@ def _jvp_concatenate(op, primals, tangents):
 
 def _t_concatenate(op, ct, operands, linear):
     dim = int_attr(op, "dimension")
-    a, b = shape_of(op.operands[0]), shape_of(op.operands[1])
+    a = shape_of(op.operands[0])
     full = list(shape_of(ct))
     ct_a = ops.slice(ct, [0] * len(full), [a[dim] if i == dim else n for i, n in enumerate(full)])
     ct_b = ops.slice(ct, [a[dim] if i == dim else 0 for i in range(len(full))], full)

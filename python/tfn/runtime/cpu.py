@@ -15,7 +15,6 @@ from mlir.dialects import arith, bufferization, func
 from mlir.execution_engine import ExecutionEngine
 from mlir.passmanager import PassManager
 
-from tfn.dialect.types import dtype_of, shape_of
 from tfn.lowering import pipelines
 from tfn.lowering.contraction import fold_transposed_matmuls
 from tfn.lowering.copies import lower_strided_copies

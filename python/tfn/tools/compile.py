@@ -13,7 +13,6 @@ and exit status 1, never a Python traceback.
 """
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import linecache
 import os
@@ -23,26 +22,21 @@ from pathlib import Path
 
 from mlir import ir
 
+from tfn.tools.cli import Failure, Parser, UsageError, guarded_main
+
 PROG = "tfn-compile"
 _TFN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-class UsageError(Exception):
-    """Bad command line: `tfn-compile: error: ...`, exit status 1."""
 
 
-class Failure(Exception):
-    """An error already formatted for stderr."""
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        raise UsageError(message)
 
 
-def _build_parser() -> _Parser:
+def _build_parser() -> Parser:
     from tfn.aot import EMIT_KINDS
-    p = _Parser(prog=PROG, allow_abbrev=False,
+    p = Parser(prog=PROG, allow_abbrev=False,
                 description="Compile a tfn function ahead of time to native code with a plain C API.",
                 epilog="The C ABI: dense row-major arrays of the header's shapes; returns 0 on success. "
                        "Link the object or library with -lm.")
@@ -289,24 +283,7 @@ def run(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `tfn-compile`; returns the exit status (0 success, 1 any error)."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    try:
-        return run(argv)
-    except UsageError as e:
-        print(f"{PROG}: error: {e}\n(run '{PROG} --help' for usage)", file=sys.stderr)
-        return 1
-    except Failure as e:
-        print(str(e), file=sys.stderr)
-        return 1
-    except SystemExit as e:  # --help
-        return e.code if isinstance(e.code, int) else 0
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        return 1
-    except Exception as e:  # noqa: BLE001 - last resort: a message, never a traceback
-        print(f"{PROG}: error: {type(e).__name__}: {e}", file=sys.stderr)
-        return 1
+    return guarded_main(PROG, run, argv)
 
 
 if __name__ == "__main__":

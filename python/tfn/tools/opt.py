@@ -21,18 +21,14 @@ from tfn.tools.diagnostics import DiagnosticLog, Record, print_records
 from tfn.tools.source import (SPLIT_MARKER, Chunk, ParseFailure, line_one_shift, parse_module, read_input,
                               split_chunks)
 from tfn.tools.verify_diagnostics import parse_expectations, verify
+from tfn.tools.cli import Parser, guarded_main
 from tfn.transforms.registry import PASSES, add_pipeline, pass_names, strip_module_anchor
 
 PROG = "tfn-opt"
 
 
-class UsageError(Exception):
-    """Bad command line: reported as `tfn-opt: error: ...`, exit status 1."""
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        raise UsageError(message)
 
 
 class _AppendPipeline(argparse.Action):
@@ -43,8 +39,8 @@ class _AppendPipeline(argparse.Action):
         namespace.pipeline = [*getattr(namespace, "pipeline", []), element]
 
 
-def _build_parser() -> _Parser:
-    p = _Parser(prog=PROG, allow_abbrev=False,
+def _build_parser() -> Parser:
+    p = Parser(prog=PROG, allow_abbrev=False,
                 description="Run tfn and upstream MLIR passes on an MLIR file (tfn dialect loaded).",
                 epilog="Any --NAME that is not an option above is a pass: --tfn-lower-to-linalg, "
                        "--canonicalize, --NAME='key=value ...' for options. tfn passes: "
@@ -205,21 +201,7 @@ def run(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `tfn-opt`; returns the exit status (0 success, 1 any error)."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    try:
-        return run(argv)
-    except UsageError as e:
-        print(f"{PROG}: error: {e}\n(run '{PROG} --help' for usage)", file=sys.stderr)
-        return 1
-    except SystemExit as e:  # --help
-        return e.code if isinstance(e.code, int) else 0
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        return 1
-    except Exception as e:  # noqa: BLE001 - last resort: a message, never a traceback
-        print(f"{PROG}: error: {type(e).__name__}: {e}", file=sys.stderr)
-        return 1
+    return guarded_main(PROG, run, argv)
 
 
 if __name__ == "__main__":

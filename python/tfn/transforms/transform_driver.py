@@ -14,13 +14,11 @@ EXPANDERS: dict[str, Callable] = {}
 
 
 def _load_expanders():
+    # Imported on first use: the expanders import the rule tables, which import the builders.
     from tfn.transforms.autodiff import EXPANDERS as AD
+    from tfn.transforms.batching import EXPANDERS as BATCH
     EXPANDERS.update(AD)
-    try:
-        from tfn.transforms.batching import EXPANDERS as BATCH
-        EXPANDERS.update(BATCH)
-    except ImportError:
-        pass
+    EXPANDERS.update(BATCH)
 
 
 class TransformExpansionError(TypeError):
@@ -113,7 +111,4 @@ def autodiff_pass(module_op: ir.Operation) -> None:
 
 @register("tfn-batch", "Expand tfn.vmap into batched tfn functions")
 def batch_pass(module_op: ir.Operation) -> None:
-    _load_expanders()
-    if "tfn.vmap" not in EXPANDERS:
-        raise NotImplementedError("tfn-batch: batching rules are not available")
     expand_all(module_op, ("tfn.vmap",))
