@@ -34,7 +34,8 @@ COMPARE_DIRECTIONS = ("eq", "ne", "lt", "le", "gt", "ge")
 REDUCE_OPS = ("reduce_sum", "reduce_max", "reduce_min", "reduce_prod")
 SHAPE_OPS = ("broadcast_in_dim", "reshape", "transpose", "slice", "concatenate", "pad")
 OTHER_OPS = ("constant", "iota", "compare", "select", "convert", "dot_general")
-ALL_OPS = UNARY_OPS + BINARY_OPS + REDUCE_OPS + SHAPE_OPS + OTHER_OPS
+RANDOM_OPS = ("random_bits",)
+ALL_OPS = UNARY_OPS + BINARY_OPS + REDUCE_OPS + SHAPE_OPS + OTHER_OPS + RANDOM_OPS
 
 
 class ShapeError(TypeError, ValueError):
@@ -297,8 +298,6 @@ def str_attr(op: ir.Operation, name: str) -> str:
 
 
 # ---------------------------------------------------------------- random numbers
-
-RANDOM_OPS = ("random_bits",)
 
 
 def random_bits(key: ir.Value, shape: Sequence[int]) -> ir.Value:

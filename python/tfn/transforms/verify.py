@@ -44,6 +44,7 @@ REBUILD = {
         (int_array(op, "lhs_contracting_dimensions"), int_array(op, "rhs_contracting_dimensions"))),
     "tfn.iota": lambda op: ops.iota(_result_shape(op), int_attr(op, "dimension"), dtype_of(op.results[0])),
     "tfn.constant": lambda op: ops._create("constant", [], ir.DenseElementsAttr(op.attributes["value"]).type),
+    "tfn.random_bits": lambda op, key: ops.random_bits(key, _result_shape(op)[len(shape_of(key)) - 1:]),
 }
 
 
