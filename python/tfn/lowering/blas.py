@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from mlir import ir
 from mlir.dialects import arith, func, llvm, memref, scf
+from tfn.transforms.ir_utils import find_ops
 
 GEMM_SYMBOLS = {"f32": "scipy_cblas_sgemm64_", "f64": "scipy_cblas_dgemm64_"}
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
@@ -233,13 +234,7 @@ def linalg_to_blas(module_op: ir.Operation) -> int:
     """Rewrites the matmuls of `module_op` (a builtin.module on memrefs) to gemm calls; returns how many."""
     module_op = module_op.operation
     body = module_op.regions[0].blocks[0]
-    found = []
-
-    def collect(op):
-        if op.name in ("linalg.matmul", "linalg.batch_matmul"):
-            found.append(op)
-        return ir.WalkResult.ADVANCE
-    module_op.walk(collect)
+    found = find_ops(module_op, ("linalg.matmul", "linalg.batch_matmul"))
     return sum(_rewrite(body, op) for op in found)
 
 
@@ -260,13 +255,8 @@ def private_zero_inits(module_op: ir.Operation) -> int:
     the beta = 0 rewrite. A fill per matmul is written in place and then dropped.
     Run before bufferization; returns how many fills were cloned.
     """
-    found = []
-
-    def collect(op):
-        if op.name in ("linalg.matmul", "linalg.batch_matmul") and len(op.results) == 1:
-            found.append(op)
-        return ir.WalkResult.ADVANCE
-    module_op.operation.walk(collect)
+    found = find_ops(module_op, lambda op: op.name in ("linalg.matmul", "linalg.batch_matmul")
+                     and len(op.results) == 1)
     cloned = 0
     for op in found:
         index = len(op.operands) - 1

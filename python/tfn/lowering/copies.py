@@ -9,15 +9,13 @@ from __future__ import annotations
 
 from mlir import ir
 from mlir.dialects import _linalg_ops_gen as linalg_gen
+from tfn.transforms.ir_utils import find_ops
 
 PARALLEL = "#linalg.iterator_type<parallel>"
 
 
 def lower_strided_copies(module_op: ir.Operation) -> None:
-    copies = []
-    module_op.walk(lambda op: (copies.append(op.operation) if op.operation.name == "memref.copy" else None)
-                   or ir.WalkResult.ADVANCE)
-    for copy in copies:
+    for copy in find_ops(module_op, "memref.copy"):
         src, dst = copy.operands
         src_t, dst_t = ir.MemRefType(src.type), ir.MemRefType(dst.type)
         if _is_identity(src_t) and _is_identity(dst_t):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from mlir import ir
 from mlir.dialects import bufferization
+from tfn.transforms.ir_utils import find_ops
 
 
 def _owner(value: ir.Value):
@@ -39,13 +40,7 @@ def _single_use(value: ir.Value) -> bool:
 
 def write_into_results(module_op: ir.Operation) -> int:
     """Rewrites the inits of the entry function's result producers (see module doc); returns how many."""
-    found = []
-
-    def collect(op):
-        if op.name == "bufferization.materialize_in_destination":
-            found.append(op)
-        return ir.WalkResult.ADVANCE
-    module_op.operation.walk(collect)
+    found = find_ops(module_op, "bufferization.materialize_in_destination")
     done = 0
     seen = set()
     for mat in found:
@@ -92,13 +87,7 @@ def write_into_results(module_op: ir.Operation) -> int:
 
 def drop_self_copies(module_op: ir.Operation) -> int:
     """Erases `memref.copy %m, %m` (left by results computed in place); returns how many."""
-    found = []
-
-    def collect(op):
-        if op.name == "memref.copy" and op.operands[0] == op.operands[1]:
-            found.append(op)
-        return ir.WalkResult.ADVANCE
-    module_op.operation.walk(collect)
+    found = find_ops(module_op, lambda op: op.name == "memref.copy" and op.operands[0] == op.operands[1])
     for op in found:
         op.erase()
     return len(found)

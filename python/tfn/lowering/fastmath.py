@@ -16,6 +16,7 @@ multiply-accumulates may fuse to FMA. Elementwise ops keep strict IEEE semantics
 from __future__ import annotations
 
 from mlir import ir
+from tfn.transforms.ir_utils import find_ops
 
 _COMBINERS = {"arith.addf", "arith.mulf"}
 _FLOAT_MINMAX = {"arith.maximumf", "arith.minimumf", "arith.maxnumf", "arith.minnumf"}
@@ -23,13 +24,7 @@ _FLOAT_MINMAX = {"arith.maximumf", "arith.minimumf", "arith.maxnumf", "arith.min
 
 def relax_reductions(module_op: ir.Operation) -> int:
     """Marks reduction combiners under `module_op`; returns how many ops were marked."""
-    generics = []
-
-    def collect(op):
-        if op.name == "linalg.generic":
-            generics.append(op)
-        return ir.WalkResult.ADVANCE
-    module_op.operation.walk(collect)
+    generics = find_ops(module_op, "linalg.generic")
     if not generics:
         return 0
     reassoc = ir.Attribute.parse("#arith.fastmath<reassoc,contract>")

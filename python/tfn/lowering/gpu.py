@@ -24,17 +24,11 @@ from mlir.dialects import arith, gpu, memref
 from mlir.dialects import _linalg_ops_gen as linalg_gen
 
 from tfn.lowering.builders import product
+from tfn.transforms.ir_utils import find_ops
 
 # Threads per block along the first two mapped dims of a parallel loop nest (x, y).
 TILE_SIZES = (32, 8)
 PARALLEL = "#linalg.iterator_type<parallel>"
-
-
-def _walk(module_op: ir.Operation, name: str) -> list[ir.Operation]:
-    found = []
-    module_op.walk(lambda op: (found.append(op.operation) if op.operation.name == name else None)
-                   or ir.WalkResult.ADVANCE)
-    return found
 
 
 # ---------------------------------------------------------------- loop order
@@ -79,7 +73,7 @@ def _rebuild_generic(op: ir.Operation, maps: list, iterators: list[str], outputs
 
 def reorder_loops_for_gpu(module_op: ir.Operation) -> None:
     """Loop dims of every linalg.generic (on memrefs) in GPU order; see the module docstring."""
-    for op in _walk(module_op, "linalg.generic"):
+    for op in find_ops(module_op, "linalg.generic"):
         iterators = _iterators(op)
         n = len(iterators)
         parallel = [i for i, it in enumerate(iterators) if "parallel" in it]
@@ -124,20 +118,20 @@ def _is_identity(t: ir.MemRefType) -> bool:
 
 def use_device_memory(module_op: ir.Operation, entry: str, num_inputs: int) -> None:
     """Every buffer in device memory; numpy buffers staged in and out at the entry point."""
-    for alloc in _walk(module_op, "memref.alloc"):
+    for alloc in find_ops(module_op, "memref.alloc"):
         with ir.InsertionPoint(alloc), alloc.location:
             new = _device_alloc(ir.MemRefType(alloc.results[0].type))
         alloc.results[0].replace_all_uses_with(new)
         alloc.erase()
-    for dealloc in _walk(module_op, "memref.dealloc"):
+    for dealloc in find_ops(module_op, "memref.dealloc"):
         with ir.InsertionPoint(dealloc), dealloc.location:
             gpu.DeallocOp(None, [], dealloc.operands[0])
         dealloc.erase()
-    for copy in _walk(module_op, "memref.copy"):
+    for copy in find_ops(module_op, "memref.copy"):
         with ir.InsertionPoint(copy), copy.location:
             gpu.MemcpyOp(None, [], copy.operands[1], copy.operands[0])
         copy.erase()
-    for get_global in _walk(module_op, "memref.get_global"):
+    for get_global in find_ops(module_op, "memref.get_global"):
         with ir.InsertionPoint.after(get_global), get_global.location:
             on_device = _device_alloc(ir.MemRefType(get_global.results[0].type))
             upload = gpu.MemcpyOp(None, [], on_device, get_global.results[0]).operation
@@ -147,7 +141,7 @@ def use_device_memory(module_op: ir.Operation, entry: str, num_inputs: int) -> N
         block_ops = get_global.parent.regions[0].blocks[0].operations
         with ir.InsertionPoint(block_ops[len(block_ops) - 1]), get_global.location:
             gpu.DeallocOp(None, [], on_device)  # before the function's return
-    for func_op in _walk(module_op, "func.func"):
+    for func_op in find_ops(module_op, "func.func"):
         if ir.StringAttr(func_op.attributes["sym_name"]).value == entry:
             _stage_arguments(func_op, num_inputs)
 
@@ -187,9 +181,9 @@ def pool_allocations(module_op: ir.Operation, entry: str) -> int:
     the synchronizing cuMemFree cost tens of microseconds each). Buffers do not share
     space: N is the sum of their sizes. Returns N.
     """
-    func_op = next(f for f in _walk(module_op, "func.func")
+    func_op = next(f for f in find_ops(module_op, "func.func")
                    if ir.StringAttr(f.attributes["sym_name"]).value == entry)
-    allocs = _walk(func_op, "gpu.alloc")
+    allocs = find_ops(func_op, "gpu.alloc")
     offsets, total = [], 0
     for alloc in allocs:
         offsets.append(total)
@@ -209,7 +203,7 @@ def pool_allocations(module_op: ir.Operation, entry: str) -> int:
             view = memref.ViewOp(alloc.results[0].type, workspace, shift, []).result
         alloc.results[0].replace_all_uses_with(view)
         alloc.erase()
-    for dealloc in _walk(func_op, "gpu.dealloc"):
+    for dealloc in find_ops(func_op, "gpu.dealloc"):
         dealloc.erase()
     return total
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from mlir import ir
 from mlir.dialects import arith
+from tfn.transforms.ir_utils import find_ops
 
 _F = arith.CmpFPredicate
 _I = arith.CmpIPredicate
@@ -263,13 +264,8 @@ APPROXIMATIONS = {"math.exp": exp_f32, "math.log": log_f32, "math.log1p": log1p_
 def approximate_math(module_op: ir.Operation, ops: set[str] | None = None) -> int:
     """Replaces the f32 math ops under `module_op` (default: all in APPROXIMATIONS); returns how many."""
     wanted = set(APPROXIMATIONS) if ops is None else {f"math.{o}" if "." not in o else o for o in ops}
-    found = []
-
-    def collect(op):
-        if op.name in wanted and len(op.results) == 1 and isinstance(op.results[0].type, ir.F32Type):
-            found.append(op)
-        return ir.WalkResult.ADVANCE
-    module_op.operation.walk(collect)
+    found = find_ops(module_op, lambda op: op.name in wanted and len(op.results) == 1
+                     and isinstance(op.results[0].type, ir.F32Type))
     for op in found:
         with ir.InsertionPoint(op), op.location:
             value = APPROXIMATIONS[op.name](_Emit(), op.operands[0])

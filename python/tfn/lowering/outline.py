@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from mlir import ir
 from mlir.dialects import func
+from tfn.transforms.ir_utils import find_ops
 
 OUTLINED_PREFIX = "__tfn_outlined_"
 _CONTRACTIONS = ("linalg.matmul", "linalg.batch_matmul")
@@ -123,14 +124,8 @@ def outline_for_fusion(module_op: ir.Operation) -> int:
 
 def allow_inlining(module_op: ir.Operation) -> int:
     """Drops `no_inline` from the calls `outline_for_fusion` made (then run `inline`)."""
-    found = []
-
-    def collect(op):
-        if op.name == "func.call" and "no_inline" in op.attributes and \
-                ir.FlatSymbolRefAttr(op.attributes["callee"]).value.startswith(OUTLINED_PREFIX):
-            found.append(op)
-        return ir.WalkResult.ADVANCE
-    module_op.operation.walk(collect)
+    found = find_ops(module_op, lambda op: op.name == "func.call" and "no_inline" in op.attributes
+                     and ir.FlatSymbolRefAttr(op.attributes["callee"]).value.startswith(OUTLINED_PREFIX))
     for op in found:
         del op.attributes["no_inline"]
     return len(found)

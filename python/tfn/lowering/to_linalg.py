@@ -17,6 +17,7 @@ from tfn.dialect.ops import int_array, int_attr, str_attr
 from tfn.lowering import contraction
 from tfn.lowering.builders import (PARALLEL, REDUCTION, affine_map, element_type, elementwise,
                                    empty, fill, generic, is_float_type, reshape, scalar_constant, shape)
+from tfn.transforms.ir_utils import find_ops
 
 # ---------------------------------------------------------------- scalar bodies
 
@@ -317,14 +318,7 @@ def lower_op(op: ir.Operation) -> None:
 
 def lower_to_linalg(module_op: ir.Operation) -> None:
     """Rewrites every tfn op under `module_op` (a builtin.module) into upstream dialects."""
-    pending = []
-
-    def collect(op):
-        if op.name.startswith("tfn."):
-            pending.append(op.opview.operation if hasattr(op, "opview") else op)
-        return ir.WalkResult.ADVANCE
-    module_op.walk(collect)
-    for op in pending:
+    for op in find_ops(module_op, lambda op: op.name.startswith("tfn.")):
         lower_op(op)
     store_bools_as_bytes(module_op)
 

@@ -15,6 +15,25 @@ def module_of(op: ir.Operation) -> ir.Operation:
     return op
 
 
+def find_ops(root: ir.Operation, match) -> list[ir.Operation]:
+    """The ops nested under `root` that `match`: an op name, a tuple of names, or a predicate.
+
+    Collected before returning, so callers may rewrite or erase them freely.
+    """
+    if isinstance(match, str):
+        match = (match,)
+    test = (lambda op: op.name in match) if isinstance(match, tuple) else match
+    found = []
+
+    def visit(op):
+        op = op.operation
+        if test(op):
+            found.append(op)
+        return ir.WalkResult.ADVANCE
+    root.operation.walk(visit)
+    return found
+
+
 def functions(module_op: ir.Operation) -> dict[str, ir.Operation]:
     return {ir.StringAttr(op.attributes["sym_name"]).value: op.operation
             for op in module_op.regions[0].blocks[0].operations if op.operation.name == "func.func"}

@@ -37,10 +37,7 @@ def _constant_callee(op: ir.Operation) -> str | None:
 
 def _fold_indirect_calls(module_op: ir.Operation) -> None:
     """call_indirect of a func.constant -> func.call (the constant is left for DCE)."""
-    calls = []
-    module_op.walk(lambda op: (calls.append(op.operation) if op.operation.name == "func.call_indirect" else None)
-                   or ir.WalkResult.ADVANCE)
-    for call in calls:
+    for call in U.find_ops(module_op, "func.call_indirect"):
         owner = call.operands[0].owner
         if isinstance(owner, ir.Block) or owner.name != "func.constant":
             continue
@@ -63,9 +60,7 @@ def expand_all(module_op: ir.Operation, kinds: tuple[str, ...] | None = None) ->
     while True:
         _fold_indirect_calls(module_op)
         funcs = U.functions(module_op)
-        pending = []
-        module_op.walk(lambda op: (pending.append(op.operation) if op.operation.name in kinds else None)
-                       or ir.WalkResult.ADVANCE)
+        pending = U.find_ops(module_op, tuple(kinds))
         if not pending:
             for f in U.functions(module_op).values():
                 U.dead_code_elimination(f)
