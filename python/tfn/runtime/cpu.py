@@ -24,6 +24,7 @@ from tfn.lowering.fastmath import relax_reductions
 from tfn.lowering.math_approx import approximate_math
 from tfn.lowering.outline import allow_inlining, outline_for_fusion
 from tfn.lowering.destinations import drop_self_copies, write_into_results
+from tfn.lowering.loop_hints import disable_unrolling
 from tfn.lowering.to_linalg import lower_to_linalg
 from tfn.runtime import blas as blas_runtime
 from tfn.runtime.memref import make_descriptor
@@ -103,6 +104,7 @@ def lower_for_cpu(module: ir.Module, entry: str, use_blas: bool | None = None) -
     lower_strided_copies(module.operation)
     stages["buffers"] = str(module)
     PassManager.parse(f"builtin.module({pipelines.CPU_BUFFERS_TO_LLVM})").run(module.operation)
+    disable_unrolling(module.operation)
     stages["llvm"] = str(module)
     return stages
 
