@@ -406,6 +406,32 @@ def min(x, axis=None, keepdims=False): return _reduce("min", "min", x, axis, kee
 amax, amin = max, min
 
 
+def _arg_extremum(kind: str, x, axis, keepdims):
+    """The first index of the max (min) along `axis`: min over where(x == extremum, index, n)."""
+    x = asarray(x) if not isinstance(x, Tracer) else x
+    if axis is None:
+        x, axis = ravel(x), 0
+    axis = _axes(axis, x.ndim, "arg" + kind)[0]
+    n = x.shape[axis]
+    if n == 0:
+        _fail("arg" + kind, f"attempt to get arg{kind} of an empty sequence (shape {x.shape})")
+    extremum = _reduce(kind, "arg" + kind, x, axis, True)
+    index = wrap(ops.iota(x.shape, axis, _np.int64))
+    # NaN is the extremum where present (numpy's rule): x != x marks it.
+    hit = logical_or(equal(x, extremum), not_equal(x, x)) if x.dtype.kind == "f" else equal(x, extremum)
+    return min(where(hit, index, n), axis=axis, keepdims=keepdims)
+
+
+@_op
+def argmax(x, axis=None, keepdims=False):
+    return _arg_extremum("max", x, axis, keepdims)
+
+
+@_op
+def argmin(x, axis=None, keepdims=False):
+    return _arg_extremum("min", x, axis, keepdims)
+
+
 @_op
 def mean(x, axis=None, keepdims=False):
     x = asarray(x) if not isinstance(x, Tracer) else x

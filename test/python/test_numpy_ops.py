@@ -243,6 +243,13 @@ REDUCTIONS = [
     *_reductions("var", FLOATS), *_reductions("std", FLOATS),
     C("var(ddof=1)", lambda xp, x: (xp.var(x, axis=0, ddof=1), xp.std(x, ddof=1)), (4, 3), reduces=True),
     C("amax/amin", lambda xp, x: (xp.amax(x, axis=0), xp.amin(x)), (4, 3), reduces=True),
+    *[C(f"{name}(axis={axis},keepdims={keep})",
+        lambda xp, x, n=name, a=axis, k=keep: getattr(xp, n)(x, axis=a, keepdims=k) if a is not None
+        else getattr(xp, n)(x), (3, 4, 5), dtypes=NUMERIC)
+      for name in ("argmax", "argmin") for axis, keep in ((None, False), (0, False), (-1, True), (1, False))],
+    C("argmax(ties, nan)", lambda xp, x: (xp.argmax(xp.where(x > 0.5, 0.5, x), axis=1),
+                                          xp.argmin(xp.where(x > 1.0, xp.nan, x), axis=0)), (6, 7),
+      dtypes=FLOATS),
     C("sum(large f32)", lambda xp, x: (xp.sum(x), xp.mean(x, axis=0)), (64, 8), dtypes=(F32,), reduces=True),
 ]
 
