@@ -572,7 +572,8 @@ def pad(x, pad_width, constant_values=0) -> Tracer:
 def _getitem(x: Tracer, index) -> Tracer:
     index = index if isinstance(index, tuple) else (index,)
     if builtins.any(isinstance(i, (Tracer, _np.ndarray, list, bool, _np.bool_)) for i in index):
-        _fail("getitem", "indexing with arrays is not supported (use ints, slices, None and ...)")
+        _fail("getitem", "indexing with arrays is not supported (use ints, slices, None and ..., "
+                         "or tfn.numpy.take / take_along_axis)")
     n_real = builtins.sum(1 for i in index if i is not None and i is not Ellipsis)
     if n_real > x.ndim:
         _fail("getitem", f"too many indices for array of shape {x.shape}")
@@ -731,3 +732,49 @@ def einsum(subscripts: str, *operands) -> Tracer:
     if set(term) != set(output):
         _fail("einsum", f"output {output!r} does not match the operands' indices in {subscripts!r}")
     return transpose(arr, [term.index(c) for c in output])
+
+
+# ---------------------------------------------------------------- gathers by one-hot contraction
+# tfn has no gather op yet: an integer index selects through a one-hot mask, which
+# costs O(len(indices) * n) but is differentiable and batchable like any other op.
+
+def _one_hot_along(indices, n: int, axis: int, dtype):
+    """mask[..., k, ...] = (indices[...] == k), with the k axis inserted at `axis`."""
+    indices = asarray(indices) if not isinstance(indices, Tracer) else indices
+    if indices.dtype.kind not in "iu":
+        _fail("take", f"indices must be integers, got {indices.dtype}")
+    k = wrap(ops.iota(indices.shape[:axis] + (n,) + indices.shape[axis:], axis, indices.dtype))
+    return asarray(equal(expand_dims(indices, axis), k), dtype)
+
+
+@_op
+def take_along_axis(a, indices, axis: int):
+    """out[..., j, ...] = a[..., indices[..., j, ...], ...] along `axis` (numpy's rule; indices wrap
+    negatively like numpy's for -n <= i < 0)."""
+    a = asarray(a) if not isinstance(a, Tracer) else a
+    indices = asarray(indices) if not isinstance(indices, Tracer) else indices
+    axis = _axes(axis, a.ndim, "take_along_axis")[0]
+    if indices.ndim != a.ndim:
+        _fail("take_along_axis", f"indices of shape {indices.shape} need the rank of a, shape {a.shape}")
+    n = a.shape[axis]
+    indices = where(less(indices, 0), add(indices, n), indices)
+    mask = _one_hot_along(indices, n, axis + 1, a.dtype)          # [..., j, k, ...]
+    return sum(multiply(expand_dims(a, axis), mask), axis=axis + 1, dtype=a.dtype)
+
+
+@_op
+def take(a, indices, axis: int | None = None):
+    """a's entries at `indices` along `axis` (flattened when None), numpy's `take`."""
+    a = asarray(a) if not isinstance(a, Tracer) else a
+    if axis is None:
+        a, axis = ravel(a), 0
+    axis = _axes(axis, a.ndim, "take")[0]
+    indices = asarray(indices) if not isinstance(indices, Tracer) else indices
+    n = a.shape[axis]
+    indices = where(less(indices, 0), add(indices, n), indices)
+    mask = _one_hot_along(indices, n, indices.ndim, a.dtype)      # indices.shape + (n,)
+    picked = tensordot(mask, moveaxis(a, axis, 0), axes=1)         # indices.shape + rest
+    nidx = indices.ndim
+    order = tuple(range(nidx, nidx + axis)) + tuple(range(nidx)) + tuple(range(nidx + axis, picked.ndim))
+    return transpose(picked, order)
+

@@ -324,3 +324,14 @@ def test_missing_rule_is_a_clear_error(monkeypatch):
     monkeypatch.delitem(JVP_RULES, "tfn.tanh")
     with pytest.raises(NotImplementedError, match=r"JVP rule for 'tfn.tanh' not implemented.*test_autodiff.py"):
         tfn.grad(lambda x: tnp.sum(tnp.tanh(x)))(np.ones(2))
+
+
+def test_cross_entropy_with_integer_labels():
+    # take_along_axis selects through a one-hot mask, so it has a gradient and a batching rule for free.
+    logits, labels = normal(6, 4), RNG.integers(0, 4, 6)
+    ce = lambda z, y: -tnp.mean(tnp.take_along_axis(nn.log_softmax(z), y[:, None], 1))
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    np.testing.assert_allclose(tfn.grad(ce)(logits, labels), (p - np.eye(4)[labels]) / 6, rtol=1e-12, atol=1e-15)
+    per_example = tfn.vmap(lambda z, y: -tnp.take(nn.log_softmax(z), y))(logits, labels)
+    np.testing.assert_allclose(per_example, -np.log(p[np.arange(6), labels]), rtol=1e-12)

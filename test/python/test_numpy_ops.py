@@ -247,6 +247,12 @@ REDUCTIONS = [
         lambda xp, x, n=name, a=axis, k=keep: getattr(xp, n)(x, axis=a, keepdims=k) if a is not None
         else getattr(xp, n)(x), (3, 4, 5), dtypes=NUMERIC)
       for name in ("argmax", "argmin") for axis, keep in ((None, False), (0, False), (-1, True), (1, False))],
+    C("take_along_axis(axis=1)", lambda xp, x: xp.take_along_axis(x, np.array([[0, 3], [-1, 2], [1, 1]]), 1),
+      (3, 4), dtypes=NUMERIC),
+    C("take_along_axis(axis=0)", lambda xp, x: xp.take_along_axis(x, np.array([[2, 0, 1, -3]]), 0), (3, 4),
+      dtypes=FLOATS),
+    C("take(axis=1)", lambda xp, x: xp.take(x, np.array([[3, 0], [-1, 1]]), axis=1), (2, 4, 3), dtypes=NUMERIC),
+    C("take(flat)", lambda xp, x: xp.take(x, np.array([0, 7, -1])), (2, 4), dtypes=FLOATS),
     C("argmax(ties, nan)", lambda xp, x: (xp.argmax(xp.where(x > 0.5, 0.5, x), axis=1),
                                           xp.argmin(xp.where(x > 1.0, xp.nan, x), axis=0)), (6, 7),
       dtypes=FLOATS),
