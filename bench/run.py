@@ -56,6 +56,8 @@ DEVICE = "cpu"
 
 def _prepare_tfn(fn, args):
     import tfn
+    if DEVICE == "cuda":  # like JAX and torch, keep inputs and results on the GPU
+        args = _tree_map(tfn.device_put, args)
     return tfn.jit(fn, device=DEVICE), args, lambda out: _tree_map(np.asarray, out)
 
 

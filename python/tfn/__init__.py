@@ -17,10 +17,11 @@ from tfn.dialect.ops import ShapeError
 from tfn.frontend.pytree import tree_leaves, tree_map, tree_structure
 from tfn.frontend.tracer import ShapeDtype, TraceError
 from tfn.numpy import stop_gradient
+from tfn.runtime.device_array import DeviceArray, device_put
 
 __all__ = [
     # compilation
-    "jit", "Jitted", "Lowered", "aot",
+    "jit", "Jitted", "Lowered", "aot", "device_put", "DeviceArray",
     # transforms
     "grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "hessian", "vmap",
     "stop_gradient", "functional_call", "stack_module_state",

@@ -34,7 +34,7 @@ def _normalize_argnums(static_argnums) -> tuple[int, ...]:
 
 
 def _is_array_leaf(x) -> bool:
-    return isinstance(x, (np.ndarray, np.generic, bool, int, float, Tracer))
+    return isinstance(x, (np.ndarray, np.generic, bool, int, float, Tracer)) or type(x).__name__ == "DeviceArray"
 
 
 class Jitted:
@@ -133,7 +133,7 @@ class Jitted:
                 self._flat_cache[key] = compiled
             return pytree.unflatten(compiled.traced.out_tree, compiled.executable(*args))
         compiled, leaves = self._compiled(args, kwargs)
-        outs = compiled.executable(*[np.asarray(x) for x in leaves])
+        outs = compiled.executable(*leaves)  # executables convert what they must (scalars, lists)
         return pytree.unflatten(compiled.traced.out_tree, outs)
 
     def lower(self, *args, **kwargs) -> "Lowered":

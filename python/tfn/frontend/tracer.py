@@ -50,6 +50,8 @@ class ShapeDtype:
             return ShapeDtype(x.shape, x.dtype, x.weak)
         if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
             return ShapeDtype((), canonical_dtype(np.asarray(x).dtype), True)
+        if type(x).__name__ == "DeviceArray":  # shape and dtype without a download
+            return ShapeDtype(x.shape, canonical_dtype(x.dtype))
         a = np.asarray(x)
         return ShapeDtype(tuple(a.shape), canonical_dtype(a.dtype))
 

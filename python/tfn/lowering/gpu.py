@@ -4,13 +4,14 @@ After bufferization (and buffer deallocation) the program is made GPU-shaped:
 
 - every linalg op gets loops that suit a GPU (`reorder_loops_for_gpu`): parallel
   dims first, the innermost memory dim first of all so that `thread x` walks
-  contiguous addresses (coalesced loads and stores), reductions last (a sequential
-  loop inside each thread); an op without a parallel dim (a full reduction to a
+  contiguous addresses (coalesced loads and stores), unit dims after the others,
+  reductions last (a sequential loop inside each thread); an op without a parallel dim (a full reduction to a
   0-d result) gains a unit parallel dim, so that it too runs as a kernel;
 - every buffer lives in device memory (`use_device_memory`): allocations and frees
-  become `gpu.alloc`/`gpu.dealloc`, copies `gpu.memcpy`, constants are copied from
-  their host globals, and the entry point copies the caller's numpy buffers in and
-  the results out. `gpu-async-region` then chains all of it on one stream.
+  become `gpu.alloc`/`gpu.dealloc` (then views of one workspace), copies
+  `gpu.memcpy`, and constants are copied from their host globals; the entry point's
+  arguments are device memory, staged by the caller. `gpu-async-region` then chains
+  all of it on one stream, waited on before the entry point returns.
 
 No host code may touch device memory; `check_no_host_access` turns a leftover into
 an error instead of a crash.
@@ -71,6 +72,23 @@ def _rebuild_generic(op: ir.Operation, maps: list, iterators: list[str], outputs
     op.erase()
 
 
+def _loop_extents(op: ir.Operation, maps: list[ir.AffineMap]) -> list[int]:
+    """Trip count of each loop dim, read off the first operand dim it indexes plainly."""
+    extents = [1] * maps[0].n_dims
+    seen = set()
+    for operand, m in zip(op.operands, maps):
+        shape = ir.MemRefType(operand.type).shape
+        for j, e in enumerate(m.results):
+            try:
+                d = ir.AffineDimExpr(e).position
+            except (TypeError, ValueError):
+                continue
+            if d not in seen:
+                seen.add(d)
+                extents[d] = shape[j]
+    return extents
+
+
 def reorder_loops_for_gpu(module_op: ir.Operation) -> None:
     """Loop dims of every linalg.generic (on memrefs) in GPU order; see the module docstring."""
     for op in find_ops(module_op, "linalg.generic"):
@@ -81,7 +99,10 @@ def reorder_loops_for_gpu(module_op: ir.Operation) -> None:
         maps = _maps(op)
         n_out = len(maps) - int(ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"])[0])
         if parallel:
-            order = list(reversed(parallel)) + reduction
+            # Unit dims last: mapped to thread x they would leave a block one thread wide.
+            extents = _loop_extents(op, maps)
+            order = ([d for d in reversed(parallel) if extents[d] != 1] + [d for d in parallel if extents[d] == 1]
+                     + reduction)
             if order == list(range(n)):
                 continue
             new_dim_of = [order.index(i) for i in range(n)]
@@ -116,8 +137,9 @@ def _is_identity(t: ir.MemRefType) -> bool:
         return False
 
 
-def use_device_memory(module_op: ir.Operation, entry: str, num_inputs: int) -> None:
-    """Every buffer in device memory; numpy buffers staged in and out at the entry point."""
+def use_device_memory(module_op: ir.Operation) -> None:
+    """Every buffer in device memory: the entry point's memref arguments are device
+    pointers too (the caller stages numpy arrays in and out, or passes DeviceArrays)."""
     for alloc in find_ops(module_op, "memref.alloc"):
         with ir.InsertionPoint(alloc), alloc.location:
             new = _device_alloc(ir.MemRefType(alloc.results[0].type))
@@ -141,27 +163,6 @@ def use_device_memory(module_op: ir.Operation, entry: str, num_inputs: int) -> N
         block_ops = get_global.parent.regions[0].blocks[0].operations
         with ir.InsertionPoint(block_ops[len(block_ops) - 1]), get_global.location:
             gpu.DeallocOp(None, [], on_device)  # before the function's return
-    for func_op in find_ops(module_op, "func.func"):
-        if ir.StringAttr(func_op.attributes["sym_name"]).value == entry:
-            _stage_arguments(func_op, num_inputs)
-
-
-def _stage_arguments(func_op: ir.Operation, num_inputs: int) -> None:
-    """Inputs are uploaded on entry, results downloaded before return."""
-    block = func_op.regions[0].blocks[0]
-    first = block.operations[0]
-    ret = block.operations[len(block.operations) - 1]
-    for i, arg in enumerate(block.arguments):
-        with ir.InsertionPoint(first), ir.Location.unknown():
-            staged = _device_alloc(ir.MemRefType(arg.type))
-            upload = gpu.MemcpyOp(None, [], staged, arg).operation if i < num_inputs else None
-        for use in list(arg.uses):
-            if upload is None or use.owner != upload:
-                use.owner.operands[use.operand_number] = staged
-        with ir.InsertionPoint(ret), ir.Location.unknown():
-            if i >= num_inputs:
-                gpu.MemcpyOp(None, [], arg, staged)
-            gpu.DeallocOp(None, [], staged)
 
 
 # Offsets of buffers in the workspace are multiples of this (cudaMalloc's own alignment).

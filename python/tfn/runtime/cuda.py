@@ -90,7 +90,6 @@ def lower_for_cuda(module: ir.Module, entry: str, chip: str) -> dict[str, str]:
     if chip not in SUPPORTED_CHIPS:
         raise CudaUnavailable(f"GPU {chip} is not supported (supported: {', '.join(SUPPORTED_CHIPS)})")
     stages = {"tfn": str(module)}
-    num_inputs = len(ir.FunctionType(ir.TypeAttr(_find(module, entry).attributes["function_type"]).value).inputs)
     lower_to_linalg(module.operation)
     add_entry_wrapper(module, entry)
     PassManager.parse(f"builtin.module({pipelines.LINALG_CLEANUP})").run(module.operation)
@@ -99,7 +98,7 @@ def lower_for_cuda(module: ir.Module, entry: str, chip: str) -> dict[str, str]:
                       "linalg-generalize-named-ops)").run(module.operation)
     lower_strided_copies(module.operation)
     reorder_loops_for_gpu(module.operation)
-    use_device_memory(module.operation, ENTRY, num_inputs)
+    use_device_memory(module.operation)
     workspace = pool_allocations(module.operation, ENTRY)
     stages["buffers"] = str(module)
     PassManager.parse(gpu_loops_pipeline()).run(module.operation)
@@ -112,11 +111,8 @@ def lower_for_cuda(module: ir.Module, entry: str, chip: str) -> dict[str, str]:
     return stages
 
 
-def _find(module: ir.Module, name: str):
-    for op in module.body.operations:
-        if op.operation.name == "func.func" and ir.StringAttr(op.attributes["sym_name"]).value == name:
-            return op
-    raise KeyError(name)
+def _nbytes(shape, dtype) -> int:
+    return int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
 
 
 def _device_buffer(nbytes: int) -> int:
@@ -141,12 +137,54 @@ _LIVE_ENGINES: list[ExecutionEngine] = []
 
 
 class CudaExecutable(CpuExecutable):
-    """A function compiled for device 0; called with numpy arrays like the CPU executable."""
+    """A function compiled for device 0, called with numpy arrays or DeviceArrays.
+
+    Its arguments are device pointers: a DeviceArray is passed as it is, a numpy array
+    is uploaded into a staging buffer of its own (allocated once). Results are
+    DeviceArrays when every argument was one, else downloaded from staging buffers.
+    """
 
     def __init__(self, module: ir.Module, entry: str, opt_level: int = 3):
         super().__init__(module, entry, opt_level)
+        from tfn.runtime.device_array import driver
+        self._driver = driver()
         self.workspace = _device_buffer(self.stages["workspace_bytes"])
         self.set_extra_pointer(0, self.workspace)
+        self._staging = [self._driver.alloc(_nbytes(shape, dtype)) for shape, dtype in self.in_specs + self.out_specs]
+
+    def __call__(self, *arrays) -> list:
+        from tfn.runtime.device_array import DeviceArray, empty
+        if len(arrays) != len(self._inputs):
+            raise TypeError(f"expected {len(self._inputs)} arrays, got {len(arrays)}")
+        words, drv = self._words, self._driver
+        on_device = all(isinstance(a, DeviceArray) for a in arrays) and bool(arrays)
+        for (off, shape, dtype), a, staging in zip(self._inputs, arrays, self._staging):
+            if isinstance(a, DeviceArray):
+                if a.shape != shape or a.dtype != dtype:
+                    raise ValueError(f"expected a device array {dtype.name}{list(shape)}, got {a!r}")
+                words[off] = words[off + 1] = a.pointer
+                continue
+            a = np.ascontiguousarray(a, dtype=dtype)
+            if a.shape != shape:
+                raise ValueError(f"expected an array of shape {shape}, got {a.shape}")
+            if a.nbytes:
+                drv.upload(staging, a)
+            words[off] = words[off + 1] = staging
+        results = []
+        for (off, shape, dtype), staging in zip(self._outputs, self._staging[len(self._inputs):]):
+            out = empty(shape, dtype) if on_device else None
+            words[off] = words[off + 1] = out.pointer if on_device else staging
+            results.append(out)
+        self._function(self._packed)  # returns once its stream is done
+        if on_device:
+            return results
+        outs = []
+        for (_, shape, dtype), staging in zip(self._outputs, self._staging[len(self._inputs):]):
+            out = np.empty(shape, dtype)
+            if out.nbytes:
+                drv.download(out, staging)
+            outs.append(out)
+        return outs
 
     def _lower(self, module: ir.Module, entry: str) -> dict[str, str]:
         stages = lower_for_cuda(module, entry, device_chip())
