@@ -194,7 +194,7 @@ class CpuExecutable:
         keep = []
         for (off, shape, dtype), a in zip(self._inputs, arrays):
             if type(a) is not np.ndarray or a.dtype != dtype or not a.flags.c_contiguous:
-                a = np.ascontiguousarray(a, dtype=dtype)
+                a = np.asarray(a, dtype=dtype, order="C")  # keeps 0-d (ascontiguousarray would not)
                 keep.append(a)
             if a.shape != shape:
                 raise ValueError(f"expected an array of shape {shape}, got {a.shape}")

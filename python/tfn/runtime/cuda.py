@@ -164,7 +164,7 @@ class CudaExecutable(CpuExecutable):
                     raise ValueError(f"expected a device array {dtype.name}{list(shape)}, got {a!r}")
                 words[off] = words[off + 1] = a.pointer
                 continue
-            a = np.ascontiguousarray(a, dtype=dtype)
+            a = np.asarray(a, dtype=dtype, order="C")  # keeps 0-d (ascontiguousarray would not)
             if a.shape != shape:
                 raise ValueError(f"expected an array of shape {shape}, got {a.shape}")
             if a.nbytes:
