@@ -248,3 +248,28 @@ def test_large_function_compiles_and_runs():
     ref = ref - ref.max(-1, keepdims=True)
     ref = ref - np.log(np.exp(ref).sum(-1, keepdims=True))
     assert_close(tfn.jit(mlp)(params, x), ref, scale=10.0)
+
+
+def test_threads_share_compiled_functions_safely():
+    import threading
+    f = tfn.jit(lambda x: tnp.tanh(x) * 2.0 + tnp.sum(x))
+    inputs = [np.full((64,), i, np.float64) / 10 for i in range(8)]
+    results, errors = {}, []
+
+    def work(i):
+        try:
+            for _ in range(50):
+                results[i] = f(inputs[i])
+            # Tracing in threads: each trace stays in its own thread.
+            results[("g", i)] = tfn.jit(lambda x, k=i: x * k)(inputs[i])
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for i, x in enumerate(inputs):
+        np.testing.assert_allclose(results[i], np.tanh(x) * 2 + x.sum(), rtol=1e-12)
+        np.testing.assert_allclose(results[("g", i)], x * i)

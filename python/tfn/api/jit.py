@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -15,6 +16,8 @@ from tfn.frontend.tracer import (ShapeDtype, TraceError, Tracer, TracedFunction,
                                   trace)
 
 STAGES = ("tfn", "linalg", "llvm")
+# One MLIR context serves the process: tracing and compiling happen one at a time.
+_COMPILE_LOCK = threading.RLock()
 DEVICES = ("cpu", "cuda")
 
 
@@ -173,7 +176,7 @@ def compile_function(fn: Callable, args: tuple, kwargs: dict, avals: Sequence[Sh
         device_chip()  # a clear CudaUnavailable before any tracing work
     else:
         from tfn.runtime.cpu import CpuExecutable as Executable
-    with context(), ir.Location.unknown():
+    with _COMPILE_LOCK, context(), ir.Location.unknown():
         module, traced = trace_module(fn, args, kwargs, avals, name)
         stages_tfn = str(module)
         executable = Executable(module, "main")

@@ -8,6 +8,7 @@ argument of the inner function.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -81,11 +82,20 @@ class FunctionScope:
         return inner
 
 
-_SCOPES: list[FunctionScope] = []
+class _Scopes(threading.local):
+    """The stack of functions being traced, one per thread: a jitted call made by another
+    thread while this one traces must not land in this thread's trace."""
+
+    def __init__(self):
+        self.stack: list[FunctionScope] = []
+
+
+_SCOPES = _Scopes()
 
 
 def current_scope() -> FunctionScope | None:
-    return _SCOPES[-1] if _SCOPES else None
+    stack = _SCOPES.stack
+    return stack[-1] if stack else None
 
 
 class Tracer:
@@ -286,7 +296,7 @@ def trace(fn: Callable, args: tuple, kwargs: dict | None, module: ir.Module, nam
             func_op.attributes["sym_visibility"] = ir.StringAttr.get("private")
         block = func_op.add_entry_block()
     scope = FunctionScope(func_op, block, current_scope())
-    _SCOPES.append(scope)
+    _SCOPES.stack.append(scope)
     try:
         with ir.InsertionPoint(block):
             tracers = [Tracer(a, scope, av.weak) for a, av in zip(block.arguments, avals)]
@@ -300,7 +310,7 @@ def trace(fn: Callable, args: tuple, kwargs: dict | None, module: ir.Module, nam
         func_op.operation.erase()
         raise
     finally:
-        _SCOPES.pop()
+        _SCOPES.stack.pop()
     all_arg_types = [a.type for a in block.arguments]
     func_op.attributes["function_type"] = ir.TypeAttr.get(
         ir.FunctionType.get(all_arg_types, [v.type for v in values]))

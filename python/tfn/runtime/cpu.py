@@ -9,6 +9,7 @@ to track.
 from __future__ import annotations
 
 import ctypes
+import threading
 import numpy as np
 from mlir import ir
 from mlir.dialects import arith, bufferization, func
@@ -174,6 +175,7 @@ class CpuExecutable:
         self._inputs = [(off, shape, dtype) for off, (shape, dtype) in zip(offsets, self.in_specs)]
         self._outputs = [(off, shape, dtype) for off, (shape, dtype) in zip(offsets[len(self.in_specs):], self.out_specs)]
         self._extra_offsets = offsets[len(self.in_specs) + len(self.out_specs):]
+        self._lock = threading.Lock()
 
     def set_extra_pointer(self, k: int, address: int) -> None:
         """Points trailing argument k (see extra_specs) at `address` for every later call."""
@@ -188,6 +190,11 @@ class CpuExecutable:
         return ExecutionEngine(module, opt_level=opt_level)
 
     def __call__(self, *arrays: np.ndarray) -> list[np.ndarray]:
+        # The descriptors are shared by all calls: one call at a time per executable.
+        with self._lock:
+            return self._call(arrays)
+
+    def _call(self, arrays) -> list[np.ndarray]:
         if len(arrays) != len(self._inputs):
             raise TypeError(f"expected {len(self._inputs)} arrays, got {len(arrays)}")
         words = self._words

@@ -152,7 +152,7 @@ class CudaExecutable(CpuExecutable):
         self.set_extra_pointer(0, self.workspace)
         self._staging = [self._driver.alloc(_nbytes(shape, dtype)) for shape, dtype in self.in_specs + self.out_specs]
 
-    def __call__(self, *arrays) -> list:
+    def _call(self, arrays) -> list:
         from tfn.runtime.device_array import DeviceArray, empty
         if len(arrays) != len(self._inputs):
             raise TypeError(f"expected {len(self._inputs)} arrays, got {len(arrays)}")
