@@ -72,6 +72,12 @@ irdl.dialect @tfn {
     irdl.operands(operand: %in0)
     irdl.results(result: %out0)
   }
+  irdl.operation @erf {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
   irdl.operation @logistic {
     %in0 = irdl.base "!builtin.tensor"
     %out0 = irdl.base "!builtin.tensor"

@@ -31,12 +31,13 @@ def softplus(x):
 
 
 @_op
-def gelu(x, approximate: bool = True):
-    """GELU; the tanh approximation (the only form without an erf op)."""
-    if not approximate:
-        raise NotImplementedError("tfn.nn.gelu(approximate=False) needs erf, which tfn does not have yet")
-    c = 0.7978845608028654  # sqrt(2 / pi)
-    return 0.5 * x * (1 + tnp.tanh(c * (x + 0.044715 * x * x * x)))
+def gelu(x, approximate: bool = False):
+    """GELU: x * Phi(x) with the exact normal CDF (torch's default), or its tanh
+    approximation (JAX's default) with approximate=True."""
+    if approximate:
+        c = 0.7978845608028654  # sqrt(2 / pi)
+        return 0.5 * x * (1 + tnp.tanh(c * (x + 0.044715 * x * x * x)))
+    return 0.5 * x * (1 + tnp.erf(x * 0.7071067811865476))
 
 
 @_op

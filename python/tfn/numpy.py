@@ -272,6 +272,8 @@ def tan(x): return true_divide(sin(x), cos(x))
 @_op
 def tanh(x): return _unary_float("tanh", x)
 @_op
+def erf(x): return _unary_float("erf", x)
+@_op
 def sqrt(x): return _unary_float("sqrt", x)
 @_op
 def rsqrt(x): return _unary_float("rsqrt", x)

@@ -38,6 +38,8 @@ OP_SPECS = {
     "sin": (tnp.sin, [lambda: normal(2, 3)]),
     "cos": (tnp.cos, [lambda: normal(2, 3)]),
     "tanh": (tnp.tanh, [lambda: normal(5)]),
+    "erf": (tnp.erf, [lambda: normal(5)]),
+    "gelu": (nn.gelu, [lambda: normal(5)]),
     "logistic": (nn.sigmoid, [lambda: normal(5)]),
     "sqrt": (tnp.sqrt, [lambda: positive(5)]),
     "rsqrt": (tnp.rsqrt, [lambda: positive(5)]),

@@ -6,6 +6,8 @@ directly with `xp = numpy`; arguments are drawn per dtype from a domain.
 """
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from typing import Callable
 
@@ -50,6 +52,11 @@ class Case:
     ref: Callable | None = None   # numpy reference, when it is not fn(numpy, ...)
 
 
+def _erf(x):
+    """erf in float64 from the standard library (numpy has none)."""
+    return np.vectorize(math.erf, otypes=[np.float64])(np.asarray(x, np.float64))
+
+
 def _nn_ref():
     """numpy references of tfn.nn, written stably (as a careful user would)."""
     class R:
@@ -62,8 +69,10 @@ def _nn_ref():
         @staticmethod
         def softplus(x): return np.logaddexp(np.zeros((), x.dtype), x)
         @staticmethod
-        def gelu(x):
-            return 0.5 * x * (1 + np.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
+        def gelu(x, approximate=False):
+            if approximate:
+                return 0.5 * x * (1 + np.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
+            return (0.5 * x * (1 + _erf(x.astype(np.float64) * 0.7071067811865476))).astype(x.dtype)
         @staticmethod
         def logsumexp(x, axis=None, keepdims=False):
             m = np.max(x, axis=axis, keepdims=True)
@@ -161,6 +170,9 @@ ELEMENTWISE = [
     *_unary("sqrt", domain="pos"), *_unary("sinh"), *_unary("cosh"),
     C("sinh(small)", lambda xp, x: xp.sinh(x), V([1e-6, -3e-4, 2e-3, 0.0, 0.04])),
     C("tanh(large)", lambda xp, x: xp.tanh(x), (3, 3), domain="large"),
+    C("erf", lambda xp, x: xp.erf(x), (3, 4), ref=lambda np_, x: _erf(x).astype(x.dtype)),
+    C("erf(large)", lambda xp, x: xp.erf(x), (3, 3), domain="large", ref=lambda np_, x: _erf(x).astype(x.dtype)),
+    C("nn.gelu(approximate)", lambda xp, x: NN[xp].gelu(x, approximate=True), (3, 4)),
     C("exp(large)", lambda xp, x: xp.exp(x), V([-1e3, -80.0, 0.0, 80.0, 1e3])),
     C("log(0, inf)", lambda xp, x: xp.log(x), V([0.0, np.inf, 1.0])),
     *_binary("logaddexp", FLOATS),
