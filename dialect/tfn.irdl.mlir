@@ -108,6 +108,24 @@ irdl.dialect @tfn {
     irdl.operands(operand: %in0)
     irdl.results(result: %out0)
   }
+  irdl.operation @floor {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @ceil {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @round {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
   irdl.operation @stop_gradient {
     %in0 = irdl.base "!builtin.tensor"
     %out0 = irdl.base "!builtin.tensor"

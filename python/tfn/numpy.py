@@ -274,6 +274,65 @@ def tanh(x): return _unary_float("tanh", x)
 @_op
 def erf(x): return _unary_float("erf", x)
 @_op
+def floor(x): return _unary_float("floor", x)
+@_op
+def ceil(x): return _unary_float("ceil", x)
+@_op
+def rint(x): return _unary_float("round", x)
+@_op
+def trunc(x): return where(less(x, 0), ceil(x), floor(x))
+@_op
+def log2(x): return true_divide(log(x), float(_np.log(2.0)))
+@_op
+def log10(x): return true_divide(log(x), float(_np.log(10.0)))
+@_op
+def exp2(x): return exp(multiply(x, float(_np.log(2.0))))
+
+
+@_op
+def round(x, decimals: int = 0):
+    """numpy's round: halves to even, at `decimals` places."""
+    if decimals == 0:
+        return rint(x) if _dtype(x).kind == "f" else asarray(x)
+    scale = 10.0 ** decimals
+    return true_divide(rint(multiply(x, scale)), scale)
+
+
+around = round
+
+
+@_op
+def floor_divide(a, b):
+    """a // b, rounding toward minus infinity (integers go through float64: exact below 2**53)."""
+    dtype = result_type(a, b)
+    if dtype.kind == "f":
+        return floor(true_divide(a, b))
+    return asarray(floor(true_divide(asarray(a, _np.float64), asarray(b, _np.float64))), dtype)
+
+
+@_op
+def remainder(a, b):
+    """a % b with the sign of b (numpy's mod)."""
+    return subtract(a, multiply(floor_divide(a, b), b))
+
+
+mod = remainder
+
+
+@_op
+def isnan(x):
+    return not_equal(x, x) if _dtype(x).kind == "f" else full_like(x, False, _np.bool_)
+
+
+@_op
+def isinf(x):
+    return equal(abs(x), _np.inf) if _dtype(x).kind == "f" else full_like(x, False, _np.bool_)
+
+
+@_op
+def isfinite(x):
+    return less(abs(x), _np.inf) if _dtype(x).kind == "f" else full_like(x, True, _np.bool_)
+@_op
 def sqrt(x): return _unary_float("sqrt", x)
 @_op
 def rsqrt(x): return _unary_float("rsqrt", x)

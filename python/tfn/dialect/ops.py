@@ -26,8 +26,9 @@ from mlir import ir
 from tfn.dialect.types import dtype_of, is_float, shape_of, tensor_type, canonical_dtype, element_type
 
 UNARY_OPS = ("neg", "exp", "log", "log1p", "expm1", "sin", "cos", "tanh", "erf", "logistic",
-             "sqrt", "rsqrt", "abs", "sign", "stop_gradient")
+             "sqrt", "rsqrt", "abs", "sign", "floor", "ceil", "round", "stop_gradient")
 FLOAT_ONLY_UNARY = frozenset({"exp", "log", "log1p", "expm1", "sin", "cos", "tanh", "erf", "logistic",
+                              "floor", "ceil", "round",
                               "sqrt", "rsqrt"})
 BINARY_OPS = ("add", "sub", "mul", "div", "pow", "max", "min")
 COMPARE_DIRECTIONS = ("eq", "ne", "lt", "le", "gt", "ge")
@@ -147,7 +148,8 @@ def _make_binary(name):
     return build
 
 
-neg, exp, log, log1p, expm1, sin, cos, tanh, erf, logistic, sqrt, rsqrt, abs, sign, stop_gradient = (
+neg, exp, log, log1p, expm1, sin, cos, tanh, erf, logistic, sqrt, rsqrt, abs, sign, floor, ceil, round, \
+    stop_gradient = (
     _make_unary(n) for n in UNARY_OPS)
 add, sub, mul, div, pow, max, min = (_make_binary(n) for n in BINARY_OPS)
 

@@ -49,7 +49,8 @@ def _int_abs(x):
 
 FLOAT_UNARY: dict[str, Callable] = {
     "neg": arith.negf, "exp": math.exp, "log": math.log, "log1p": math.log1p, "expm1": math.expm1,
-    "sin": math.sin, "cos": math.cos, "tanh": math.tanh, "erf": math.erf, "logistic": _logistic, "sqrt": math.sqrt,
+    "sin": math.sin, "cos": math.cos, "tanh": math.tanh, "erf": math.erf, "floor": math.floor, "ceil": math.ceil,
+    "round": math.roundeven, "logistic": _logistic, "sqrt": math.sqrt,
     "rsqrt": math.rsqrt, "abs": math.absf, "sign": _float_sign,
 }
 INT_UNARY: dict[str, Callable] = {
@@ -293,6 +294,7 @@ def lower_reduce(op, x):
 
 LOWERINGS: dict[str, Callable] = {
     **{f"tfn.{n}": lower_unary for n in ("neg", "exp", "log", "log1p", "expm1", "sin", "cos", "tanh", "erf",
+                                          "floor", "ceil", "round",
                                           "logistic", "sqrt", "rsqrt", "abs", "sign", "stop_gradient")},
     **{f"tfn.{n}": lower_binary for n in ("add", "sub", "mul", "div", "pow", "max", "min")},
     **{f"tfn.reduce_{n}": lower_reduce for n in ("sum", "max", "min", "prod")},

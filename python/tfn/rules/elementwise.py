@@ -42,6 +42,8 @@ JVP_RULES["tfn.neg"] = _jvp_neg
 TRANSPOSE_RULES["tfn.neg"] = lambda op, ct, operands, linear: [ops.neg(ct)]
 
 NO_DERIVATIVE["tfn.sign"] = "piecewise constant: zero derivative almost everywhere"
+for _name in ("floor", "ceil", "round"):
+    NO_DERIVATIVE[f"tfn.{_name}"] = "piecewise constant (integer steps): zero derivative almost everywhere"
 NO_DERIVATIVE["tfn.stop_gradient"] = "the identity whose derivative is defined to be zero"
 NO_DERIVATIVE["tfn.compare"] = "bool result: no tangent"
 
