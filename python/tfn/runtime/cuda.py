@@ -4,18 +4,18 @@
 linalg op onto GPU threads (parallel loops tiled into blocks of `TILE_SIZES`,
 thread x along contiguous memory), keeps all buffers in device memory with every
 launch and copy on one stream (tfn.lowering.gpu), and embeds the kernels as PTX,
-which the driver compiles for the device at load time. The numpy-facing call is
-the CPU executable's: the entry point copies numpy buffers to the device and back.
+which the driver compiles for the device at load time. The entry point takes
+device pointers; `CudaExecutable` stages numpy arguments through buffers of its own
+and passes `DeviceArray`s (tfn.runtime.device_array) straight through.
 """
 from __future__ import annotations
 
 import ctypes
 import os
-
-import numpy as np
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 from mlir import ir
 from mlir.execution_engine import ExecutionEngine
 from mlir.passmanager import PassManager
@@ -115,21 +115,6 @@ def _nbytes(shape, dtype) -> int:
     return int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
 
 
-def _device_buffer(nbytes: int) -> int:
-    """Device memory of the primary context (the one MLIR's CUDA runtime uses), kept for good."""
-    cuda = ctypes.CDLL("libcuda.so.1")
-    device, context = ctypes.c_int(0), ctypes.c_void_p()
-    cuda.cuDeviceGet(ctypes.byref(device), 0)
-    cuda.cuDevicePrimaryCtxRetain(ctypes.byref(context), device)
-    cuda.cuCtxPushCurrent_v2(context)
-    pointer = ctypes.c_uint64(0)
-    status = cuda.cuMemAlloc_v2(ctypes.byref(pointer), ctypes.c_size_t(nbytes))
-    cuda.cuCtxPopCurrent_v2(ctypes.byref(ctypes.c_void_p()))
-    if status != 0:
-        raise CudaUnavailable(f"cannot allocate a {nbytes}-byte device workspace (CUDA error {status})")
-    return pointer.value
-
-
 # Engines whose code holds loaded CUDA modules are kept for the life of the process:
 # tearing one down (its global destructors unload the kernels) crashed the process
 # later on, in unrelated code.
@@ -148,7 +133,7 @@ class CudaExecutable(CpuExecutable):
         super().__init__(module, entry, opt_level)
         from tfn.runtime.device_array import driver
         self._driver = driver()
-        self.workspace = _device_buffer(self.stages["workspace_bytes"])
+        self.workspace = self._driver.alloc(self.stages["workspace_bytes"])  # kept with the engine
         self.set_extra_pointer(0, self.workspace)
         self._staging = [self._driver.alloc(_nbytes(shape, dtype)) for shape, dtype in self.in_specs + self.out_specs]
 
