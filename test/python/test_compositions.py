@@ -3,6 +3,7 @@ and a MAML meta-gradient (grad of vmap of an inner grad step)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import tfn
 import tfn.numpy as tnp
@@ -118,3 +119,26 @@ def test_maml_ir_has_no_transform_ops_left():
     text = tfn.jit(tfn.grad(_meta_loss)).lower(params, xs, ys, xq, yq).as_text("tfn")
     for op in ("tfn.grad", "tfn.vmap", "tfn.vjp", "tfn.jvp", "call_indirect"):
         assert op not in text
+
+
+# ---------------------------------------------------------------- every op through the compositions
+
+from test_autodiff import OP_SPECS  # noqa: E402 - the per-op table of the autodiff tests
+
+
+@pytest.mark.parametrize("name", sorted(OP_SPECS))
+def test_forward_and_reverse_jacobians_agree_and_vmap_of_grad_is_a_loop(name):
+    f, makers = OP_SPECS[name]
+    args = [make() for make in makers]
+    # Through float32 the tangent and the cotangent are rounded differently.
+    rtol = 1e-6 if name == "convert" else 1e-9
+    for k in range(len(args)):
+        np.testing.assert_allclose(tfn.jacfwd(f, argnums=k)(*args), tfn.jacrev(f, argnums=k)(*args),
+                                   rtol=rtol, atol=1e-12)
+    g = tfn.grad(lambda *a: tnp.sum(f(*a)))
+    batch = np.stack([args[0] * (1 + 0.1 * i) for i in range(3)])
+    batched = tfn.vmap(g, in_dims=(0,) + (None,) * (len(args) - 1))(batch, *args[1:])
+    np.testing.assert_allclose(batched, np.stack([g(b, *args[1:]) for b in batch]), rtol=1e-10, atol=1e-12)
+    if args[0].size <= 12:
+        h = np.asarray(tfn.hessian(lambda a: tnp.sum(f(a, *args[1:])))(args[0])).reshape(args[0].size, -1)
+        np.testing.assert_allclose(h, h.T, rtol=1e-8, atol=1e-10)
