@@ -252,3 +252,27 @@ def gpu_to_llvm_pipeline(chip: str = "sm_90", bitcode_libraries: Sequence[str] =
     return ("builtin.module("
             f"nvvm-attach-target{{chip={chip} O=3{link}}},"
             f"gpu-lower-to-nvvm-pipeline{{cubin-format=isa cubin-chip={chip} cubin-features=+ptx80 opt-level=3}})")
+
+
+def _entry_name(module_op: ir.Operation, entry: str | None) -> str:
+    if entry:
+        return entry
+    names = [ir.StringAttr(f.attributes["sym_name"]).value for f in find_ops(module_op, "func.func")
+             if "sym_visibility" not in f.attributes]
+    if len(names) != 1:
+        raise ValueError(f"name the entry function with entry=NAME (public functions: {names})")
+    return names[0]
+
+
+def _register() -> None:
+    from tfn.transforms.registry import register
+    register("tfn-gpu-reorder-loops", "Loop order for GPUs: contiguous dim first, unit dims and reductions last")(
+        reorder_loops_for_gpu)
+    register("tfn-gpu-device-memory", "Buffers in device memory: gpu.alloc/dealloc/memcpy, constants uploaded")(
+        use_device_memory)
+    register("tfn-gpu-pool-allocations", "Every gpu.alloc of the entry function a view of one workspace argument")(
+        lambda module_op, entry=None: pool_allocations(module_op, _entry_name(module_op, entry)))
+
+
+_register()
+

@@ -36,6 +36,7 @@ def _load_builtin_passes():
     from tfn.transforms import lower_strided_copies_pass, lower_to_linalg_pass  # noqa: F401
     from tfn.transforms import transform_driver, verify  # noqa: F401
     from tfn.lowering import blas, fastmath, loop_hints, math_approx  # noqa: F401 - CPU pipeline steps
+    from tfn.lowering import gpu  # noqa: F401 - CUDA pipeline steps
 
 
 def split_top_level(pipeline: str) -> list[str]:
