@@ -10,14 +10,13 @@ _EAGER_CACHE: dict = {}
 
 
 def _dynamic(x) -> bool:
-    return isinstance(x, (np.ndarray, np.generic, Tracer))
+    return isinstance(x, (np.ndarray, np.generic, Tracer)) or type(x).__name__ == "DeviceArray"
 
 
 def call_eagerly(fn, args, kwargs):
     """Runs fn(*args, **kwargs) compiled: numpy leaves are inputs, everything else is static."""
     from tfn.api.jit import jit
-    leaves, tree = pytree.flatten((args, kwargs), is_leaf=lambda x: isinstance(x, (list, tuple)) and not any(
-        isinstance(y, (np.ndarray, np.generic, list, tuple, dict)) for y in x) and False)
+    leaves, tree = pytree.flatten((args, kwargs))
     dynamic = [i for i, x in enumerate(leaves) if _dynamic(x)]
     static = tuple((i, x) for i, x in enumerate(leaves) if not _dynamic(x))
     try:
@@ -32,8 +31,7 @@ def call_eagerly(fn, args, kwargs):
 
         def bound(*dyn):
             it = iter(dyn)
-            full = [x if i in fixed else next(it) for i, x in
-                    ((i, fixed.get(i)) for i in range(len(leaves)))]
+            full = [fixed[i] if i in fixed else next(it) for i in range(len(leaves))]
             a, kw = pytree.unflatten(tree, full)
             return fn(*a, **kw)
         bound.__name__ = getattr(fn, "__name__", "op")
