@@ -124,3 +124,17 @@ def test_device_put_without_a_gpu_is_a_clear_error():
     else:
         np.testing.assert_array_equal(np.asarray(tfn.device_put(np.arange(3.0))), np.arange(3.0))
 
+
+
+def test_split_reductions_compute_the_same_values():
+    # The GPU pipeline's reduction split, run through the CPU pipeline: only rounding changes.
+    from tfn.runtime.cpu import CpuExecutable
+    from tfn.transforms.split_reductions import split_reductions
+    x = RNG.standard_normal((4, 1024))
+    f = lambda x: (tnp.sum(x, axis=-1), tnp.max(x * x), tnp.prod(1.0 + x * 1e-3, axis=1))
+    with context(), ir.Location.unknown():
+        module, _ = trace_module(f, (x,), {}, [ShapeDtype.of(x)])
+        assert split_reductions(module.operation) == 3
+        got = CpuExecutable(module, "main")(x)
+    for a, b in zip(got, tfn.jit(f)(x)):
+        np.testing.assert_allclose(a, b, rtol=1e-13)

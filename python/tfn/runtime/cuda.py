@@ -26,6 +26,7 @@ from tfn.lowering.gpu import (check_no_host_access, gpu_loops_pipeline, gpu_to_l
                               pool_allocations, reorder_loops_for_gpu, use_device_memory)
 from tfn.lowering.to_linalg import lower_to_linalg
 from tfn.runtime.cpu import ENTRY, CpuExecutable, add_entry_wrapper
+from tfn.transforms.split_reductions import split_reductions
 
 # Chips whose PTX version +ptx80 covers; another chip would make LLVM abort the process.
 SUPPORTED_CHIPS = ("sm_70", "sm_72", "sm_75", "sm_80", "sm_86", "sm_87", "sm_89", "sm_90")
@@ -90,6 +91,7 @@ def lower_for_cuda(module: ir.Module, entry: str, chip: str) -> dict[str, str]:
     if chip not in SUPPORTED_CHIPS:
         raise CudaUnavailable(f"GPU {chip} is not supported (supported: {', '.join(SUPPORTED_CHIPS)})")
     stages = {"tfn": str(module)}
+    split_reductions(module.operation)
     lower_to_linalg(module.operation)
     add_entry_wrapper(module, entry)
     PassManager.parse(f"builtin.module({pipelines.LINALG_CLEANUP})").run(module.operation)
