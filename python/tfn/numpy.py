@@ -255,30 +255,25 @@ def abs(x): return asarray(x) if _dtype(x) == _np.bool_ else wrap(ops.abs(_as_va
 def sign(x):
     _no_bool("sign", x)
     return wrap(ops.sign(_as_value(x)), _all_weak(x))
-@_op
-def exp(x): return _unary_float("exp", x)
-@_op
-def log(x): return _unary_float("log", x)
-@_op
-def log1p(x): return _unary_float("log1p", x)
-@_op
-def expm1(x): return _unary_float("expm1", x)
-@_op
-def sin(x): return _unary_float("sin", x)
-@_op
-def cos(x): return _unary_float("cos", x)
+def _float_unary(name: str, op_name: str):
+    """The public tnp function `name`: elementwise `tfn.<op_name>`, integers promoted to float64."""
+    def function(x):
+        return _unary_float(op_name, x)
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = (f"Elementwise {name}, as numpy.{name}; integer and bool inputs give float64.\n\n"
+                        f"    >>> import numpy as np, tfn.numpy as tnp\n"
+                        f"    >>> tnp.{name}(np.zeros(2, np.float32)).dtype\n"
+                        f"    dtype('float32')\n")
+    return _op(function)
+
+
+exp, log, log1p, expm1, sin, cos, tanh, erf, floor, ceil = (
+    _float_unary(n, n) for n in ("exp", "log", "log1p", "expm1", "sin", "cos", "tanh", "erf", "floor", "ceil"))
+rint = _float_unary("rint", "round")
+
+
 @_op
 def tan(x): return true_divide(sin(x), cos(x))
-@_op
-def tanh(x): return _unary_float("tanh", x)
-@_op
-def erf(x): return _unary_float("erf", x)
-@_op
-def floor(x): return _unary_float("floor", x)
-@_op
-def ceil(x): return _unary_float("ceil", x)
-@_op
-def rint(x): return _unary_float("round", x)
 @_op
 def trunc(x): return where(less(x, 0), ceil(x), floor(x))
 @_op

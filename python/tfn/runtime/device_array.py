@@ -1,8 +1,8 @@
 """Arrays that live in GPU memory, so that chained `device="cuda"` calls skip the host.
 
-    >>> x = tfn.device_put(np.ones((64, 784), np.float32))   # doctest: +SKIP
-    >>> h = tfn.jit(layer, device="cuda")(w, x)               # DeviceArray in, DeviceArray out
-    >>> np.asarray(h)                                          # the one download
+    x = tfn.device_put(np.ones((64, 784), np.float32))
+    h = tfn.jit(layer, device="cuda")(w, x)               # DeviceArray in, DeviceArray out
+    np.asarray(h)                                          # the one download
 
 A jitted CUDA function returns DeviceArrays when every array argument is one
 (computation follows data), numpy arrays otherwise.
