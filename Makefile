@@ -19,7 +19,7 @@ test: test-python test-lit
 
 test-python: $(STAMP)
 	$(PY) -m pytest test/python
-	$(PY) -m pytest -q -p no:cacheprovider --doctest-modules python/tfn
+	$(PY) -m pytest -p no:cacheprovider --doctest-modules python/tfn
 
 test-lit: $(STAMP)
 	$(VENV)/bin/lit -q test/lit
