@@ -30,3 +30,9 @@ def neg_any(a: ir.Value | None) -> ir.Value | None:
 
 def is_float(v: ir.Value) -> bool:
     return dtype_of(v).kind == "f"
+
+
+def tangent_or_zeros(t: ir.Value | None, primal: ir.Value) -> ir.Value:
+    """The tangent, materialized as zeros where it is symbolic (for ops that need every operand)."""
+    return t if t is not None else zeros_like(primal)
+

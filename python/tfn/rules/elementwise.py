@@ -4,7 +4,7 @@ from __future__ import annotations
 from tfn.dialect import ops
 from tfn.dialect.types import dtype_of
 from tfn.rules import JVP_RULES, NO_DERIVATIVE, TRANSPOSE_RULES
-from tfn.rules.common import add_any, full_like, is_float, neg_any, zeros_like
+from tfn.rules.common import add_any, full_like, is_float, neg_any, tangent_or_zeros, zeros_like
 
 
 def defjvp_unary(name: str, derivative):
@@ -131,7 +131,7 @@ def _jvp_select(op, primals, tangents):
     _, ta, tb = tangents
     if ta is None and tb is None:
         return None
-    return ops.select(pred, ta if ta is not None else zeros_like(a), tb if tb is not None else zeros_like(b))
+    return ops.select(pred, tangent_or_zeros(ta, a), tangent_or_zeros(tb, b))
 
 
 def _transpose_select(op, ct, operands, linear):

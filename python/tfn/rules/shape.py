@@ -6,7 +6,7 @@ from tfn.dialect import ops
 from tfn.dialect.ops import int_array, int_attr
 from tfn.dialect.types import dtype_of, shape_of
 from tfn.rules import JVP_RULES, NO_DERIVATIVE, TRANSPOSE_RULES
-from tfn.rules.common import zeros_like
+from tfn.rules.common import tangent_or_zeros
 
 NO_DERIVATIVE["tfn.constant"] = "no operands"
 NO_DERIVATIVE["tfn.iota"] = "no operands"
@@ -83,8 +83,7 @@ def _jvp_concatenate(op, primals, tangents):
     if ta is None and tb is None:
         return None
     a, b = primals
-    return ops.concatenate(ta if ta is not None else zeros_like(a), tb if tb is not None else zeros_like(b),
-                           int_attr(op, "dimension"))
+    return ops.concatenate(tangent_or_zeros(ta, a), tangent_or_zeros(tb, b), int_attr(op, "dimension"))
 
 
 def _t_concatenate(op, ct, operands, linear):
@@ -101,8 +100,7 @@ def _jvp_pad(op, primals, tangents):
     if tx is None and tv is None:
         return None
     x, v = primals
-    return ops.pad(tx if tx is not None else zeros_like(x), tv if tv is not None else zeros_like(v),
-                   int_array(op, "edge_padding_low"), int_array(op, "edge_padding_high"),
+    return ops.pad(tangent_or_zeros(tx, x), tangent_or_zeros(tv, v), int_array(op, "edge_padding_low"), int_array(op, "edge_padding_high"),
                    int_array(op, "interior_padding"))
 
 

@@ -1,7 +1,7 @@
 """IR helpers shared by the transform passes: functions, symbols, cloning, inlining, DCE."""
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from mlir import ir
 from mlir.dialects import func
@@ -80,10 +80,6 @@ def new_function(module_op: ir.Operation, name: str, arg_types: Sequence[ir.Type
     return f.operation, block
 
 
-def set_result_types(func_op, result_types: Sequence[ir.Type]) -> None:
-    ftype = function_type(func_op)
-    func_op.attributes["function_type"] = ir.TypeAttr.get(
-        ir.FunctionType.get(list(ftype.inputs), list(result_types)))
 
 
 def clone_with(op: ir.Operation, mapping: dict, ip: ir.InsertionPoint) -> ir.Operation:
@@ -100,9 +96,6 @@ def body_ops(func_op) -> list[ir.Operation]:
     return [op.operation for op in entry_block(func_op).operations]
 
 
-def return_op(func_op) -> ir.Operation:
-    ops = body_ops(func_op)
-    return ops[-1]
 
 
 def callee_name(call_op: ir.Operation) -> str:
@@ -173,7 +166,3 @@ def zeros_like_type(t: ir.Type) -> ir.Value:
     from tfn.dialect.types import to_dtype
     rt = ir.RankedTensorType(t)
     return ops.full(list(rt.shape), 0, to_dtype(rt.element_type))
-
-
-def values(seq: Iterable) -> list:
-    return list(seq)

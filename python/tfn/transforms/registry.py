@@ -184,18 +184,8 @@ def _as_external_pass(fn, name, options):
             fn(op, **options)
         except Exception as e:  # noqa: BLE001 - turned into a located diagnostic + pass failure
             loc = getattr(e, "location", None) or op.location
-            loc.emit_error(f"{name}: {e}") if hasattr(loc, "emit_error") else None
+            loc.emit_error(f"{name}: {e}")
             pass_.signal_pass_failure()
-            _LAST_ERRORS.append(e)
     run.__name__ = name.replace("-", "_")
     return run
 
-
-_LAST_ERRORS: list[Exception] = []
-
-
-def take_pass_errors() -> list[Exception]:
-    """The Python exceptions behind failed tfn passes since the last call."""
-    errors = list(_LAST_ERRORS)
-    _LAST_ERRORS.clear()
-    return errors
