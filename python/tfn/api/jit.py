@@ -15,7 +15,6 @@ from tfn.frontend.source import user_line
 from tfn.frontend.tracer import (ShapeDtype, TraceError, Tracer, TracedFunction, context, current_scope,
                                   trace)
 
-STAGES = ("tfn", "linalg", "llvm")
 # One MLIR context serves the process: tracing and compiling happen one at a time.
 _COMPILE_LOCK = threading.RLock()
 DEVICES = ("cpu", "cuda")
@@ -153,9 +152,11 @@ class Lowered:
     stages: dict
 
     def as_text(self, stage: str = "tfn") -> str:
-        """IR text of `stage`: 'tfn' (transforms expanded), 'linalg' or 'llvm'."""
-        if stage not in self.stages:
-            raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
+        """IR text of `stage`: 'tfn' (transforms expanded), 'linalg', 'buffers' or 'llvm'
+        (and 'gpu' for device="cuda")."""
+        texts = [name for name, text in self.stages.items() if isinstance(text, str)]
+        if stage not in texts:
+            raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(texts)}")
         return self.stages[stage]
 
 
