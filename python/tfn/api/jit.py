@@ -179,11 +179,8 @@ def compile_function(fn: Callable, args: tuple, kwargs: dict, avals: Sequence[Sh
         from tfn.runtime.cpu import CpuExecutable as Executable
     with _COMPILE_LOCK, context(), ir.Location.unknown():
         module, traced = trace_module(fn, args, kwargs, avals, name)
-        stages_tfn = str(module)
-        executable = Executable(module, "main")
-        stages = dict(executable.stages)
-        stages["tfn"] = stages_tfn
-    return Compiled(traced, executable, stages)
+        executable = Executable(module, "main")  # its stages start with the tfn text
+    return Compiled(traced, executable, executable.stages)
 
 
 def jit(fn: Callable | None = None, *, static_argnums: int | Sequence[int] = (),
