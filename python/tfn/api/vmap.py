@@ -12,7 +12,8 @@ from typing import Any, Callable
 import numpy as np
 from mlir import ir
 
-from tfn.api.transforms import _Transformed, _apply, _fn_name, _i64, _i64s, _ModuleView, _wrap_all, _where
+from tfn.api.transforms import _error as transform_error
+from tfn.api.transforms import _Transformed, _apply, _fn_name, _i64, _i64s, _ModuleView, _wrap_all
 from tfn.dialect import ops
 from tfn.frontend import pytree
 from tfn.frontend.tracer import ShapeDtype, Tracer, trace, value_of
@@ -20,7 +21,7 @@ from tfn.transforms.batching import RANDOMNESS_MODES, vmap_type
 
 
 def _error(f, message: str, exc=ValueError):
-    return exc(f"tfn.vmap({_fn_name(f)}): {message}\n  function {_where(f)}")
+    return transform_error("vmap", f, message, exc)
 
 
 def _match(f, dims, value, out, what, where):
