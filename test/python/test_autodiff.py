@@ -337,3 +337,12 @@ def test_cross_entropy_with_integer_labels():
     np.testing.assert_allclose(tfn.grad(ce)(logits, labels), (p - np.eye(4)[labels]) / 6, rtol=1e-12, atol=1e-15)
     per_example = tfn.vmap(lambda z, y: -tnp.take(nn.log_softmax(z), y))(logits, labels)
     np.testing.assert_allclose(per_example, -np.log(p[np.arange(6), labels]), rtol=1e-12)
+
+
+def test_jacobians_with_aux():
+    x = normal(3)
+    f = lambda a: (tnp.sin(a) * 2.0, {"total": tnp.sum(a)})
+    for jac in (tfn.jacfwd, tfn.jacrev):
+        j, aux = jac(f, has_aux=True)(x)
+        np.testing.assert_allclose(j, np.diag(2 * np.cos(x)), rtol=1e-12, atol=1e-15)
+        assert float(aux["total"]) == pytest.approx(x.sum(), rel=1e-12)

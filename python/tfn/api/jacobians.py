@@ -12,6 +12,7 @@ import numpy as np
 
 from tfn import numpy as tnp
 from tfn.api.transforms import _Transformed, _normalize_argnums, jvp, vjp
+from tfn.api.vmap import vmap
 from tfn.dialect import ops
 from tfn.frontend import pytree
 from tfn.frontend.tracer import Tracer, wrap
@@ -22,23 +23,8 @@ def _eye(n: int, dtype) -> Tracer:
     return wrap(ops.convert(ops.compare("eq", rows, cols), dtype))
 
 
-def _map_over_basis(fn: Callable, basis, chunk_size: int | None = None):
-    """fn applied to each row of the pytree `basis` (leading dim = basis size), stacked.
-
-    Uses vmap (one batched program) when available.
-    """
-    try:
-        from tfn.api.vmap import vmap
-    except ImportError:
-        vmap = None
-    if vmap is not None:
-        return vmap(fn, chunk_size=chunk_size)(basis)
-    leaves, tree = pytree.flatten(basis)
-    n = leaves[0].shape[0]
-    rows = [fn(pytree.unflatten(tree, [leaf[k] for leaf in leaves])) for k in range(n)]
-    out_leaves = [pytree.tree_leaves(r) for r in rows]
-    stacked = [tnp.stack([r[j] for r in out_leaves]) for j in range(len(out_leaves[0]))]
-    return pytree.unflatten(pytree.tree_structure(rows[0]), stacked)
+def _size(shape: Sequence[int]) -> int:
+    return int(np.prod(shape, dtype=np.int64))
 
 
 def _with_args(f, args, argnums):
@@ -55,7 +41,7 @@ def _split_basis(eye: Tracer, shapes: Sequence[tuple]) -> list[Tracer]:
     """Rows of an identity cut into one [n, *shape] block per leaf."""
     blocks, start = [], 0
     for shape in shapes:
-        size = int(np.prod(shape, dtype=np.int64))
+        size = _size(shape)
         blocks.append(tnp.reshape(eye[:, start:start + size], (eye.shape[0],) + tuple(shape)))
         start += size
     return blocks
@@ -83,11 +69,11 @@ class _JacRev(_Transformed):
         out_leaves, out_tree = pytree.flatten(out)
         out_leaves = [tnp.asarray(o) for o in out_leaves]
         shapes = [o.shape for o in out_leaves]
-        total = sum(int(np.prod(s, dtype=np.int64)) for s in shapes)
+        total = sum(_size(s) for s in shapes)
         dtype = tnp.result_type(*out_leaves)
         basis = _split_basis(_eye(total, dtype), shapes)
-        cts = _map_over_basis(lambda ct: vjp_fn(pytree.unflatten(out_tree, list(ct))), tuple(basis),
-                              self.chunk_size)
+        cts = vmap(lambda ct: vjp_fn(pytree.unflatten(out_tree, list(ct))), chunk_size=self.chunk_size)(
+            tuple(basis))
         # cts: one pytree per selected arg, each leaf [total, *arg_leaf_shape]
         arg_trees = [pytree.tree_structure(s) for s in selected]
         per_arg_blocks = []
@@ -96,7 +82,7 @@ class _JacRev(_Transformed):
             for leaf in pytree.tree_leaves(ct):
                 rows, start = [], 0
                 for s in shapes:
-                    size = int(np.prod(s, dtype=np.int64))
+                    size = _size(s)
                     rows.append(tnp.reshape(leaf[start:start + size], tuple(s) + leaf.shape[1:]))
                     start += size
                 blocks.append(rows)
@@ -119,14 +105,14 @@ class _JacFwd(_Transformed):
         in_leaves, in_tree = pytree.flatten(selected)
         in_leaves = [tnp.asarray(x) for x in in_leaves]
         shapes = [x.shape for x in in_leaves]
-        total = sum(int(np.prod(s, dtype=np.int64)) for s in shapes)
+        total = sum(_size(s) for s in shapes)
         basis = _split_basis(_eye(total, tnp.result_type(*in_leaves)), shapes)
 
         def push(tangent_leaves):
             tangents = pytree.unflatten(in_tree, list(tangent_leaves))
             res = jvp(g, selected, tangents, has_aux=self.has_aux)
             return res[1]
-        touts = _map_over_basis(push, tuple(basis))   # output pytree, leaves [total, *out_shape]
+        touts = vmap(push)(tuple(basis))   # output pytree, leaves [total, *out_shape]
         out_leaves, out_tree = pytree.flatten(touts)
         arg_trees = [pytree.tree_structure(s) for s in selected]
         per_arg_blocks = []
@@ -135,9 +121,9 @@ class _JacFwd(_Transformed):
             n_leaves = tree.num_leaves
             per_out = []
             for t in out_leaves:
-                blocks, start = [], sum(int(np.prod(s, dtype=np.int64)) for s in shapes[:start_leaf])
+                blocks, start = [], sum(_size(s) for s in shapes[:start_leaf])
                 for s in shapes[start_leaf:start_leaf + n_leaves]:
-                    size = int(np.prod(s, dtype=np.int64))
+                    size = _size(s)
                     block = t[start:start + size]                      # [size, *out_shape]
                     out_rank = t.ndim - 1
                     moved = tnp.transpose(block, tuple(range(1, out_rank + 1)) + (0,))
@@ -148,10 +134,7 @@ class _JacFwd(_Transformed):
             start_leaf += n_leaves
         jac = _assemble(out_tree, [t.shape[1:] for t in out_leaves], arg_trees, per_arg_blocks,
                         isinstance(self.argnums, int))
-        if self.has_aux:
-            aux = jvp(g, selected, selected, has_aux=True)[2]
-            return jac, aux
-        return jac
+        return (jac, g(*selected)[1]) if self.has_aux else jac
 
 
 def jacrev(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False, chunk_size: int | None = None):
