@@ -24,7 +24,6 @@ DEVICES = ("cpu", "cuda")
 class Compiled:
     traced: TracedFunction
     executable: Any
-    stages: dict
 
 
 def _normalize_argnums(static_argnums) -> tuple[int, ...]:
@@ -141,7 +140,7 @@ class Jitted:
     def lower(self, *args, **kwargs) -> "Lowered":
         """Traces and compiles for these arguments; `.as_text(stage)` shows the IR of a stage."""
         compiled, _ = self._compiled(args, kwargs)
-        return Lowered(compiled.stages)
+        return Lowered(compiled.executable.stages)
 
     def cache_size(self) -> int:
         return len(self._cache)
@@ -180,7 +179,7 @@ def compile_function(fn: Callable, args: tuple, kwargs: dict, avals: Sequence[Sh
     with _COMPILE_LOCK, context(), ir.Location.unknown():
         module, traced = trace_module(fn, args, kwargs, avals, name)
         executable = Executable(module, "main")  # its stages start with the tfn text
-    return Compiled(traced, executable, executable.stages)
+    return Compiled(traced, executable)
 
 
 def jit(fn: Callable | None = None, *, static_argnums: int | Sequence[int] = (),
