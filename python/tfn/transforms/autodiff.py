@@ -29,8 +29,9 @@ class MissingRuleError(NotImplementedError):
     pass
 
 
-def _missing(kind: str, op: ir.Operation):
-    err = MissingRuleError(f"{kind} rule for '{op.name}' not implemented (at {op.location})")
+def _missing(kind: str, op: ir.Operation, function: str):
+    err = MissingRuleError(f"{kind} rule for '{op.name}' not implemented (differentiating @{function}, "
+                           f"at {op.location})")
     err.location = op.location
     raise err
 
@@ -56,7 +57,7 @@ def emit_jvp(callee, primals: Sequence[ir.Value], tangents: Sequence[ir.Value | 
         if rule is None:
             if op.name in NO_DERIVATIVE:
                 continue
-            _missing("JVP", op)
+            _missing("JVP", op, U.symbol_name(callee))
         with op.location:
             t = rule(new, list(new.operands), ts)
         if t is not None:
@@ -83,12 +84,13 @@ def emit_vjp(module_op, callee, primals: Sequence[ir.Value], argnums: Sequence[i
         n_diff = len(outs) - num_aux
         func.ReturnOp(outs)
     try:
-        return _partial_eval_and_transpose(scratch, block, n, argnums, outs, touts[:n_diff], primals, cotangents)
+        return _partial_eval_and_transpose(scratch, block, n, argnums, outs, touts[:n_diff], primals, cotangents,
+                                           U.symbol_name(callee))
     finally:
         scratch.erase()
 
 
-def _partial_eval_and_transpose(scratch, block, n, argnums, outs, touts, primals, cotangents):
+def _partial_eval_and_transpose(scratch, block, n, argnums, outs, touts, primals, cotangents, function):
     ip = ir.InsertionPoint.current
     env = dict(zip(list(block.arguments[:n]), primals))
     linear = set(block.arguments[n:])
@@ -113,7 +115,7 @@ def _partial_eval_and_transpose(scratch, block, n, argnums, outs, touts, primals
             continue
         rule = TRANSPOSE_RULES.get(op.name)
         if rule is None:
-            _missing("transpose", op)
+            _missing("transpose", op, function)
         mask = [v in linear for v in op.operands]
         operands = [None if m else env.get(v, v) for v, m in zip(op.operands, mask)]
         with op.location:

@@ -32,8 +32,9 @@ class BatchingError(ValueError):
     """A tfn.vmap whose attributes do not fit its function."""
 
 
-def _missing(op: ir.Operation):
-    err = NotImplementedError(f"batching rule for '{op.name}' not implemented (at {op.location})")
+def _missing(op: ir.Operation, function: str):
+    err = NotImplementedError(f"batching rule for '{op.name}' not implemented (batching @{function}, "
+                              f"at {op.location})")
     err.location = op.location
     raise err
 
@@ -79,7 +80,7 @@ def emit_batched(callee, args: Sequence[ir.Value], bdims: Sequence[int | None]):
             continue
         rule = BATCH_RULES.get(op.name)
         if rule is None:
-            _missing(op)
+            _missing(op, U.symbol_name(callee))
         with op.location:
             res, d = rule(op, [v for v, _ in operands], dims)
         env[op.results[0]] = (res, d)
