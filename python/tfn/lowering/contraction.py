@@ -118,16 +118,18 @@ def _lower_rhs_broadcast(a, b, lfree, rfree, lc, rc, out_dims):
         return None
     order = list(range(len(ad)))
     if order == lfree + lc:
-        a2, trans_a = reshape(a, [m, k]), False
+        a2 = reshape(a, [m, k])
     elif order == lc + lfree:
-        a2, trans_a = reshape(a, [k, m]), True
+        # linalg.batch_matmul accepts a broadcast lhs only as (m, k), never transposed
+        # ("Invalid broadcast requested"): copy the small [K, M] operand (M < K here).
+        a2 = transpose(reshape(a, [k, m]), [1, 0])
     else:
         return None
     b3 = reshape(b, [p, n, k] if trans_b else [p, k, n])
     elem = element_type(a)
     init = fill([p, m, n], scalar_constant(elem, 0.0))
-    maps = _maps(trans_a, trans_b, True)
-    maps[0] = affine_map(4, [3, 1] if trans_a else [1, 3])   # lhs without the batch dim
+    maps = _maps(False, trans_b, True)
+    maps[0] = affine_map(4, [1, 3])   # lhs (m, k) without the batch dim: broadcast over P
     c = linalg.batch_matmul(a2, b3, outs=[init], indexing_maps=maps)
     return reshape(transpose(c, [1, 0, 2]), out_dims)
 

@@ -204,6 +204,8 @@ def _index(value: int) -> ir.Value:
 
 def lower_concatenate(op, a, b):
     dim, na = int_attr(op, "dimension"), shape(a)[int_attr(op, "dimension")]
+    if na == 0 or shape(b)[dim] == 0:  # the gather below would read the empty operand
+        return b if na == 0 else a
 
     def body(idx):
         k = idx[dim]
@@ -240,6 +242,17 @@ def lower_pad(op, x, padding_value):
     return _gather(shape(op.result), element_type(x), body)
 
 
+def _element_kind(t: ir.Type) -> str:
+    return "float" if is_float_type(t) else "bool" if _width(t) == 1 else "int"
+
+
+# (multiply, add) of a contraction by element kind: numpy's bool matmul is an OR of ANDs
+# (i1 muli/addi would be AND/XOR); integers wrap around like numpy's.
+_PRODUCT_SUM: dict[str, tuple[Callable, Callable]] = {
+    "float": (arith.mulf, arith.addf), "int": (arith.muli, arith.addi), "bool": (arith.andi, arith.ori),
+}
+
+
 def lower_dot_general(op, a, b):
     lb, rb = int_array(op, "lhs_batching_dimensions"), int_array(op, "rhs_batching_dimensions")
     lc, rc = int_array(op, "lhs_contracting_dimensions"), int_array(op, "rhs_contracting_dimensions")
@@ -263,10 +276,15 @@ def lower_dot_general(op, a, b):
 
     elem = element_type(a)
     out_dims = shape(op.result)
-    init = fill(out_dims, scalar_constant(elem, 0))
     maps = [operand_map(ra, lb, lfree, lc, nb), operand_map(rb_rank, rb, rfree, rc, nb + nl),
             affine_map(loops, list(range(nb + nl + nr)))]
-    mul, add = (arith.mulf, arith.addf) if is_float_type(elem) else (arith.muli, arith.addi)
+    mul, add = _PRODUCT_SUM[_element_kind(elem)]
+    if nc == 0:
+        # No contraction: a plain (broadcasting) product. An all-parallel generic must not
+        # read its `outs`: elementwise fusion treats such an op as a pure map and re-runs an
+        # `acc + x*y` body once per consumer element of a broadcasting consumer.
+        return generic([a, b], empty(out_dims, elem), maps, [PARALLEL] * loops, lambda x, y, acc: mul(x, y))
+    init = fill(out_dims, scalar_constant(elem, 0))
     return generic([a, b], init, maps, [PARALLEL] * (nb + nl + nr) + [REDUCTION] * nc,
                    lambda x, y, acc: add(acc, mul(x, y)))
 
@@ -285,6 +303,8 @@ def lower_reduce(op, x):
     dims, src, elem = int_array(op, "dimensions"), shape(x), element_type(x)
     combine = _scalar_rule(FLOAT_BINARY, INT_BINARY, BOOL_BINARY,
                            {"sum": "add", "prod": "mul", "max": "max", "min": "min"}[kind], elem)
+    if not dims:
+        return x  # nothing reduced (and an all-parallel generic must not read its `outs`)
     init = fill(shape(op.result), scalar_constant(elem, _reduce_identity(kind, elem)))
     kept = [d for d in range(len(src)) if d not in dims]
     return generic([x], init, [ir.AffineMap.get_identity(len(src)), affine_map(len(src), kept)],
@@ -313,7 +333,14 @@ def lower_op(op: ir.Operation) -> None:
         err.location = op.location  # reported at the op, not the module
         raise err
     with ir.InsertionPoint(op), op.location:
-        new = rule(op, *op.operands)
+        out = ir.RankedTensorType(op.result.type)
+        if 0 in out.shape:
+            # Nothing to compute, and nothing must be read: a slice of a zero-size dim at
+            # any offset is out of bounds for tensor.extract_slice's verifier, and a
+            # gather would load from an empty buffer.
+            new = empty(list(out.shape), out.element_type)
+        else:
+            new = rule(op, *op.operands)
     op.result.replace_all_uses_with(new)
     op.erase()
 
