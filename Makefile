@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.tfn-installed
 
-.PHONY: demo test test-python test-lit bench clean
+.PHONY: demo test test-python test-lit bench fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,13 @@ test-python: $(STAMP)
 
 test-lit: $(STAMP)
 	$(VENV)/bin/lit -q test/lit
+
+# Differential fuzzing: random tfn.numpy programs against numpy, finite differences and each other.
+# New failures are shrunk and saved under test/python/fuzz_regressions/ (replayed by make test).
+FUZZ_MINUTES ?= 10
+FUZZ_JOBS ?= 2
+fuzz: $(STAMP)
+	cd test/python && ../../$(PY) -m fuzz --minutes $(FUZZ_MINUTES) --jobs $(FUZZ_JOBS)
 
 bench: $(STAMP)
 	$(PY) -m pip install -q torch==2.13.0 jax matplotlib

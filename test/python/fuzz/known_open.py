@@ -1,0 +1,44 @@
+"""Defects the fuzzer finds that are known and not fixed yet: the `make test` slice skips them.
+
+Each entry says what a failure must look like to be this defect (oracle, kind, ops the
+program uses, a pattern of the message) and carries a minimal repro. When a fix lands,
+delete its entry: the slice then checks those programs again, and the regression
+files under fuzz_regressions/ that matched it must pass.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from fuzz.program import Failure
+
+
+@dataclass(frozen=True)
+class KnownOpen:
+    name: str
+    summary: str
+    repro: str
+    oracles: tuple = ()        # () matches any oracle
+    kinds: tuple = ()          # () matches any kind
+    ops_any: tuple = ()        # the program uses one of these (see Case.ops); () matches any program
+    message: str = ""          # a regex the failure's message must contain
+
+    def matches(self, failure: Failure) -> bool:
+        if self.oracles and failure.oracle not in self.oracles:
+            return False
+        if self.kinds and failure.kind not in self.kinds:
+            return False
+        if self.ops_any and failure.case is not None and not (set(self.ops_any) & failure.case.ops()):
+            return False
+        return not self.message or re.search(self.message, failure.message) is not None
+
+
+KNOWN_OPEN: list[KnownOpen] = [
+    KnownOpen("aot-0d-input", "tfn.aot Library.__call__ turns 0-d inputs into shape (1,) and rejects them",
+              "tfn.aot.compile(lambda x: tnp.exp(x), np.array(4.0), name='g').load()(np.array(4.0))",
+              oracles=("aot",), kinds=("unclear-error",), message=r"expected shape \(\), got \(1,\)"),
+]
+
+
+def match(failure: Failure) -> KnownOpen | None:
+    return next((k for k in KNOWN_OPEN if k.matches(failure)), None)
