@@ -7,6 +7,8 @@
 """
 from __future__ import annotations
 
+import numpy as np
+
 from tfn import numpy as tnp
 from tfn.dialect import ops
 from tfn.frontend.tracer import wrap
@@ -21,7 +23,8 @@ def relu(x):
 
 @_op
 def sigmoid(x):
-    return wrap(ops.logistic(tnp._as_value(x, tnp._float_dtype(x))))
+    (dtype,), _ = tnp._ufunc_dtypes("sigmoid", np.exp, x)  # numpy's dtype of exp(x)
+    return wrap(ops.logistic(tnp._as_value(x, dtype)))
 
 
 @_op

@@ -19,77 +19,173 @@ from __future__ import annotations
 import builtins
 import functools
 import string
+import threading
 from typing import Sequence
 
 import numpy as _np
 
 from tfn.dialect import ops
-from tfn.dialect.types import canonical_dtype
+from tfn.dialect.types import canonical_dtype, dtype_of, input_array, shape_of
+from tfn.frontend.indexing import resolve
 from tfn.frontend.source import user_line, user_location
-from tfn.frontend.tracer import Tracer, current_scope, value_of, wrap
+from tfn.frontend.tracer import TraceError, Tracer, current_scope, value_of, wrap
 
 ndarray = Tracer
 float32, float64, int32, int64, bool_ = _np.float32, _np.float64, _np.int32, _np.int64, _np.bool_
 pi, e, inf, nan, newaxis = _np.pi, _np.e, _np.inf, _np.nan, None
 
-_NESTING = [0]
+class _Nesting(threading.local):
+    """How deep this thread is inside public tnp functions: only the outermost one sets the
+    location and decides between tracing and running eagerly. Per thread, as the trace
+    stack is: another thread's eager call must not see this thread's trace."""
+    depth = 0
+
+
+_NESTING = _Nesting()
+
+# Errors that mean "bad input" and already name the function; anything else escaping a
+# tnp function (an IndexError or KeyError from inside tfn) is reported with its arguments.
+_USER_ERRORS = (ops.ShapeError, TraceError, TypeError, ValueError, OverflowError, IndexError,
+                NotImplementedError)
 
 
 def _op(fn):
     """Public tnp function: sets the user's source line as location; runs eagerly outside a trace."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        if _NESTING[0]:
+        if _NESTING.depth:
             return fn(*args, **kwargs)
         if current_scope() is None:
             from tfn.api.eager import call_eagerly
             return call_eagerly(wrapper, args, kwargs)
-        _NESTING[0] += 1
+        _NESTING.depth += 1
         try:
             with user_location():
                 return fn(*args, **kwargs)
+        except _USER_ERRORS as error:
+            if isinstance(error, (IndexError, KeyError)) and not str(error).startswith("tfn."):
+                _internal(fn.__name__, args, error)
+            raise
+        except (KeyError, AttributeError, ZeroDivisionError) as error:
+            _internal(fn.__name__, args, error)
         finally:
-            _NESTING[0] -= 1
+            _NESTING.depth -= 1
     return wrapper
+
+
+def _describe(x) -> str:
+    if isinstance(x, Tracer) or isinstance(x, _np.ndarray):
+        return f"{x.dtype.name}{list(x.shape)}"
+    if isinstance(x, (list, tuple)):
+        return "[" + ", ".join(_describe(y) for y in x) + "]" if len(x) < 8 else f"{type(x).__name__} of {len(x)}"
+    return repr(x) if len(repr(x)) < 40 else type(x).__name__
+
+
+def _internal(name: str, args, error: BaseException):
+    """An unexpected error inside tfn, reported as a bad input of `name` with its arguments."""
+    raise ops.ShapeError(f"tfn.numpy.{name}: cannot handle arguments ({', '.join(_describe(a) for a in args)}): "
+                         f"{type(error).__name__}: {error}\n  at {user_line()}") from error
 
 
 def _fail(name: str, message: str):
     raise ops.ShapeError(f"tfn.numpy.{name}: {message}\n  at {user_line()}")
 
 
+def _index_error(message: str):
+    raise IndexError(f"tfn.numpy.getitem: {message}\n  at {user_line()}")
+
+
 # ---------------------------------------------------------------- dtypes and broadcasting
+# numpy decides every result dtype: ufuncs through their own loop resolution
+# (`ufunc.resolve_dtypes`, Python scalars weak as in NEP 50), other functions by asking
+# numpy about small stand-ins. A dtype numpy picks that tfn lacks widens (canonical_dtype):
+# exp of bool is float16 in numpy, float32 here; bool ** bool is int8 there, int32 here.
 
 def _is_scalar(x) -> bool:
     return isinstance(x, (bool, int, float)) and not isinstance(x, _np.generic)
 
 
-def _weak_dtype_key(x):
-    """What numpy's result_type should see for x: a Python scalar stays weak (NEP 50)."""
+def _is_weak(x) -> bool:
+    """A Python scalar used directly as an operand (or passed as one to a jitted function)."""
+    return _is_scalar(x) or (isinstance(x, Tracer) and x.weak)
+
+
+def _stand_in(x):
+    """What numpy should see in place of x: tracers become zeros of their shape and dtype
+    (a weak one a Python scalar), inside lists too; arrays and scalars stay as they are."""
     if isinstance(x, Tracer):
-        if x.weak:
-            return {"b": False, "i": 0, "f": 0.0}[x.dtype.kind]
-        return x.dtype
-    if _is_scalar(x):
-        return x
-    return _np.asarray(x).dtype
+        return {"b": False, "i": 0, "f": 0.0}[x.dtype.kind] if x.weak else _np.zeros(x.shape, x.dtype)
+    if isinstance(x, (list, tuple)):
+        return [_stand_in(y) for y in x]
+    return x
 
 
-def _dtype(x):
+def _numpy_array(x, name: str = "asarray") -> _np.ndarray:
+    """numpy's array for a non-traced x, or the stand-in of a traced one, in a tfn dtype."""
+    try:
+        return input_array(_stand_in(x))
+    except TypeError as error:
+        raise TypeError(f"tfn.numpy.{name}: {error} (got {_describe(x)})\n  at {user_line()}") from None
+    except ValueError as error:
+        _fail(name, f"{error} (got {_describe(x)})")
+
+
+def _dtype(x) -> _np.dtype:
     if isinstance(x, Tracer):
         return x.dtype
-    return canonical_dtype(_np.asarray(x).dtype)
-
-
-def result_type(*xs) -> _np.dtype:
-    """numpy's promotion over tfn's dtypes (Python scalars are weak)."""
-    return canonical_dtype(_np.result_type(*[_weak_dtype_key(x) for x in xs]))
+    if isinstance(x, _np.ndarray):
+        return canonical_dtype(x.dtype)
+    return _numpy_array(x).dtype
 
 
 def _shape(x) -> tuple:
-    return x.shape if isinstance(x, Tracer) else _np.shape(x)
+    if isinstance(x, Tracer):
+        return x.shape
+    return _np.shape(x) if not isinstance(x, (list, tuple)) else _numpy_array(x).shape
+
+
+def _weak_key(x):
+    """x for numpy's result_type: a weak scalar as a Python value, anything else as its dtype."""
+    if _is_weak(x):
+        return {"b": False, "i": 0, "f": 0.0}[_dtype(x).kind]
+    return _dtype(x)
+
+
+def result_type(*xs) -> _np.dtype:
+    """numpy's promotion of xs (Python scalars weak, NEP 50), as a tfn dtype.
+
+        >>> import numpy as np, tfn.numpy as tnp
+        >>> tnp.result_type(np.ones(2, np.float32), 1.5), tnp.result_type(np.int32(1), np.int64(2))
+        (dtype('float32'), dtype('int64'))
+    """
+    return canonical_dtype(_np.result_type(*[_weak_key(x) for x in xs]))
+
+
+def _loop_key(x):
+    """x for `ufunc.resolve_dtypes`: a weak scalar as its Python type, anything else as its dtype."""
+    d = _dtype(x)
+    if _is_weak(x) and d.kind != "b":  # resolve_dtypes takes int and float as weak; a bool is a bool
+        return int if d.kind == "i" else float
+    return d
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolve(ufunc, keys: tuple) -> tuple:
+    loop = ufunc.resolve_dtypes(keys + (None,))
+    return tuple(canonical_dtype(d) for d in loop[:-1]), canonical_dtype(loop[-1])
+
+
+def _ufunc_dtypes(name: str, ufunc, *xs) -> tuple[tuple, _np.dtype]:
+    """(dtypes the operands are computed in, result dtype): numpy's loop for `ufunc` on xs."""
+    try:
+        return _resolve(ufunc, tuple(_loop_key(x) for x in xs))
+    except TypeError as error:  # no loop: negative or sign of bool, bool - bool, ...
+        raise TypeError(f"tfn.numpy.{name}: not supported for {', '.join(_describe(x) for x in xs)}, "
+                        f"as in numpy ({error})\n  at {user_line()}") from None
 
 
 def broadcast_shapes(*shapes, name="broadcast") -> tuple:
+    """numpy's broadcast of shapes; a ShapeError naming `name` when they do not broadcast."""
     try:
         return tuple(_np.broadcast_shapes(*shapes))
     except ValueError:
@@ -101,8 +197,16 @@ def _as_value(x, dtype=None):
     if isinstance(x, Tracer) or current_scope() is None:
         v = value_of(x)
         return ops.convert(v, dtype) if dtype is not None else v
-    data = _np.asarray(x, dtype=None if dtype is None else dtype)
-    return ops.constant(data, canonical_dtype(data.dtype) if dtype is None else dtype)
+    if isinstance(x, (list, tuple)):
+        return _as_value(asarray(x), dtype)
+    data = input_array(x)
+    if dtype is not None and _is_scalar(x):
+        data = _np.asarray(x, dtype=dtype)  # OverflowError for an int out of range, as numpy
+    return ops.constant(data, data.dtype if dtype is None else dtype)
+
+
+def _as_tracer(x) -> Tracer:
+    return x if isinstance(x, Tracer) and not x.weak else asarray(x)
 
 
 def _broadcast_value(v, src_shape, shape):
@@ -112,43 +216,86 @@ def _broadcast_value(v, src_shape, shape):
     return ops.broadcast_in_dim(v, shape, range(offset, len(shape)))
 
 
-def _promote(*xs, dtype=None, name="op"):
-    """Values of xs converted to one dtype and broadcast to one shape."""
-    dtype = result_type(*xs) if dtype is None else canonical_dtype(dtype)
+def _operands(name: str, xs, dtypes) -> list:
+    """Values of xs, each converted to its dtype and all broadcast to one shape."""
     shapes = [_shape(x) for x in xs]
     shape = broadcast_shapes(*shapes, name=name)
-    return [_broadcast_value(_as_value(x, dtype), s, shape) for x, s in zip(xs, shapes)], dtype
+    return [_broadcast_value(_as_value(x, d), s, shape) for x, d, s in zip(xs, dtypes, shapes)]
 
 
-def _all_weak(*xs) -> bool:
-    return all(_is_scalar(x) or (isinstance(x, Tracer) and x.weak) for x in xs)
+def _promote(*xs, dtype=None, name="op"):
+    """Values of xs converted to one dtype (numpy's promotion unless given) and broadcast."""
+    dtype = result_type(*xs) if dtype is None else canonical_dtype(dtype)
+    return _operands(name, xs, [dtype] * len(xs)), dtype
 
 
-def _float_dtype(x) -> _np.dtype:
-    d = _dtype(x)
-    return d if d.kind == "f" else _np.dtype(_np.float64)
+def _numpy_result(name: str, fn, *stand_ins, **kwargs) -> _np.dtype:
+    """The dtype numpy's `fn` gives for arrays of these dtypes (one element each)."""
+    try:
+        with _np.errstate(all="ignore"):
+            return canonical_dtype(_np.asarray(fn(*stand_ins, **kwargs)).dtype)
+    except TypeError as error:
+        raise TypeError(f"tfn.numpy.{name}: {error}\n  at {user_line()}") from None
 
 
 # ---------------------------------------------------------------- creation
 
+def _nested_tracers(x) -> bool:
+    return isinstance(x, (list, tuple)) and builtins.any(isinstance(y, Tracer) or _nested_tracers(y) for y in x)
+
+
+def _build_nested(x, dtype) -> Tracer:
+    """The array of a (nested) list holding tracers: its rows stacked along a new axis 0."""
+    if isinstance(x, Tracer):
+        return wrap(ops.convert(value_of(x), dtype))
+    if not _nested_tracers(x):
+        return wrap(ops.constant(_np.asarray(x, dtype=dtype), dtype))
+    rows = [_build_nested(y, dtype) for y in x]
+    out = ops.reshape(rows[0].value, (1,) + rows[0].shape)
+    for row in rows[1:]:
+        out = ops.concatenate(out, ops.reshape(row.value, (1,) + row.shape), 0)
+    return wrap(out)
+
+
 @_op
 def asarray(x, dtype=None) -> Tracer:
+    """x as an array, as numpy.asarray: lists may hold traced arrays (stacked, with numpy's dtype).
+
+        >>> import tfn, tfn.numpy as tnp
+        >>> tfn.jit(lambda a, b: tnp.array([[a, b], [b, 1]]))(1.5, 2.0).shape
+        (2, 2)
+    """
+    dtype = None if dtype is None else canonical_dtype(dtype)
     if isinstance(x, Tracer):
-        return wrap(ops.convert(value_of(x), dtype), x.weak and dtype is None) if dtype is not None else x
-    data = _np.asarray(x, dtype=dtype)
-    return wrap(ops.constant(data), _is_scalar(x) and dtype is None)
+        if dtype is None or dtype == x.dtype:
+            return wrap(value_of(x)) if x.weak else x  # an array of a Python scalar is a strong one
+        return wrap(ops.convert(value_of(x), dtype))
+    if _nested_tracers(x):
+        return _build_nested(x, dtype or _numpy_array(x).dtype)  # numpy checks the shape (ragged lists)
+    data = _numpy_array(x)
+    return wrap(ops.constant(data, dtype or data.dtype))
 
 
 array = asarray
 
 
+def _shape_arg(shape, name: str) -> tuple:
+    try:
+        shape = (int(shape),) if isinstance(shape, (int, _np.integer)) else tuple(int(s) for s in shape)
+    except (TypeError, ValueError):
+        _fail(name, f"shape must be ints, got {_describe(shape)}")
+    if builtins.any(s < 0 for s in shape):
+        _fail(name, f"negative dimensions are not allowed (shape {shape})")
+    return shape
+
+
 @_op
 def full(shape, fill_value, dtype=None) -> Tracer:
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    if isinstance(fill_value, Tracer):
+    shape = _shape_arg(shape, "full")
+    if isinstance(fill_value, Tracer) or _nested_tracers(fill_value):
         return broadcast_to(asarray(fill_value, dtype), shape)
-    dtype = canonical_dtype(dtype if dtype is not None else _np.asarray(fill_value).dtype)
-    return wrap(ops.full(shape, fill_value, dtype))
+    dtype = canonical_dtype(dtype if dtype is not None else _numpy_array(fill_value, "full").dtype)
+    return wrap(_broadcast_value(ops.constant(_np.asarray(fill_value, dtype), dtype), _np.shape(fill_value), shape))
 
 
 @_op
@@ -176,221 +323,204 @@ def ones_like(x, dtype=None) -> Tracer:
     return full(_shape(x), 1, dtype or _dtype(x))
 
 
+def _static(name: str, *xs):
+    for x in xs:
+        if isinstance(x, Tracer):
+            raise TraceError(f"tfn.numpy.{name}: needs static (Python or numpy) arguments, got a traced "
+                             f"array {x!r}: shapes must be known while tracing\n  at {user_line()}")
+
+
+def _numpy_constant(name: str, fn, *args, **kwargs) -> Tracer:
+    """A constant computed by numpy's `fn` (creation functions of static arguments)."""
+    _static(name, *args)
+    try:
+        data = fn(*args, **kwargs)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"tfn.numpy.{name}: {error}\n  at {user_line()}") from None
+    return asarray(data)
+
+
 @_op
 def arange(start, stop=None, step=1, dtype=None) -> Tracer:
-    data = _np.arange(start, stop, step) if stop is not None else _np.arange(start)
-    return asarray(data, dtype=dtype)
+    if stop is None:
+        return _numpy_constant("arange", _np.arange, start, dtype=dtype)
+    return _numpy_constant("arange", _np.arange, start, stop, step, dtype=dtype)
 
 
 @_op
 def eye(n: int, m: int | None = None, k: int = 0, dtype=float64) -> Tracer:
-    return asarray(_np.eye(n, m, k, dtype=canonical_dtype(dtype)))
+    return _numpy_constant("eye", _np.eye, n, m, k, dtype=dtype)
 
 
 @_op
 def linspace(start, stop, num=50, endpoint=True, dtype=None) -> Tracer:
-    return asarray(_np.linspace(start, stop, num, endpoint=endpoint, dtype=dtype))
+    return _numpy_constant("linspace", _np.linspace, start, stop, num, endpoint=endpoint, dtype=dtype)
 
 
 # ---------------------------------------------------------------- elementwise
+# One rule per function: the numpy ufunc that decides dtypes, and how to compute it on
+# operands already converted to numpy's loop dtypes and broadcast (ir.Values in, Tracer out).
 
-def _binary(op_name: str, name: str, a, b, dtype=None) -> Tracer:
-    (va, vb), _ = _promote(a, b, dtype=dtype, name=name)
-    return wrap(getattr(ops, op_name)(va, vb), _all_weak(a, b))
-
-
-def _unary_float(op_name: str, x) -> Tracer:
-    v = _as_value(x, _float_dtype(x))
-    return wrap(getattr(ops, op_name)(v), _all_weak(x))
-
-
-@_op
-def add(a, b): return _binary("add", "add", a, b)
-@_op
-def subtract(a, b):
-    if result_type(a, b) == _np.bool_:
-        _no_bool("subtract", a, b)
-    return _binary("sub", "subtract", a, b)
-@_op
-def multiply(a, b): return _binary("mul", "multiply", a, b)
-@_op
-def maximum(a, b): return _binary("max", "maximum", a, b)
-@_op
-def minimum(a, b): return _binary("min", "minimum", a, b)
+def _elementwise(name: str, ufunc, compute):
+    """The public tnp function `name`: numpy's `ufunc` dtypes, computed by compute(out_dtype, *values)."""
+    def function(*xs):
+        in_dtypes, out = _ufunc_dtypes(name, ufunc, *xs)
+        return compute(out, *_operands(name, xs, in_dtypes))
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = (f"Elementwise {name}, as numpy.{ufunc.__name__}: numpy's dtypes (NEP 50).\n\n"
+                        f"    >>> import numpy as np, tfn.numpy as tnp\n"
+                        f"    >>> tnp.{name}({', '.join(['np.ones(2, np.float32)'] * ufunc.nin)}).dtype\n"
+                        f"    dtype('{_np.dtype(canonical_dtype(ufunc.resolve_dtypes((_np.dtype(_np.float32),) * ufunc.nin + (None,))[-1])).name}')\n")
+    return _op(function)
 
 
-@_op
-def true_divide(a, b):
-    dtype = result_type(a, b)
-    return _binary("div", "true_divide", a, b, dtype if dtype.kind == "f" else _np.float64)
+def _ir(build):
+    """compute from an ir builder of the values."""
+    return lambda out, *vs: wrap(build(*vs))
 
 
+def _via(fn):
+    """compute from tnp functions of tracers (already in the loop dtype)."""
+    return lambda out, *vs: asarray(fn(*map(wrap, vs)), out)
+
+
+def _float_only(build):
+    """compute for functions numpy defines on floats that leave integers as they are (floor of an int)."""
+    return lambda out, v: wrap(build(v) if _np.dtype(out).kind == "f" else ops.convert(v, out))
+
+
+def _int_reciprocal(v):
+    """1 // x rounded toward zero, as numpy's integer reciprocal: x for x = +-1, else 0."""
+    one = ops.full(shape_of(v), 1, dtype_of(v))
+    unit = ops.compare("eq", ops.mul(v, v), one)
+    return ops.select(unit, v, ops.full(shape_of(v), 0, dtype_of(v)))
+
+
+def _trunc(x):
+    return where(less(x, 0), ceil(x), floor(x))
+
+
+def _is_value(kind: str):
+    """isnan/isinf/isfinite: integers are never nan or inf."""
+    def compute(out, v):
+        x = wrap(v)
+        if x.dtype.kind != "f":
+            return full(x.shape, kind == "isfinite", _np.bool_)
+        return {"isnan": lambda: not_equal(x, x), "isinf": lambda: equal(abs(x), _np.inf),
+                "isfinite": lambda: less(abs(x), _np.inf)}[kind]()
+    return compute
+
+
+def _compare_rule(direction: str):
+    return lambda out, a, b: wrap(ops.compare(direction, a, b))
+
+
+def _bool_of(v):
+    return v if dtype_of(v) == _np.bool_ else ops.compare("ne", v, ops.full(shape_of(v), 0, dtype_of(v)))
+
+
+add = _elementwise("add", _np.add, _ir(ops.add))
+subtract = _elementwise("subtract", _np.subtract, _ir(ops.sub))
+multiply = _elementwise("multiply", _np.multiply, _ir(ops.mul))
+maximum = _elementwise("maximum", _np.maximum, _ir(ops.max))
+minimum = _elementwise("minimum", _np.minimum, _ir(ops.min))
+true_divide = _elementwise("true_divide", _np.true_divide, _ir(ops.div))
 divide = true_divide
+_power = _elementwise("power", _np.power, _ir(ops.pow))
 
 
 @_op
 def power(a, b):
-    if _is_scalar(b) and b == 2 and result_type(a, b) == _dtype(a):
-        return multiply(a, a)
-    return _binary("pow", "power", a, b)
+    """a ** b, as numpy.power; x ** 2 computes x * x (exact, and a cheaper derivative).
+
+        >>> import numpy as np, tfn.numpy as tnp
+        >>> tnp.power(np.arange(3), 2)
+        array([0, 1, 4])
+    """
+    if _is_scalar(b) and not isinstance(b, bool):
+        (dtype, _), out = _ufunc_dtypes("power", _np.power, a, b)
+        if b < 0 and out.kind == "i":
+            raise ValueError(f"tfn.numpy.power: integers to negative integer powers are not allowed "
+                             f"({_describe(a)} ** {b})\n  at {user_line()}")
+        if b == 2:
+            x = asarray(a, dtype)
+            return asarray(multiply(x, x), out)
+    return _power(a, b)
+equal, not_equal, less, less_equal, greater, greater_equal = (
+    _elementwise(name, getattr(_np, name), _compare_rule(d)) for name, d in
+    (("equal", "eq"), ("not_equal", "ne"), ("less", "lt"), ("less_equal", "le"), ("greater", "gt"),
+     ("greater_equal", "ge")))
+logical_and = _elementwise("logical_and", _np.logical_and,
+                           lambda out, a, b: wrap(ops.select(_bool_of(a), _bool_of(b), ops.full(shape_of(a), False, _np.bool_))))
+logical_or = _elementwise("logical_or", _np.logical_or,
+                          lambda out, a, b: wrap(ops.select(_bool_of(a), ops.full(shape_of(a), True, _np.bool_), _bool_of(b))))
+logical_not = _elementwise("logical_not", _np.logical_not,
+                           lambda out, v: wrap(ops.compare("eq", _bool_of(v), ops.full(shape_of(v), False, _np.bool_))))
+
+negative = _elementwise("negative", _np.negative, _ir(ops.neg))
+abs = _elementwise("abs", _np.absolute, lambda out, v: wrap(v if out == _np.bool_ else ops.abs(v)))
+absolute = abs
+sign = _elementwise("sign", _np.sign, _ir(ops.sign))
+square = _elementwise("square", _np.square, _ir(lambda v: ops.mul(v, v)))
+reciprocal = _elementwise("reciprocal", _np.reciprocal, lambda out, v: wrap(
+    ops.div(ops.full(shape_of(v), 1, out), v) if out.kind == "f" else _int_reciprocal(v)))
+exp, log, log1p, expm1, sin, cos, tanh, sqrt = (
+    _elementwise(name, getattr(_np, name), _ir(getattr(ops, name)))
+    for name in ("exp", "log", "log1p", "expm1", "sin", "cos", "tanh", "sqrt"))
+# erf and rsqrt are no numpy ufuncs: they take numpy's dtypes of sin and sqrt.
+erf = _elementwise("erf", _np.sin, _ir(ops.erf))
+rsqrt = _elementwise("rsqrt", _np.sqrt, _ir(ops.rsqrt))
+floor = _elementwise("floor", _np.floor, _float_only(ops.floor))
+ceil = _elementwise("ceil", _np.ceil, _float_only(ops.ceil))
+rint = _elementwise("rint", _np.rint, _ir(ops.round))
+trunc = _elementwise("trunc", _np.trunc, lambda out, v: _trunc(wrap(v)) if out.kind == "f" else wrap(v))
+tan = _elementwise("tan", _np.tan, _via(lambda x: true_divide(sin(x), cos(x))))
+log2 = _elementwise("log2", _np.log2, _via(lambda x: log(x) / x.dtype.type(_np.log(2.0))))
+log10 = _elementwise("log10", _np.log10, _via(lambda x: log(x) / x.dtype.type(_np.log(10.0))))
+exp2 = _elementwise("exp2", _np.exp2, _via(lambda x: exp(x * x.dtype.type(_np.log(2.0)))))
+sinh = _elementwise("sinh", _np.sinh, _via(lambda x: (expm1(x) - expm1(-x)) * 0.5))  # no cancellation near 0
+cosh = _elementwise("cosh", _np.cosh, _via(lambda x: (exp(x) + exp(-x)) * 0.5))
+logaddexp = _elementwise("logaddexp", _np.logaddexp, _via(
+    lambda a, b: maximum(a, b) + log1p(exp(negative(abs(a - b))))))
+isnan, isinf, isfinite = (_elementwise(n, getattr(_np, n), _is_value(n)) for n in ("isnan", "isinf", "isfinite"))
 
 
-def _no_bool(name: str, *xs):
-    if builtins.any(_dtype(x) == _np.bool_ for x in xs):
-        raise TypeError(f"tfn.numpy.{name}: not supported for bool operands (as in numpy; use logical_not, "
-                        f"logical_xor or not_equal)\n  at {user_line()}")
+def _floor_divide(out, a, b):
+    """a // b rounding toward minus infinity (integers go through float64: exact below 2**53)."""
+    x, y = wrap(a), wrap(b)
+    if out.kind == "f":
+        return floor(x / y)
+    return asarray(floor(asarray(x, float64) / asarray(y, float64)), out)
 
 
-@_op
-def negative(x):
-    _no_bool("negative", x)
-    return wrap(ops.neg(_as_value(x)), _all_weak(x))
-@_op
-def square(x): return multiply(x, x)
-@_op
-def reciprocal(x): return true_divide(1.0, x)
-@_op
-def abs(x): return asarray(x) if _dtype(x) == _np.bool_ else wrap(ops.abs(_as_value(x)), _all_weak(x))
-@_op
-def sign(x):
-    _no_bool("sign", x)
-    return wrap(ops.sign(_as_value(x)), _all_weak(x))
-def _float_unary(name: str, op_name: str):
-    """The public tnp function `name`: elementwise `tfn.<op_name>`, integers promoted to float64."""
-    def function(x):
-        return _unary_float(op_name, x)
-    function.__name__ = function.__qualname__ = name
-    function.__doc__ = (f"Elementwise {name}, as numpy.{name}; integer and bool inputs give float64.\n\n"
-                        f"    >>> import numpy as np, tfn.numpy as tnp\n"
-                        f"    >>> tnp.{name}(np.zeros(2, np.float32)).dtype\n"
-                        f"    dtype('float32')\n")
-    return _op(function)
-
-
-exp, log, log1p, expm1, sin, cos, tanh, erf, floor, ceil = (
-    _float_unary(n, n) for n in ("exp", "log", "log1p", "expm1", "sin", "cos", "tanh", "erf", "floor", "ceil"))
-rint = _float_unary("rint", "round")
-
-
-@_op
-def tan(x): return true_divide(sin(x), cos(x))
-@_op
-def trunc(x): return where(less(x, 0), ceil(x), floor(x))
-@_op
-def log2(x): return true_divide(log(x), float(_np.log(2.0)))
-@_op
-def log10(x): return true_divide(log(x), float(_np.log(10.0)))
-@_op
-def exp2(x): return exp(multiply(x, float(_np.log(2.0))))
+floor_divide = _elementwise("floor_divide", _np.floor_divide, _floor_divide)
+remainder = _elementwise("remainder", _np.remainder, lambda out, a, b: asarray(
+    wrap(a) - _floor_divide(out, a, b) * wrap(b), out))  # the sign of b, as numpy's mod
+mod = remainder
 
 
 @_op
 def round(x, decimals: int = 0):
-    """numpy's round: halves to even, at `decimals` places."""
+    """numpy's round: halves to even, at `decimals` places; integers stay integers."""
+    out = _numpy_result("round", _np.round, _np.zeros(1, _dtype(x)) if not _is_weak(x) else _stand_in(x))
+    if out.kind != "f":
+        return asarray(x, out)
+    x = asarray(x, out)
     if decimals == 0:
-        return rint(x) if _dtype(x).kind == "f" else asarray(x)
+        return rint(x)
     scale = 10.0 ** decimals
-    return true_divide(rint(multiply(x, scale)), scale)
+    return rint(x * scale) / scale
 
 
 around = round
 
 
 @_op
-def floor_divide(a, b):
-    """a // b, rounding toward minus infinity (integers go through float64: exact below 2**53)."""
-    dtype = result_type(a, b)
-    if dtype.kind == "f":
-        return floor(true_divide(a, b))
-    return asarray(floor(true_divide(asarray(a, _np.float64), asarray(b, _np.float64))), dtype)
-
-
-@_op
-def remainder(a, b):
-    """a % b with the sign of b (numpy's mod)."""
-    return subtract(a, multiply(floor_divide(a, b), b))
-
-
-mod = remainder
-
-
-@_op
-def isnan(x):
-    return not_equal(x, x) if _dtype(x).kind == "f" else full_like(x, False, _np.bool_)
-
-
-@_op
-def isinf(x):
-    return equal(abs(x), _np.inf) if _dtype(x).kind == "f" else full_like(x, False, _np.bool_)
-
-
-@_op
-def isfinite(x):
-    return less(abs(x), _np.inf) if _dtype(x).kind == "f" else full_like(x, True, _np.bool_)
-@_op
-def sqrt(x): return _unary_float("sqrt", x)
-@_op
-def rsqrt(x): return _unary_float("rsqrt", x)
-@_op
-def sinh(x): return (expm1(x) - expm1(negative(x))) * 0.5  # no cancellation near 0
-@_op
-def cosh(x): return (exp(x) + exp(negative(x))) * 0.5
-@_op
-def logaddexp(a, b):
-    m = maximum(a, b)
-    return m + log1p(exp(negative(abs(subtract(a, b)))))
-
-
-absolute = abs
-
-
-def _compare(direction: str, name: str, a, b) -> Tracer:
-    (va, vb), _ = _promote(a, b, name=name)
-    return wrap(ops.compare(direction, va, vb))
-
-
-@_op
-def equal(a, b): return _compare("eq", "equal", a, b)
-@_op
-def not_equal(a, b): return _compare("ne", "not_equal", a, b)
-@_op
-def less(a, b): return _compare("lt", "less", a, b)
-@_op
-def less_equal(a, b): return _compare("le", "less_equal", a, b)
-@_op
-def greater(a, b): return _compare("gt", "greater", a, b)
-@_op
-def greater_equal(a, b): return _compare("ge", "greater_equal", a, b)
-
-
-def _as_bool(x):
-    return _as_value(x) if _dtype(x) == _np.bool_ else ops.convert(_as_value(x), _np.bool_)
-
-
-@_op
-def logical_not(x):
-    v = _as_bool(x)
-    return wrap(ops.compare("eq", v, ops.full(_shape(x), False, _np.bool_)))
-
-
-@_op
-def logical_and(a, b):
-    return where(asarray(a, _np.bool_), asarray(b, _np.bool_), False)
-
-
-@_op
-def logical_or(a, b):
-    return where(asarray(a, _np.bool_), True, asarray(b, _np.bool_))
-
-
-@_op
 def where(condition, x, y):
+    """x where condition, else y (numpy's dtype of x and y, Python scalars weak)."""
     dtype = result_type(x, y)
-    shape = broadcast_shapes(_shape(condition), _shape(x), _shape(y), name="where")
-    c = _broadcast_value(_as_bool(condition), _shape(condition), shape)
-    vx = _broadcast_value(_as_value(x, dtype), _shape(x), shape)
-    vy = _broadcast_value(_as_value(y, dtype), _shape(y), shape)
-    return wrap(ops.select(c, vx, vy), _all_weak(x, y))
+    c, vx, vy = _operands("where", (condition, x, y), (_dtype(condition), dtype, dtype))
+    return wrap(ops.select(_bool_of(c), vx, vy))
 
 
 @_op
@@ -399,13 +529,13 @@ def clip(x, a_min=None, a_max=None):
         x = maximum(x, a_min)
     if a_max is not None:
         x = minimum(x, a_max)
-    return x
+    return x if a_min is not None or a_max is not None else asarray(x)
 
 
 @_op
 def stop_gradient(x) -> Tracer:
     """The identity whose derivative is zero."""
-    return wrap(ops.stop_gradient(_as_value(x)), _all_weak(x))
+    return wrap(ops.stop_gradient(_as_value(x)))
 
 
 # ---------------------------------------------------------------- reductions
@@ -413,21 +543,22 @@ def stop_gradient(x) -> Tracer:
 def _axes(axis, ndim: int, name: str) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = (axis,) if isinstance(axis, (int, _np.integer)) else tuple(axis)
     out = []
     for a in axes:
+        if isinstance(a, (bool, _np.bool_)) or not isinstance(a, (int, _np.integer)):
+            raise TypeError(f"tfn.numpy.{name}: axis must be an int or a tuple of ints, got {axis!r}"
+                            f"\n  at {user_line()}")
         if not -ndim <= a < ndim:
             _fail(name, f"axis {a} is out of bounds for an array of dimension {ndim}")
-        out.append(a % ndim)
+        out.append(int(a) % ndim)
     if len(set(out)) != len(out):
         _fail(name, f"repeated axis in {axis}")
     return tuple(sorted(out))
 
 
 def _axis(axis: int, ndim: int, name: str) -> int:
-    if not -ndim <= axis < ndim:
-        _fail(name, f"axis {axis} is out of bounds for an array of dimension {ndim}")
-    return axis % ndim
+    return _axes((axis,), ndim, name)[0]
 
 
 def _keep(result, shape, axes, keepdims):
@@ -437,16 +568,15 @@ def _keep(result, shape, axes, keepdims):
 
 
 def _reduce(kind: str, name: str, x, axis, keepdims, dtype=None):
-    x = asarray(x) if not isinstance(x, Tracer) else x
+    """numpy's reduction `name` of x (its dtype rule: int64 sums of small ints, ...)."""
+    x = _as_tracer(x)
     axes = _axes(axis, x.ndim, name)
-    if kind in ("max", "min") and any(x.shape[a] == 0 for a in axes):
-        _fail(name, f"zero-size array {x.shape} to reduction operation {kind} which has no identity")
-    v = value_of(x)
-    if dtype is not None:
-        v = ops.convert(v, dtype)
-    elif kind in ("sum", "prod") and x.dtype.kind in "bi":
-        v = ops.convert(v, _np.int64)
-    return _keep(wrap(ops.reduce(kind, v, axes)), x.shape, axes, keepdims)
+    if kind in ("max", "min") and builtins.any(x.shape[a] == 0 for a in axes):
+        _fail(name, f"zero-size array {x.shape} to reduction operation {kind}imum which has no identity")
+    out = _numpy_result(name, getattr(_np, name), _np.zeros(1, x.dtype), dtype=dtype) if kind in ("sum", "prod") \
+        else x.dtype
+    r = ops.reduce(kind, ops.convert(value_of(x), out), axes)
+    return _keep(wrap(r), x.shape, axes, keepdims)
 
 
 @_op
@@ -462,20 +592,30 @@ def min(x, axis=None, keepdims=False): return _reduce("min", "min", x, axis, kee
 amax, amin = max, min
 
 
+def _sum_keeping_dtype(x: Tracer, axes) -> Tracer:
+    """A sum in x's own dtype, as einsum and contractions do it (a bool sum is an any)."""
+    if x.dtype == _np.bool_:
+        return not_equal(sum(x, axis=axes), 0)
+    return sum(x, axis=axes, dtype=x.dtype)
+
+
 def _arg_extremum(kind: str, x, axis, keepdims):
     """The first index of the max (min) along `axis`: min over where(x == extremum, index, n)."""
-    x = asarray(x) if not isinstance(x, Tracer) else x
+    name = "arg" + kind
+    x = _as_tracer(x)
+    shape = x.shape
     if axis is None:
         x, axis = ravel(x), 0
-    axis = _axes(axis, x.ndim, "arg" + kind)[0]
+    axis = _axis(axis, x.ndim, name)
     n = x.shape[axis]
     if n == 0:
-        _fail("arg" + kind, f"attempt to get arg{kind} of an empty sequence (shape {x.shape})")
-    extremum = _reduce(kind, "arg" + kind, x, axis, True)
+        _fail(name, f"attempt to get {name} of an empty sequence (shape {shape})")
+    extremum = _reduce(kind, name, x, axis, True)
     index = wrap(ops.iota(x.shape, axis, _np.int64))
     # NaN is the extremum where present (numpy's rule): x != x marks it.
     hit = logical_or(equal(x, extremum), not_equal(x, x)) if x.dtype.kind == "f" else equal(x, extremum)
-    return min(where(hit, index, n), axis=axis, keepdims=keepdims)
+    out = min(where(hit, index, n), axis=axis, keepdims=keepdims)
+    return reshape(out, (1,) * len(shape)) if keepdims and x.shape != shape else out
 
 
 @_op
@@ -488,22 +628,28 @@ def argmin(x, axis=None, keepdims=False):
     return _arg_extremum("min", x, axis, keepdims)
 
 
+def _mean_dtype(name: str, x: Tracer, dtype) -> _np.dtype:
+    return _numpy_result(name, _np.mean, _np.zeros(1, x.dtype), dtype=dtype)
+
+
 @_op
-def mean(x, axis=None, keepdims=False):
-    x = asarray(x) if not isinstance(x, Tracer) else x
+def mean(x, axis=None, keepdims=False, dtype=None):
+    x = _as_tracer(x)
     axes = _axes(axis, x.ndim, "mean")
-    count = int(_np.prod([x.shape[a] for a in axes], dtype=_np.int64))
-    total = sum(asarray(x, _float_dtype(x)), axis=axes, keepdims=keepdims)
-    return true_divide(total, count)
+    count = builtins.int(_np.prod([x.shape[a] for a in axes], dtype=_np.int64))
+    out = _mean_dtype("mean", x, dtype)
+    total = sum(asarray(x, out), axis=axes, keepdims=keepdims)
+    return asarray(true_divide(total, count), out)
 
 
 @_op
 def var(x, axis=None, keepdims=False, ddof=0):
-    x = asarray(x) if not isinstance(x, Tracer) else x
+    x = _as_tracer(x)
     axes = _axes(axis, x.ndim, "var")
-    count = int(_np.prod([x.shape[a] for a in axes], dtype=_np.int64))
+    count = builtins.int(_np.prod([x.shape[a] for a in axes], dtype=_np.int64))
+    x = asarray(x, _mean_dtype("var", x, None))
     centered = subtract(x, mean(x, axis=axes, keepdims=True))
-    return true_divide(sum(centered * centered, axis=axes, keepdims=keepdims), count - ddof)
+    return true_divide(sum(centered * centered, axis=axes, keepdims=keepdims), builtins.max(count - ddof, 0))
 
 
 @_op
@@ -515,7 +661,7 @@ def std(x, axis=None, keepdims=False, ddof=0):
 
 @_op
 def reshape(x, shape) -> Tracer:
-    x = asarray(x) if not isinstance(x, Tracer) else x
+    x = _as_tracer(x)
     shape = (shape,) if isinstance(shape, int) else tuple(int(s) for s in shape)
     if shape.count(-1) > 1:
         _fail("reshape", f"can only specify one unknown dimension in {shape}")
@@ -526,18 +672,18 @@ def reshape(x, shape) -> Tracer:
         shape = tuple(x.size // known if s == -1 else s for s in shape)
     if int(_np.prod(shape, dtype=_np.int64)) != x.size:
         _fail("reshape", f"cannot reshape array of shape {x.shape} into shape {shape}")
-    return wrap(ops.reshape(value_of(x), shape), x.weak)
+    return wrap(ops.reshape(value_of(x), shape))
 
 
 @_op
 def transpose(x, axes=None) -> Tracer:
-    x = asarray(x) if not isinstance(x, Tracer) else x
+    x = _as_tracer(x)
     perm = tuple(reversed(range(x.ndim))) if axes is None else tuple(_axis(a, x.ndim, "transpose") for a in axes)
     if sorted(perm) != list(range(x.ndim)):
         _fail("transpose", f"axes {axes} don't match array of shape {x.shape}")
     if perm == tuple(range(x.ndim)):
         return x
-    return wrap(ops.transpose(value_of(x), perm), x.weak)
+    return wrap(ops.transpose(value_of(x), perm))
 
 
 @_op
@@ -550,7 +696,7 @@ def swapaxes(x, axis1: int, axis2: int) -> Tracer:
 
 @_op
 def moveaxis(x, source: int, destination: int) -> Tracer:
-    x = asarray(x) if not isinstance(x, Tracer) else x
+    x = _as_tracer(x)
     source, destination = _axis(source, x.ndim, "moveaxis"), _axis(destination, x.ndim, "moveaxis")
     perm = [i for i in range(x.ndim) if i != source]
     perm.insert(destination, source)
@@ -559,7 +705,7 @@ def moveaxis(x, source: int, destination: int) -> Tracer:
 
 @_op
 def expand_dims(x, axis) -> Tracer:
-    x = asarray(x) if not isinstance(x, Tracer) else x
+    x = _as_tracer(x)
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     ndim = x.ndim + len(axes)
     axes = _axes(axes, ndim, "expand_dims")
@@ -569,7 +715,7 @@ def expand_dims(x, axis) -> Tracer:
 
 @_op
 def squeeze(x, axis=None) -> Tracer:
-    x = asarray(x) if not isinstance(x, Tracer) else x
+    x = _as_tracer(x)
     axes = tuple(i for i, n in enumerate(x.shape) if n == 1) if axis is None else _axes(axis, x.ndim, "squeeze")
     if any(x.shape[a] != 1 for a in axes):
         _fail("squeeze", f"cannot select an axis to squeeze out which has size not equal to one (shape {x.shape})")
@@ -587,12 +733,12 @@ def broadcast_to(x, shape) -> Tracer:
     src = _shape(x)
     if broadcast_shapes(src, shape, name="broadcast_to") != shape:
         _fail("broadcast_to", f"cannot broadcast shape {src} to {shape}")
-    return wrap(_broadcast_value(_as_value(x), src, shape), _all_weak(x))
+    return wrap(_broadcast_value(_as_value(x), src, shape))
 
 
 @_op
 def concatenate(arrays: Sequence, axis: int = 0) -> Tracer:
-    arrays = [asarray(a) if not isinstance(a, Tracer) else a for a in arrays]
+    arrays = [_as_tracer(a) for a in arrays]
     if not arrays:
         _fail("concatenate", "need at least one array to concatenate")
     ndim = arrays[0].ndim
@@ -610,7 +756,7 @@ def concatenate(arrays: Sequence, axis: int = 0) -> Tracer:
 
 @_op
 def stack(arrays: Sequence, axis: int = 0) -> Tracer:
-    arrays = [asarray(a) if not isinstance(a, Tracer) else a for a in arrays]
+    arrays = [_as_tracer(a) for a in arrays]
     if not arrays or any(a.shape != arrays[0].shape for a in arrays):
         _fail("stack", f"all input arrays must have the same shape, got {[a.shape for a in arrays]}")
     axis = _axes(axis, arrays[0].ndim + 1, "stack")[0]
@@ -619,68 +765,148 @@ def stack(arrays: Sequence, axis: int = 0) -> Tracer:
 
 @_op
 def pad(x, pad_width, constant_values=0) -> Tracer:
-    x = asarray(x) if not isinstance(x, Tracer) else x
+    x = _as_tracer(x)
     widths = _np.broadcast_to(_np.asarray(pad_width, dtype=_np.int64), (x.ndim, 2))
     value = _as_value(constant_values, x.dtype)
     return wrap(ops.pad(value_of(x), value, widths[:, 0], widths[:, 1]))
 
 
-def _getitem(x: Tracer, index) -> Tracer:
-    index = index if isinstance(index, tuple) else (index,)
-    if builtins.any(isinstance(i, (Tracer, _np.ndarray, list, bool, _np.bool_)) for i in index):
-        _fail("getitem", "indexing with arrays is not supported (use ints, slices, None and ..., "
-                         "or tfn.numpy.take / take_along_axis)")
-    n_real = builtins.sum(1 for i in index if i is not None and i is not Ellipsis)
-    if n_real > x.ndim:
-        _fail("getitem", f"too many indices for array of shape {x.shape}")
-    ellipses = [k for k, i in enumerate(index) if i is Ellipsis]
-    if len(ellipses) > 1:
-        _fail("getitem", "an index can only have a single ellipsis ('...')")
-    at = ellipses[0] if ellipses else len(index)
-    index = index[:at] + (builtins.slice(None),) * (x.ndim - n_real) + index[at + 1:]
-    start, limit, strides, final_shape = [], [], [], []
-    dim = 0
-    for i in index:
-        if i is None:
-            final_shape.append(1)
-            continue
-        n = x.shape[dim]
-        if isinstance(i, builtins.slice):
-            b, e, s = i.indices(n)
-            if s < 0:
-                _fail("getitem", f"negative slice steps are not supported (index {i} on shape {x.shape})")
-            e = builtins.max(e, b)
-            if e == b:
-                b = e = 0  # an empty slice reads nothing; keep its (unused) offset in bounds
-            start.append(b), limit.append(e), strides.append(s)
-            final_shape.append(len(range(b, e, s)))
-        else:
-            k = int(i)
-            if not -n <= k < n:
-                raise IndexError(f"tfn.numpy.getitem: index {k} is out of bounds for axis {dim} with size {n}"
-                                 f"\n  at {user_line()}")
-            k %= n
-            start.append(k), limit.append(k + 1), strides.append(1)
-        dim += 1
+def _getitem(x, index) -> Tracer:
+    x = _as_tracer(x)
+    box = resolve(index, x.shape, "getitem")
+    if box.empty:
+        return zeros(box.result_shape, x.dtype)
     v = value_of(x)
-    if (start, limit, strides) != ([0] * x.ndim, list(x.shape), [1] * x.ndim):
-        v = ops.slice(v, start, limit, strides)
-    return wrap(ops.reshape(v, final_shape), x.weak)
+    if (box.start, box.limit, box.strides) != ((0,) * x.ndim, x.shape, (1,) * x.ndim):
+        v = ops.slice(v, box.start, box.limit, box.strides)
+    return wrap(ops.reshape(v, box.result_shape))
 
 
-getitem = _op(_getitem)
+@_op
+def _getitem_op(x, index) -> Tracer:
+    return _getitem(x, _thaw(index))
+
+
+def getitem(x, index) -> Tracer:
+    """x[index] for basic indices: ints, slices (positive steps), None, ..., bool scalars.
+
+        >>> import numpy as np, tfn.numpy as tnp
+        >>> tnp.getitem(np.arange(6).reshape(2, 3), (1, slice(None, None, 2)))
+        array([3, 5])
+    """
+    return _getitem_op(x, _freeze(index))
+
+
+def _update(kind: str, x, index, value) -> Tracer:
+    """x with x[index] replaced by `kind`(x[index], value): the value is padded back into the
+    box the index reads and selected there (pad and select are differentiable and batchable)."""
+    x = _as_tracer(x)
+    name = f"at[].{kind}"
+    box = resolve(index, x.shape, name)
+    v = _as_tracer(value)
+    while v.ndim > len(box.result_shape) and v.shape[0] == 1:  # numpy drops leading 1s of a value
+        v = reshape(v, v.shape[1:])
+    if broadcast_shapes(v.shape, box.result_shape, name=name) != box.result_shape:
+        _fail(name, f"cannot broadcast a value of shape {v.shape} to the indexed shape {box.result_shape} "
+                    f"(array of shape {x.shape})")
+    if box.empty or 0 in box.box_shape:
+        return x
+    v = reshape(broadcast_to(asarray(v, x.dtype), box.result_shape), box.box_shape)
+    low, high, interior = box.padding(x.shape)
+    placed = ops.pad(value_of(v), ops.full((), 0, x.dtype), low, high, interior)
+    mask = ops.pad(ops.full(box.box_shape, True, _np.bool_), ops.full((), False, _np.bool_), low, high, interior)
+    if kind == "add":
+        return add(x, wrap(placed))
+    combine = {"set": lambda a, b: b, "multiply": multiply, "min": minimum, "max": maximum}[kind]
+    return where(wrap(mask), asarray(combine(x, wrap(placed)), x.dtype), x)
+
+
+class _IndexUpdateRef:
+    """`x.at[index]`: functional updates of the entries `x[index]` selects (JAX's API).
+
+        >>> import numpy as np, tfn
+        >>> tfn.jit(lambda x: x.at[1:].set(0.0))(np.ones(3))
+        array([1., 0., 0.])
+    """
+    __slots__ = ("array", "index")
+
+    def __init__(self, array, index):
+        self.array, self.index = array, index
+
+    def get(self) -> Tracer:
+        """x[index]."""
+        return _at(self.array, _freeze(self.index), None, kind="get")
+
+    def set(self, value) -> Tracer:
+        """A copy of x with x[index] = value (value broadcast and cast to x's dtype)."""
+        return _at(self.array, _freeze(self.index), value, kind="set")
+
+    def add(self, value) -> Tracer:
+        """A copy of x with x[index] += value."""
+        return _at(self.array, _freeze(self.index), value, kind="add")
+
+    def multiply(self, value) -> Tracer:
+        """A copy of x with x[index] *= value."""
+        return _at(self.array, _freeze(self.index), value, kind="multiply")
+
+    mul = multiply
+
+    def min(self, value) -> Tracer:
+        """A copy of x with x[index] = minimum(x[index], value)."""
+        return _at(self.array, _freeze(self.index), value, kind="min")
+
+    def max(self, value) -> Tracer:
+        """A copy of x with x[index] = maximum(x[index], value)."""
+        return _at(self.array, _freeze(self.index), value, kind="max")
+
+
+class _IndexUpdateHelper:
+    """`x.at`: indexing it gives an `_IndexUpdateRef`."""
+    __slots__ = ("array",)
+
+    def __init__(self, array):
+        self.array = array
+
+    def __getitem__(self, index) -> _IndexUpdateRef:
+        return _IndexUpdateRef(self.array, index)
+
+
+def _freeze(index):
+    """The index with slices as tuples: eager calls key their cache on it (slices are unhashable)."""
+    if isinstance(index, tuple):
+        return tuple(_freeze(i) for i in index)
+    return ("slice", index.start, index.stop, index.step) if isinstance(index, builtins.slice) else index
+
+
+def _thaw(index):
+    if isinstance(index, tuple) and index[:1] == ("slice",):
+        return builtins.slice(*index[1:])
+    return tuple(_thaw(i) for i in index) if isinstance(index, tuple) else index
+
+
+@_op
+def _at(x, index, value, kind: str = "set") -> Tracer:
+    return _getitem(x, _thaw(index)) if kind == "get" else _update(kind, x, _thaw(index), value)
+
+
+def at(x) -> _IndexUpdateHelper:
+    """`x.at` for any array x (numpy arrays too): `tnp.at(x)[1:].add(2.0)`."""
+    return _IndexUpdateHelper(x)
 
 
 # ---------------------------------------------------------------- contractions
 
 def _dot_general(a, b, batch, contract, name):
+    """numpy's contraction dtype (result_type); bools count in int64, then any (numpy's bool dot)."""
     dtype = result_type(a, b)
-    va, vb = _as_value(a, dtype), _as_value(b, dtype)
-    return wrap(ops.dot_general(va, vb, batch, contract))
+    compute = _np.dtype(_np.int64) if dtype == _np.bool_ else dtype
+    out = wrap(ops.dot_general(_as_value(a, compute), _as_value(b, compute), batch, contract))
+    return not_equal(out, 0) if dtype == _np.bool_ else out
 
 
 @_op
 def matmul(a, b) -> Tracer:
+    a, b = _as_tracer(a), _as_tracer(b)  # contractions promote Python scalars as arrays (numpy's rule)
     sa, sb = _shape(a), _shape(b)
     if len(sa) == 0 or len(sb) == 0:
         _fail("matmul", f"matmul does not take 0-d operands (shapes {sa} and {sb})")
@@ -706,6 +932,7 @@ def matmul(a, b) -> Tracer:
 
 @_op
 def dot(a, b) -> Tracer:
+    a, b = _as_tracer(a), _as_tracer(b)  # contractions promote Python scalars as arrays (numpy's rule)
     sa, sb = _shape(a), _shape(b)
     if len(sa) == 0 or len(sb) == 0:
         return multiply(a, b)
@@ -717,6 +944,7 @@ def dot(a, b) -> Tracer:
 
 @_op
 def inner(a, b) -> Tracer:
+    a, b = _as_tracer(a), _as_tracer(b)  # contractions promote Python scalars as arrays (numpy's rule)
     sa, sb = _shape(a), _shape(b)
     if len(sa) == 0 or len(sb) == 0:
         return multiply(a, b)
@@ -727,16 +955,19 @@ def inner(a, b) -> Tracer:
 
 @_op
 def vdot(a, b) -> Tracer:
+    a, b = _as_tracer(a), _as_tracer(b)  # contractions promote Python scalars as arrays (numpy's rule)
     return inner(ravel(a), ravel(b))
 
 
 @_op
 def outer(a, b) -> Tracer:
+    a, b = _as_tracer(a), _as_tracer(b)  # contractions promote Python scalars as arrays (numpy's rule)
     return multiply(reshape(a, (-1, 1)), reshape(b, (1, -1)))
 
 
 @_op
 def tensordot(a, b, axes=2) -> Tracer:
+    a, b = _as_tracer(a), _as_tracer(b)
     sa, sb = _shape(a), _shape(b)
     if isinstance(axes, int):
         ca, cb = list(range(len(sa) - axes, len(sa))), list(range(axes))
@@ -761,7 +992,7 @@ def einsum(subscripts: str, *operands) -> Tracer:
     if "->" not in spec:
         counts = {c: inputs.count(c) for c in inputs if c in string.ascii_letters}
         output = "".join(sorted(c for c, k in counts.items() if k == 1))
-    arrays = [asarray(o) if not isinstance(o, Tracer) else o for o in operands]
+    arrays = [_as_tracer(o) for o in operands]
     sizes: dict[str, int] = {}
     for term, arr in zip(terms, arrays):
         if len(term) != arr.ndim or len(set(term)) != len(term):
@@ -774,7 +1005,7 @@ def einsum(subscripts: str, *operands) -> Tracer:
     for k, (term, arr) in enumerate(zip(terms, arrays)):
         others = "".join(t for j, t in enumerate(terms) if j != k) + output
         drop = [i for i, c in enumerate(term) if c not in others]
-        reduced.append(("".join(c for c in term if c in others), sum(arr, axis=drop) if drop else arr))
+        reduced.append(("".join(c for c in term if c in others), _sum_keeping_dtype(arr, drop) if drop else arr))
     if len(reduced) == 1:
         term, arr = reduced[0]
     else:
@@ -796,7 +1027,7 @@ def einsum(subscripts: str, *operands) -> Tracer:
 
 def _one_hot_along(indices, n: int, axis: int, dtype):
     """mask[..., k, ...] = (indices[...] == k), with the k axis inserted at `axis`."""
-    indices = asarray(indices) if not isinstance(indices, Tracer) else indices
+    indices = _as_tracer(indices)
     if indices.dtype.kind not in "iu":
         _fail("take", f"indices must be integers, got {indices.dtype}")
     k = wrap(ops.iota(indices.shape[:axis] + (n,) + indices.shape[axis:], axis, indices.dtype))
@@ -807,25 +1038,25 @@ def _one_hot_along(indices, n: int, axis: int, dtype):
 def take_along_axis(a, indices, axis: int):
     """out[..., j, ...] = a[..., indices[..., j, ...], ...] along `axis` (numpy's rule; indices wrap
     negatively like numpy's for -n <= i < 0)."""
-    a = asarray(a) if not isinstance(a, Tracer) else a
-    indices = asarray(indices) if not isinstance(indices, Tracer) else indices
+    a = _as_tracer(a)
+    indices = _as_tracer(indices)
     axis = _axes(axis, a.ndim, "take_along_axis")[0]
     if indices.ndim != a.ndim:
         _fail("take_along_axis", f"indices of shape {indices.shape} need the rank of a, shape {a.shape}")
     n = a.shape[axis]
     indices = where(less(indices, 0), add(indices, n), indices)
     mask = _one_hot_along(indices, n, axis + 1, a.dtype)          # [..., j, k, ...]
-    return sum(multiply(expand_dims(a, axis), mask), axis=axis + 1, dtype=a.dtype)
+    return _sum_keeping_dtype(multiply(expand_dims(a, axis), mask), axis + 1)
 
 
 @_op
 def take(a, indices, axis: int | None = None):
     """a's entries at `indices` along `axis` (flattened when None), numpy's `take`."""
-    a = asarray(a) if not isinstance(a, Tracer) else a
+    a = _as_tracer(a)
     if axis is None:
         a, axis = ravel(a), 0
     axis = _axes(axis, a.ndim, "take")[0]
-    indices = asarray(indices) if not isinstance(indices, Tracer) else indices
+    indices = _as_tracer(indices)
     n = a.shape[axis]
     indices = where(less(indices, 0), add(indices, n), indices)
     mask = _one_hot_along(indices, n, indices.ndim, a.dtype)      # indices.shape + (n,)

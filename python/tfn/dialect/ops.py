@@ -92,13 +92,15 @@ def constant(array, dtype=None) -> ir.Value:
     dtype = canonical_dtype(data.dtype if dtype is None else dtype)
     data = np.asarray(data, dtype=dtype, order="C")
     ttype = tensor_type(data.shape, dtype)
+    # A zero-size constant holds no element: any splat describes it (and packbits, flat[0] need one).
+    first = data.flat[0] if data.size else np.zeros((), dtype)[()]
+    uniform = data.size == 0 or bool(np.all(data == first))
     if data.dtype == np.bool_:
-        attr = ir.DenseElementsAttr.get(np.packbits(data, bitorder="little"), type=ttype)
-        if data.size == 1 or np.all(data == data.flat[0]) and data.size:
-            attr = ir.DenseElementsAttr.get_splat(ttype, ir.BoolAttr.get(bool(data.flat[0])))
-    elif data.size and np.all(data == data.flat[0]) and not np.isnan(data.flat[0]):
-        scalar = (ir.FloatAttr.get(element_type(dtype), float(data.flat[0])) if is_float(dtype)
-                  else ir.IntegerAttr.get(element_type(dtype), int(data.flat[0])))
+        attr = (ir.DenseElementsAttr.get_splat(ttype, ir.BoolAttr.get(bool(first))) if uniform
+                else ir.DenseElementsAttr.get(np.packbits(data, bitorder="little"), type=ttype))
+    elif uniform and not np.isnan(first):
+        scalar = (ir.FloatAttr.get(element_type(dtype), float(first)) if is_float(dtype)
+                  else ir.IntegerAttr.get(element_type(dtype), int(first)))
         attr = ir.DenseElementsAttr.get_splat(ttype, scalar)
     else:
         attr = ir.DenseElementsAttr.get(data, type=ttype)

@@ -20,8 +20,17 @@ _FROM_MLIR = {"i1": np.dtype(np.bool_), "i32": np.dtype(np.int32), "i64": np.dty
 
 
 def canonical_dtype(dtype) -> np.dtype:
-    """Maps any numpy-understood dtype to one tfn supports, or raises TypeError."""
+    """Maps any numpy-understood dtype to one tfn supports, or raises TypeError.
+
+    Byte order is dropped (data is converted to native order where it enters), narrow
+    types widen: float16 -> float32, (u)int8/16 and uint32 -> int32, uint64 -> int64.
+
+        >>> canonical_dtype(">f4"), canonical_dtype(np.int8)
+        (dtype('float32'), dtype('int32'))
+    """
     d = np.dtype(dtype)
+    if not d.isnative:
+        d = d.newbyteorder("=")
     if d in _TO_MLIR:
         return d
     if d.kind == "f" and d.itemsize < 4:
@@ -31,6 +40,20 @@ def canonical_dtype(dtype) -> np.dtype:
     if d.kind in "iu":
         return np.dtype(np.int64)
     raise TypeError(f"tfn does not support dtype {d} (supported: bool, int32, int64, float32, float64)")
+
+
+def input_array(x) -> np.ndarray:
+    """`x` (an array, numpy scalar, Python number or nested list) as a C-ordered numpy array
+    in native byte order and a dtype tfn supports: what every array entering tfn becomes.
+
+        >>> input_array(np.ones(2, ">f4")).dtype.str
+        '<f4'
+    """
+    a = np.asarray(x)
+    dtype = canonical_dtype(a.dtype)
+    if a.dtype != dtype or not a.flags.c_contiguous:
+        a = np.asarray(a, dtype=dtype, order="C")
+    return a
 
 
 def element_type(dtype) -> ir.Type:
