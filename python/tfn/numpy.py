@@ -25,7 +25,7 @@ from typing import Sequence
 import numpy as _np
 
 from tfn.dialect import ops
-from tfn.dialect.types import canonical_dtype, dtype_of, input_array, shape_of
+from tfn.dialect.types import DtypeError, canonical_dtype, dtype_of, input_array, shape_of
 from tfn.frontend.indexing import resolve
 from tfn.frontend.source import user_line, user_location
 from tfn.frontend.tracer import TraceError, Tracer, current_scope, value_of, wrap
@@ -57,7 +57,11 @@ def _op(fn):
             return fn(*args, **kwargs)
         if current_scope() is None:
             from tfn.api.eager import call_eagerly
-            return call_eagerly(wrapper, args, kwargs)
+            try:
+                return call_eagerly(wrapper, args, kwargs)
+            except DtypeError as error:  # an argument tfn cannot take, found before tracing
+                raise DtypeError(f"tfn.numpy.{fn.__name__}: {error} (arguments: "
+                                 f"{', '.join(_describe(a) for a in args)})\n  at {user_line()}") from None
         _NESTING.depth += 1
         try:
             with user_location():
@@ -289,23 +293,27 @@ def _shape_arg(shape, name: str) -> tuple:
     return shape
 
 
-@_op
-def full(shape, fill_value, dtype=None) -> Tracer:
-    shape = _shape_arg(shape, "full")
+def _full(name: str, shape, fill_value, dtype) -> Tracer:
+    shape = _shape_arg(shape, name)
     if isinstance(fill_value, Tracer) or _nested_tracers(fill_value):
         return broadcast_to(asarray(fill_value, dtype), shape)
-    dtype = canonical_dtype(dtype if dtype is not None else _numpy_array(fill_value, "full").dtype)
+    dtype = canonical_dtype(dtype if dtype is not None else _numpy_array(fill_value, name).dtype)
     return wrap(_broadcast_value(ops.constant(_np.asarray(fill_value, dtype), dtype), _np.shape(fill_value), shape))
 
 
 @_op
+def full(shape, fill_value, dtype=None) -> Tracer:
+    return _full("full", shape, fill_value, dtype)
+
+
+@_op
 def zeros(shape, dtype=float64) -> Tracer:
-    return full(shape, 0, dtype)
+    return _full("zeros", shape, 0, dtype)
 
 
 @_op
 def ones(shape, dtype=float64) -> Tracer:
-    return full(shape, 1, dtype)
+    return _full("ones", shape, 1, dtype)
 
 
 @_op
@@ -543,7 +551,8 @@ def stop_gradient(x) -> Tracer:
 def _axes(axis, ndim: int, name: str) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, _np.integer)) else tuple(axis)
+    axes = (axis,) if isinstance(axis, (int, _np.integer)) else tuple(axis) if isinstance(axis, (tuple, list)) \
+        else (axis,)
     out = []
     for a in axes:
         if isinstance(a, (bool, _np.bool_)) or not isinstance(a, (int, _np.integer)):

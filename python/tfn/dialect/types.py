@@ -19,6 +19,10 @@ _FROM_MLIR = {"i1": np.dtype(np.bool_), "i32": np.dtype(np.int32), "i64": np.dty
               "f32": np.dtype(np.float32), "f64": np.dtype(np.float64)}
 
 
+class DtypeError(TypeError):
+    """A dtype tfn does not compute in (complex, strings, objects, ...)."""
+
+
 def canonical_dtype(dtype) -> np.dtype:
     """Maps any numpy-understood dtype to one tfn supports, or raises TypeError.
 
@@ -39,7 +43,7 @@ def canonical_dtype(dtype) -> np.dtype:
         return np.dtype(np.int32)
     if d.kind in "iu":
         return np.dtype(np.int64)
-    raise TypeError(f"tfn does not support dtype {d} (supported: bool, int32, int64, float32, float64)")
+    raise DtypeError(f"tfn does not support dtype {d} (supported: bool, int32, int64, float32, float64)")
 
 
 def input_array(x) -> np.ndarray:
