@@ -14,7 +14,8 @@ from tfn.api.jit import Jitted, Lowered, jit
 from tfn.api.transforms import grad, grad_and_value, jvp, linearize, vjp
 from tfn.api.vmap import vmap
 from tfn.dialect.ops import ShapeError
-from tfn.frontend.pytree import tree_leaves, tree_map, tree_structure
+from tfn.frontend import pytree as tree_util
+from tfn.frontend.pytree import register_pytree_node, tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
 from tfn.frontend.tracer import ShapeDtype, TraceError
 from tfn.numpy import stop_gradient
 from tfn.runtime.device_array import DeviceArray, device_put
@@ -28,6 +29,7 @@ __all__ = [
     # op libraries
     "numpy", "nn", "random",
     # pytrees and errors
-    "tree_map", "tree_leaves", "tree_structure", "ShapeDtype", "ShapeError", "TraceError",
+    "tree_util", "tree_map", "tree_leaves", "tree_structure", "tree_flatten", "tree_unflatten",
+    "register_pytree_node", "ShapeDtype", "ShapeError", "TraceError",
 ]
 __version__ = "0.1.0"

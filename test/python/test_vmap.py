@@ -380,7 +380,8 @@ ensemble = tfn.vmap(lambda p, x: tfn.functional_call(_model, p, (x,)), in_dims=(
 
 
 def test_stack_module_state():
-    stacked = tfn.stack_module_state(MODELS)
+    stacked, buffers = tfn.stack_module_state(MODELS)
+    assert buffers == {}
     assert {k: v.shape for k, v in stacked.items()} == {"w1": (4, 3, 5), "b1": (4, 5), "w2": (4, 5, 2)}
     assert_close(stacked["w1"][2], MODELS[2]["w1"])
     with pytest.raises(ValueError, match="model 1 has parameter structure"):
@@ -391,14 +392,15 @@ def test_stack_module_state():
 
 def test_ensemble_matches_a_loop():
     x = RNG.standard_normal((6, 3))
-    out = ensemble(tfn.stack_module_state(MODELS), x)
+    out = ensemble(tfn.stack_module_state(MODELS)[0], x)
     assert_close(out, np.stack([np.tanh(x @ m["w1"] + m["b1"]) @ m["w2"] for m in MODELS]), scale=5)
 
 
 def test_ensemble_with_per_model_data_and_gradients():
     xs, ys = RNG.standard_normal((4, 6, 3)), RNG.standard_normal((4, 6, 2))
     loss = lambda p, x, y: tnp.mean((tfn.functional_call(_model, p, x) - y) ** 2)  # noqa: E731
-    grads = tfn.vmap(tfn.grad(loss))(tfn.stack_module_state(MODELS), xs, ys)
+    params, _ = tfn.stack_module_state(MODELS)
+    grads = tfn.vmap(tfn.grad(loss))(params, xs, ys)
     for i, m in enumerate(MODELS):
         g = tfn.grad(loss)(m, xs[i], ys[i])
         for k in m:

@@ -3,12 +3,11 @@ parameter pytree, so N models with stacked parameters run as one vmapped program
 
     >>> import numpy as np, tfn, tfn.numpy as tnp
     >>> model = lambda p, x: x @ p["w"]
-    >>> params = [{"w": np.full((2, 1), float(i))} for i in range(3)]
-    >>> stacked = tfn.stack_module_state(params)
-    >>> stacked["w"].shape
-    (3, 2, 1)
-    >>> tfn.vmap(lambda p, x: tfn.functional_call(model, p, (x,)), in_dims=(0, None))(
-    ...     stacked, np.ones((1, 2)))[:, 0, 0]
+    >>> params, buffers = tfn.stack_module_state([{"w": np.full((2, 1), float(i))} for i in range(3)])
+    >>> params["w"].shape, buffers
+    ((3, 2, 1), {})
+    >>> tfn.vmap(lambda p, b, x: tfn.functional_call(model, (p, b), (x,)), in_dims=(0, 0, None))(
+    ...     params, buffers, np.ones((1, 2)))[:, 0, 0]
     array([0., 2., 4.])
 """
 from __future__ import annotations
@@ -25,35 +24,78 @@ def functional_call(model: Callable, params: Any, args: Any = (), kwargs: dict |
     """Calls `model(params, *args, **kwargs)`; `args` is a tuple of inputs or one input.
 
     The parameters are an explicit argument, so they can be transformed like any
-    input: `grad` over them, `vmap` over a stacked ensemble of them.
+    input: `grad` over them, `vmap` over a stacked ensemble of them. As in
+    torch.func, `params` may be a tuple of dicts, such as the `(params, buffers)`
+    of `stack_module_state`: dicts with distinct string keys are merged into one,
+    and empty ones dropped, so `(params, {})` passes `params` whatever its structure.
     """
     if not callable(model):
         raise TypeError(f"tfn.functional_call: model must be callable, got {type(model).__name__}")
     if not isinstance(args, tuple):
         args = (args,)
-    return model(params, *args, **(kwargs or {}))
+    return model(_merge_state(params), *args, **(kwargs or {}))
 
 
-def stack_module_state(models: Sequence[Any]):
-    """Stacks N parameter pytrees of one structure into one pytree whose leaves gain a leading
-    dim of size N (like torch.func.stack_module_state; tfn models have no separate buffers)."""
+def _merge_state(params):
+    if type(params) is not tuple or not params or not all(isinstance(d, dict) for d in params[1:]):
+        return params
+    parts = [d for d in params if not (isinstance(d, dict) and not d)]
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        return {}
+    keys = [k for d in parts if isinstance(d, dict) for k in d]
+    if all(isinstance(d, dict) for d in parts) and all(isinstance(k, str) for k in keys) \
+            and len(set(keys)) == len(keys):
+        return {k: v for d in parts for k, v in d.items()}
+    return params  # a tfn parameter pytree that happens to be a tuple
+
+
+def stack_module_state(models: Sequence[Any]) -> tuple[Any, dict]:
+    """Stacks N models' state into `(params, buffers)`, each leaf gaining a leading dim of size N,
+    as torch.func.stack_module_state does.
+
+    A model is a parameter pytree (it has no buffers: `buffers` is `{}`), or a torch-like
+    module with `named_parameters()` (and `named_buffers()`), whose state becomes dicts
+    of numpy arrays keyed by name.
+    """
     models = list(models)
     if not models:
-        raise ValueError("tfn.stack_module_state: needs at least one parameter pytree")
-    leaves0, tree0 = pytree.flatten(models[0])
+        raise ValueError("tfn.stack_module_state: needs at least one model")
+    states = [_state(m) for m in models]
+    return _stack_trees([p for p, _ in states], "parameter"), _stack_trees([b for _, b in states], "buffer")
+
+
+def _state(model):
+    if hasattr(model, "named_parameters"):
+        params = {name: _to_array(p) for name, p in model.named_parameters()}
+        named_buffers = getattr(model, "named_buffers", None)
+        buffers = {name: _to_array(b) for name, b in named_buffers()} if named_buffers is not None else {}
+        return params, buffers
+    return model, {}
+
+
+def _to_array(x):
+    for method in ("detach", "cpu", "numpy"):  # a torch tensor, without importing torch
+        if not isinstance(x, (np.ndarray, Tracer)) and hasattr(x, method):
+            x = getattr(x, method)()
+    return x
+
+
+def _stack_trees(trees, what):
+    leaves0, tree0 = pytree.flatten(trees[0])
     columns = [[leaf] for leaf in leaves0]
-    for i, m in enumerate(models[1:], start=1):
+    for i, m in enumerate(trees[1:], start=1):
         leaves, tree = pytree.flatten(m)
-        if tree != tree0:
-            raise ValueError(f"tfn.stack_module_state: model {i} has parameter structure {tree}, "
+        if tree.canonical() != tree0.canonical():
+            raise ValueError(f"tfn.stack_module_state: model {i} has {what} structure {tree}, "
                              f"model 0 has {tree0}")
         for k, (col, leaf) in enumerate(zip(columns, leaves)):
             if _shape(leaf) != _shape(col[0]):
-                raise ValueError(f"tfn.stack_module_state: leaf {k} of model {i} has shape {_shape(leaf)}, "
-                                 f"model 0 has {_shape(col[0])}")
+                raise ValueError(f"tfn.stack_module_state: {what} leaf {k} of model {i} has shape "
+                                 f"{_shape(leaf)}, model 0 has {_shape(col[0])}")
             col.append(leaf)
-    stacked = [_stack(col) for col in columns]
-    return pytree.unflatten(tree0, stacked)
+    return pytree.unflatten(tree0, [_stack(col) for col in columns])
 
 
 def _shape(x):

@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from tfn import numpy as tnp
-from tfn.api.transforms import _Transformed, _normalize_argnums, jvp, vjp
+from tfn.api.transforms import _Args, _check_argnums, _is_int, _normalize_argnums, _Transformed, jvp, vjp
 from tfn.api.vmap import vmap
 from tfn.dialect import ops
 from tfn.frontend import pytree
@@ -56,27 +56,53 @@ def _assemble(out_tree, out_shapes, arg_trees, per_arg_leaf_jacobians, single_ar
     return pytree.unflatten(out_tree, result_leaves)
 
 
-class _JacRev(_Transformed):
-    def __init__(self, f, argnums, has_aux, chunk_size):
+class _Jacobian(_Transformed):
+    def __init__(self, f, argnums, has_aux):
         super().__init__(f)
-        self.argnums, self.has_aux, self.chunk_size = argnums, has_aux, chunk_size
+        self.argnums, self.has_aux = _check_argnums(argnums, self.kind, f), has_aux
+
+    def _traced_args(self, args):
+        return _normalize_argnums(self.argnums, len(args), self.kind, self.f)
+
+    def _selected(self, args):
+        """(requested argnums, distinct argnums): a repeated argnum gets the same full Jacobian."""
+        argnums = _normalize_argnums(self.argnums, len(args), self.kind, self.f)
+        unique = tuple(dict.fromkeys(argnums))
+        _Args(self.kind, self.f, args, {}, unique)  # every differentiated leaf is an array or a number
+        return argnums, unique
+
+    def _result(self, out_tree, out_shapes, args, argnums, unique, per_unique_blocks, aux):
+        arg_trees = [pytree.tree_structure(args[a]) for a in argnums]
+        blocks = [per_unique_blocks[unique.index(a)] for a in argnums]
+        jac = _assemble(out_tree, out_shapes, arg_trees, blocks, _is_int(self.argnums))
+        return (jac, aux) if self.has_aux else jac
+
+
+class _JacRev(_Jacobian):
+    kind = "jacrev"
+
+    def __init__(self, f, argnums, has_aux, chunk_size):
+        super().__init__(f, argnums, has_aux)
+        self.chunk_size = chunk_size
 
     def _traced_call(self, *args):
-        argnums = _normalize_argnums(self.argnums, len(args), "jacrev", self.f)
-        selected = [args[a] for a in argnums]
-        res = vjp(_with_args(self.f, args, argnums), *selected, has_aux=self.has_aux)
+        argnums, unique = self._selected(args)
+        selected = [args[a] for a in unique]
+        res = vjp(_with_args(self.f, args, unique), *selected, has_aux=self.has_aux)
         out, vjp_fn = res[0], res[1]
+        aux = res[2] if self.has_aux else None
         out_leaves, out_tree = pytree.flatten(out)
         out_leaves = [tnp.asarray(o) for o in out_leaves]
         shapes = [o.shape for o in out_leaves]
+        if not out_leaves:  # nothing to differentiate: the (empty) output structure, as jacfwd gives
+            return self._result(out_tree, [], args, argnums, unique, [[] for _ in unique], aux)
         total = sum(_size(s) for s in shapes)
-        dtype = tnp.result_type(*out_leaves)
-        basis = _split_basis(_eye(total, dtype), shapes)
+        basis = [tnp.asarray(b, o.dtype) for b, o in
+                 zip(_split_basis(_eye(total, tnp.result_type(*out_leaves)), shapes), out_leaves)]
         cts = vmap(lambda ct: vjp_fn(pytree.unflatten(out_tree, list(ct))), chunk_size=self.chunk_size)(
             tuple(basis))
         # cts: one pytree per selected arg, each leaf [total, *arg_leaf_shape]
-        arg_trees = [pytree.tree_structure(s) for s in selected]
-        per_arg_blocks = []
+        per_unique = []
         for ct in cts:
             blocks = []
             for leaf in pytree.tree_leaves(ct):
@@ -87,37 +113,39 @@ class _JacRev(_Transformed):
                     start += size
                 blocks.append(rows)
             # blocks[leaf][out] -> [out][leaf]
-            per_arg_blocks.append([[blocks[l][o] for l in range(len(blocks))] for o in range(len(shapes))])
-        jac = _assemble(out_tree, shapes, arg_trees, per_arg_blocks, isinstance(self.argnums, int))
-        return (jac, res[2]) if self.has_aux else jac
+            per_unique.append([[blocks[l][o] for l in range(len(blocks))] for o in range(len(shapes))])
+        return self._result(out_tree, shapes, args, argnums, unique, per_unique, aux)
 
 
-class _JacFwd(_Transformed):
-    def __init__(self, f, argnums, has_aux):
-        super().__init__(f)
-        self.argnums, self.has_aux = argnums, has_aux
+class _JacFwd(_Jacobian):
+    kind = "jacfwd"
 
     def _traced_call(self, *args):
-        argnums = _normalize_argnums(self.argnums, len(args), "jacfwd", self.f)
-        selected = tuple(tnp.asarray(args[a]) if not isinstance(args[a], (tuple, list, dict)) else args[a]
-                         for a in argnums)
-        g = _with_args(self.f, args, argnums)
+        argnums, unique = self._selected(args)
+        selected = tuple(tnp.asarray(args[a]) if pytree.children_of(args[a]) is None else args[a]
+                         for a in unique)
+        g = _with_args(self.f, args, unique)
         in_leaves, in_tree = pytree.flatten(selected)
         in_leaves = [tnp.asarray(x) for x in in_leaves]
         shapes = [x.shape for x in in_leaves]
         total = sum(_size(s) for s in shapes)
-        basis = _split_basis(_eye(total, tnp.result_type(*in_leaves)), shapes)
+        aux = g(*selected)[1] if self.has_aux else None
+        if total == 0:  # no input element: each output leaf gets the (empty) argument structure
+            out = g(*selected)
+            out_leaves, out_tree = pytree.flatten(out[0] if self.has_aux else out)
+            return self._result(out_tree, [o.shape for o in out_leaves], args, argnums, unique,
+                                [[[] for _ in out_leaves] for _ in unique], aux)
+        basis = [tnp.asarray(b, x.dtype) for b, x in
+                 zip(_split_basis(_eye(total, tnp.result_type(*in_leaves)), shapes), in_leaves)]
 
         def push(tangent_leaves):
             tangents = pytree.unflatten(in_tree, list(tangent_leaves))
-            res = jvp(g, selected, tangents, has_aux=self.has_aux)
-            return res[1]
+            return jvp(g, selected, tangents, has_aux=self.has_aux)[1]
         touts = vmap(push)(tuple(basis))   # output pytree, leaves [total, *out_shape]
         out_leaves, out_tree = pytree.flatten(touts)
-        arg_trees = [pytree.tree_structure(s) for s in selected]
-        per_arg_blocks = []
+        per_unique = []
         start_leaf = 0
-        for tree in arg_trees:
+        for tree in (pytree.tree_structure(s) for s in selected):
             n_leaves = tree.num_leaves
             per_out = []
             for t in out_leaves:
@@ -130,11 +158,9 @@ class _JacFwd(_Transformed):
                     blocks.append(tnp.reshape(moved, t.shape[1:] + tuple(s)))
                     start += size
                 per_out.append(blocks)
-            per_arg_blocks.append(per_out)
+            per_unique.append(per_out)
             start_leaf += n_leaves
-        jac = _assemble(out_tree, [t.shape[1:] for t in out_leaves], arg_trees, per_arg_blocks,
-                        isinstance(self.argnums, int))
-        return (jac, g(*selected)[1]) if self.has_aux else jac
+        return self._result(out_tree, [t.shape[1:] for t in out_leaves], args, argnums, unique, per_unique, aux)
 
 
 def jacrev(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False, chunk_size: int | None = None):
@@ -169,4 +195,5 @@ def hessian(f: Callable, argnums: int | Sequence[int] = 0):
         array([[ 6.,  0.],
                [ 0., 12.]])
     """
+    argnums = _check_argnums(argnums, "hessian", f)
     return jacfwd(jacrev(f, argnums), argnums)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import functools
 from typing import Callable, Sequence
 
+import numpy as np
 from mlir import ir
 from mlir.dialects import func
 
 from tfn.api.jit import Jitted
 from tfn.frontend import pytree
 from tfn.frontend.source import user_line, user_location
-from tfn.frontend.tracer import Tracer, current_scope, trace, value_of, wrap
+from tfn.frontend.tracer import ShapeDtype, Tracer, current_scope, trace, value_of, wrap
 from tfn.transforms import ir_utils as U
 from tfn.transforms.signatures import grad_type, jvp_type, vjp_type
 
@@ -37,10 +38,24 @@ def _error(kind: str, f, message: str, exc=TypeError):
     return exc(f"tfn.{kind}({_fn_name(f)}): {message}\n  function {_where(f)}")
 
 
+def _is_int(x) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def _check_argnums(argnums, kind: str, f):
+    """argnums as given, type-checked: an int or a non-empty sequence of ints (numpy ints too)."""
+    if _is_int(argnums):
+        return int(argnums)
+    if isinstance(argnums, (tuple, list)) and all(_is_int(a) for a in argnums):
+        if not argnums:
+            raise _error(kind, f, "argnums must name at least one argument, got ()", ValueError)
+        return tuple(int(a) for a in argnums)
+    raise _error(kind, f, f"argnums must be an int or a sequence of ints, got {argnums!r} "
+                          f"({type(argnums).__name__})")
+
+
 def _normalize_argnums(argnums, nargs: int, kind: str, f) -> tuple[int, ...]:
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    if not nums:
-        raise _error(kind, f, "argnums must name at least one argument", ValueError)
+    nums = (argnums,) if _is_int(argnums) else tuple(argnums)
     out = []
     for a in nums:
         if not -nargs <= a < nargs:
@@ -49,13 +64,87 @@ def _normalize_argnums(argnums, nargs: int, kind: str, f) -> tuple[int, ...]:
     return tuple(out)
 
 
-def _leaf_ranges(args: Sequence) -> list[range]:
-    ranges, start = [], 0
-    for a in args:
-        n = len(pytree.tree_leaves(a))
-        ranges.append(range(start, start + n))
-        start += n
-    return ranges
+def _is_array(x) -> bool:
+    return isinstance(x, (np.ndarray, np.generic, Tracer)) or type(x).__name__ == "DeviceArray"
+
+
+_NUMBERS = (bool, int, float)
+
+
+class _Args:
+    """The leaves of a call's `(args, kwargs)`, split into traced and static ones.
+
+    Arrays are traced; so are Python numbers in the arguments `traced_args` (the
+    differentiated ones). Every other leaf (a Python scalar, string, function, ...)
+    is static: the function receives it unchanged, and it keys the compile cache.
+    """
+
+    def __init__(self, kind: str, f, args, kwargs, traced_args=()):
+        self.kind, self.f, self.nargs = kind, f, len(args)
+        self.leaves, self.tree = pytree.flatten((tuple(args), dict(kwargs)))
+        self.owner: list = []          # per leaf: (argument index or keyword, leaf index in it)
+        for k, a in enumerate(args):
+            self.owner += [(k, j) for j in range(len(pytree.tree_leaves(a)))]
+        for name, v in pytree.children_of(dict(kwargs)) or []:
+            self.owner += [(name, j) for j in range(len(pytree.tree_leaves(v)))]
+        traced_args = set(traced_args)
+        self.dynamic: list[int] = []
+        for i, (x, (k, j)) in enumerate(zip(self.leaves, self.owner)):
+            if _is_array(x) or (k in traced_args and isinstance(x, _NUMBERS)):
+                self.dynamic.append(i)
+            elif k in traced_args:
+                raise _error(kind, f, f"{self.describe(i)} is a {type(x).__name__}; only arrays and Python "
+                                      f"numbers can be differentiated (pass it as an argument that is not "
+                                      f"differentiated, or close over it)")
+        dyn = set(self.dynamic)
+        self.static = tuple((i, x) for i, x in enumerate(self.leaves) if i not in dyn)
+        self.arg_dynamic = [[n for n, i in enumerate(self.dynamic) if self.owner[i][0] == k]
+                            for k in range(self.nargs)]
+
+    def describe(self, leaf: int) -> str:
+        k, j = self.owner[leaf]
+        where = f"argument {k}" if isinstance(k, int) else f"keyword argument {k!r}"
+        return where if pytree.tree_structure(self._arg(k)).kind == "leaf" else f"{where} (leaf {j})"
+
+    def describe_dynamic(self, n: int) -> str:
+        return self.describe(self.dynamic[n])
+
+    def _arg(self, k):
+        args, kwargs = pytree.unflatten(self.tree, self.leaves)
+        return args[k] if isinstance(k, int) else kwargs[k]
+
+    @property
+    def dynamic_leaves(self) -> list:
+        return [self.leaves[i] for i in self.dynamic]
+
+    def rebuild(self, dynamic_values) -> tuple[tuple, dict]:
+        full = list(self.leaves)
+        for i, v in zip(self.dynamic, dynamic_values):
+            full[i] = v
+        return pytree.unflatten(self.tree, full)
+
+    def cache_key(self):
+        """The structure and static leaves: what a compiled program of the eager path is specialized on."""
+        # 1, 1.0 and True are equal and hash alike but promote differently: key on their types too.
+        static = tuple((i, type(x), x) for i, x in self.static)
+        for i, t, x in static:
+            try:
+                hash(x)
+            except TypeError:
+                raise _error(self.kind, self.f, f"{self.describe(i)} is a {t.__name__}, which is neither an "
+                                                f"array nor hashable; non-array arguments are passed to the "
+                                                f"function unchanged and key its compile cache, so they must "
+                                                f"be hashable (or close over it)") from None
+        return self.tree, static
+
+
+def _trace_args(f, a: _Args, leaf_avals=None):
+    """Traces f into a private function of the traced leaves of `a` (static leaves fixed)."""
+    def bound(*dynamic):
+        args, kwargs = a.rebuild(dynamic)
+        return f(*args, **kwargs)
+    name = "".join(c if c.isalnum() or c == "_" else "_" for c in _fn_name(f)) or "f"
+    return trace(bound, tuple(a.dynamic_leaves), {}, _ModuleView(), name, leaf_avals=leaf_avals, private=True)
 
 
 def _module_op() -> ir.Operation:
@@ -107,11 +196,43 @@ def _split_aux(kind, f, traced, has_aux):
     return tree.children[0], tree.children[1], tree.children[1].num_leaves
 
 
-def _check_float_leaves(kind, f, avals, indices, what="input"):
+def _describe_output(tree, avals) -> str:
+    if tree.kind == "leaf":
+        return f"an array {avals[0]!r}"
+    if not avals:
+        return f"{tree!r}, which holds no array"
+    return f"a pytree {tree!r} of {', '.join(map(repr, avals))}"
+
+
+def _check_float_leaves(kind, f, avals, indices, describe=None):
     for i in indices:
         if avals[i].dtype.kind != "f":
-            raise _error(kind, f, f"{what} leaf {i} has dtype {avals[i].dtype.name}; only floating-point "
-                                  f"{what}s can be differentiated", TypeError)
+            what = describe(i) if describe is not None else f"input leaf {i}"
+            raise _error(kind, f, f"{what} has dtype {avals[i].dtype.name}; only floating-point "
+                                  f"inputs can be differentiated", TypeError)
+
+
+def _aval(x) -> ShapeDtype:
+    return ShapeDtype.of(x)
+
+
+def _tangent_value(kind, f, t, aval, what, against):
+    """`t` as a tangent (or cotangent) for a value of type `aval`: same shape, same dtype.
+
+    Python scalars are weakly typed and take the expected dtype, as does anything
+    paired with a weakly typed (Python scalar) primal."""
+    from tfn import numpy as tnp
+    if not (_is_array(t) or isinstance(t, _NUMBERS)):
+        raise _error(kind, f, f"{what} is a {type(t).__name__}, not an array", TypeError)
+    ta = _aval(t)
+    if ta.shape != aval.shape:
+        raise _error(kind, f, f"{what} has shape {ta.shape} and dtype {ta.dtype.name}, but {against} has shape "
+                              f"{aval.shape} and dtype {aval.dtype.name}", ValueError)
+    if ta.dtype != aval.dtype and not (ta.weak or aval.weak):
+        raise _error(kind, f, f"{what} has dtype {ta.dtype.name} and shape {ta.shape}, but {against} has "
+                              f"dtype {aval.dtype.name} and shape {aval.shape}; they must match (cast it "
+                              f"with .astype)", TypeError)
+    return value_of(tnp.asarray(t, aval.dtype))
 
 
 def _wrap_all(values) -> list[Tracer]:
@@ -119,20 +240,43 @@ def _wrap_all(values) -> list[Tracer]:
 
 
 class _Transformed:
-    """A transformed function: traces when called under a trace, else runs jitted."""
+    """A transformed function: traces when called under a trace, else runs compiled.
+
+    Outside a trace each call is split like `_Args`: the traced leaves go to a
+    `Jitted` program, cached per structure and static leaves."""
+    kind = "transform"
 
     def __init__(self, f: Callable):
         self.f = f
-        self._jitted: Jitted | None = None
+        self._eager: dict = {}
         functools.update_wrapper(self, f, updated=())
 
+    def _traced_args(self, args) -> Sequence[int]:
+        """Positional arguments whose Python numbers are traced (the differentiated ones)."""
+        return ()
+
     def __call__(self, *args, **kwargs):
-        if current_scope() is None:
-            if self._jitted is None:
-                self._jitted = Jitted(self._traced_call)
-                self._jitted.__name__ = _fn_name(self.f)
-            return self._jitted(*args, **kwargs)
-        return self._traced_call(*args, **kwargs)
+        if current_scope() is not None:
+            return self._traced_call(*args, **kwargs)
+        if not kwargs and all(type(x) is np.ndarray for x in args):  # the common case: no statics
+            jitted = self._eager.get(len(args))
+            if jitted is None:
+                jitted = self._eager[len(args)] = self._jit(self._traced_call)
+            return jitted(*args)
+        a = _Args(self.kind, self.f, args, kwargs, self._traced_args(args))
+        key = a.cache_key()
+        jitted = self._eager.get(key)
+        if jitted is None:
+            def bound(*dynamic):
+                call_args, call_kwargs = a.rebuild(dynamic)
+                return self._traced_call(*call_args, **call_kwargs)
+            jitted = self._eager[key] = self._jit(bound)
+        return jitted(*a.dynamic_leaves)
+
+    def _jit(self, fn) -> Jitted:
+        jitted = Jitted(fn)
+        jitted.__name__ = _fn_name(self.f)
+        return jitted
 
     def _traced_call(self, *args, **kwargs):
         raise NotImplementedError
@@ -143,30 +287,36 @@ class _Transformed:
 class _Grad(_Transformed):
     def __init__(self, f, argnums, has_aux, with_value, kind):
         super().__init__(f)
-        self.argnums, self.has_aux, self.with_value, self.kind = argnums, has_aux, with_value, kind
+        self.kind = kind
+        self.argnums = _check_argnums(argnums, kind, f)
+        self.has_aux, self.with_value = has_aux, with_value
+
+    def _traced_args(self, args):
+        return _normalize_argnums(self.argnums, len(args), self.kind, self.f)
 
     def _traced_call(self, *args, **kwargs):
         f, kind = self.f, self.kind
         argnums = _normalize_argnums(self.argnums, len(args), kind, f)
-        traced = _trace_private(f, args, kwargs)
+        unique = tuple(dict.fromkeys(argnums))  # a repeated argnum gets the same full gradient
+        a = _Args(kind, f, args, kwargs, unique)
+        traced = _trace_args(f, a)
         main_tree, aux_tree, num_aux = _split_aux(kind, f, traced, self.has_aux)
-        y = traced.out_avals[0]
-        if main_tree.kind != "leaf" or y.shape != () or y.dtype.kind != "f":
+        main_avals = traced.out_avals[:main_tree.num_leaves]
+        if main_tree.kind != "leaf" or main_avals[0].shape != () or main_avals[0].dtype.kind != "f":
             raise _error(kind, f, f"the differentiated output must be one 0-d float array, got "
-                                  f"{'a pytree ' + repr(main_tree) if main_tree.kind != 'leaf' else repr(y)} "
-                                  f"(use jacrev/vjp for non-scalar outputs)")
-        ranges = _leaf_ranges(args)
-        ir_argnums = [i for a in argnums for i in ranges[a]]
-        _check_float_leaves(kind, f, traced.in_avals, ir_argnums)
+                                  f"{_describe_output(main_tree, main_avals)} (use jacrev/vjp for non-scalar "
+                                  f"outputs)")
+        ir_argnums = [n for k in unique for n in a.arg_dynamic[k]]
+        _check_float_leaves(kind, f, traced.in_avals, ir_argnums, a.describe_dynamic)
         rtype = grad_type(traced.function_type, ir_argnums, num_aux, self.with_value)
-        leaves = pytree.tree_leaves((tuple(args), dict(kwargs)))
         results = _wrap_all(_apply("grad", traced, rtype, {
             "argnums": _i64s(ir_argnums), "num_aux": _i64(num_aux), "with_value": _i64(int(self.with_value))},
-            _call_values(traced, leaves)))
+            _call_values(traced, a.dynamic_leaves)))
         grads_flat, rest = results[:len(ir_argnums)], results[len(ir_argnums):]
         it = iter(grads_flat)
-        per_arg = [pytree.unflatten(pytree.tree_structure(args[a]), [next(it) for _ in ranges[a]]) for a in argnums]
-        grads = per_arg[0] if isinstance(self.argnums, int) else tuple(per_arg)
+        per_arg = {k: pytree.unflatten(pytree.tree_structure(args[k]), [next(it) for _ in a.arg_dynamic[k]])
+                   for k in unique}
+        grads = per_arg[argnums[0]] if _is_int(self.argnums) else tuple(per_arg[k] for k in argnums)
         value = rest.pop(0) if self.with_value else None
         aux = pytree.unflatten(aux_tree, rest) if self.has_aux else None
         if self.with_value:
@@ -197,24 +347,26 @@ def grad_and_value(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool 
 
 # ---------------------------------------------------------------- vjp and jvp
 
+def _primal_args(kind, f, primals) -> "_Args":
+    """Checks that every primal leaf is an array or a Python number (each is differentiated)."""
+    return _Args(kind, f, primals, {}, range(len(primals)))
+
+
 def _traced_vjp(f, traced, primals, cotangents, has_aux):
     """Emits tfn.vjp of the traced f at `primals` with `cotangents`; returns one pytree per primal."""
     main_tree, aux_tree, num_aux = _split_aux("vjp", f, traced, has_aux)
     n_in = len(traced.in_avals)
-    _check_float_leaves("vjp", f, traced.in_avals, range(n_in))
+    a = _primal_args("vjp", f, primals)
+    _check_float_leaves("vjp", f, traced.in_avals, range(n_in), a.describe_dynamic)
     rtype = vjp_type(traced.function_type, list(range(n_in)), num_aux)
     ct_leaves, ct_tree = pytree.flatten(cotangents)
-    if ct_tree != main_tree:
+    if ct_tree.canonical() != main_tree.canonical():
         raise _error("vjp", f, f"cotangent structure {ct_tree} does not match the output structure {main_tree}",
                      ValueError)
-    from tfn import numpy as tnp
-    ct_values = []
-    for k, (c, aval) in enumerate(zip(ct_leaves, traced.out_avals)):
-        c = tnp.asarray(c, aval.dtype)
-        if c.shape != aval.shape:
-            raise _error("vjp", f, f"cotangent {k} has shape {c.shape}, the output has shape {aval.shape}",
-                         ValueError)
-        ct_values.append(value_of(c))
+    single = main_tree.kind == "leaf"
+    ct_values = [_tangent_value("vjp", f, c, aval, "the cotangent" if single else f"cotangent leaf {k}",
+                                "the output" if single else f"output leaf {k}")
+                 for k, (c, aval) in enumerate(zip(ct_leaves, traced.out_avals))]
     leaves = pytree.tree_leaves((tuple(primals), {}))
     results = _wrap_all(_apply("vjp", traced, rtype, {"argnums": _i64s(range(n_in)), "num_aux": _i64(num_aux)},
                                _call_values(traced, leaves) + ct_values))
@@ -226,11 +378,15 @@ def _traced_vjp(f, traced, primals, cotangents, has_aux):
 def vjp(f: Callable, *primals, has_aux: bool = False):
     """`(output, vjp_fn)` (plus `aux` with has_aux); `vjp_fn(ct)` returns one cotangent per primal.
 
+    Every leaf of the primals is differentiated, so each must be an array or a
+    Python number; a cotangent must have its output's structure, shape and dtype.
+
         >>> import numpy as np, tfn, tfn.numpy as tnp
         >>> out, vjp_fn = tfn.vjp(tnp.sin, np.array([0.0]))
         >>> vjp_fn(np.array([2.0]))
         (array([2.]),)
     """
+    _primal_args("vjp", f, primals)
     if current_scope() is None:
         return _eager_vjp(f, primals, has_aux)
     traced = _trace_private(f, primals)
@@ -256,6 +412,9 @@ def _call(traced, args):
 def _eager_vjp(f, primals, has_aux):
     from tfn.api.jit import jit
     out = jit(f)(*primals)
+    if has_aux and not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise _error("vjp", f, f"has_aux=True needs f to return a pair (output, aux), got structure "
+                               f"{pytree.tree_structure(out)}")
     main, aux = (out if has_aux else (out, None))
     apply = _eager_cache(("vjp", f, has_aux), lambda: jit(
         lambda ps, ct: vjp(f, *ps, has_aux=has_aux)[1](ct)))
@@ -281,29 +440,36 @@ def _eager_cache(key, make):
 def jvp(f: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = False):
     """`(f(*primals), J·tangents)` (plus `aux` with has_aux): forward-mode derivative.
 
+    `tangents` has the structure of `primals`, and each tangent the shape and dtype
+    of its primal (a Python scalar takes its primal's dtype).
+
         >>> import numpy as np, tfn, tfn.numpy as tnp
         >>> tfn.jvp(tnp.exp, (np.array([0.0]),), (np.array([3.0]),))
         (array([1.]), array([3.]))
     """
+    return _jvp("jvp", f, primals, tangents, has_aux)
+
+
+def _jvp(kind, f, primals, tangents, has_aux):
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise _error(kind, f, f"primals and tangents must be tuples (one entry per argument of f), got "
+                              f"{type(primals).__name__} and {type(tangents).__name__}")
     primals, tangents = tuple(primals), tuple(tangents)
+    a = _primal_args(kind, f, primals)
+    if pytree.tree_structure(primals).canonical() != pytree.tree_structure(tangents).canonical():
+        raise _error(kind, f, f"tangents structure {pytree.tree_structure(tangents)} does not match primals "
+                              f"{pytree.tree_structure(primals)}", ValueError)
     if current_scope() is None:
         from tfn.api.jit import jit
-        apply = _eager_cache(("jvp", f, has_aux), lambda: jit(lambda p, t: jvp(f, p, t, has_aux=has_aux)))
+        apply = _eager_cache((kind, f, has_aux), lambda: jit(lambda p, t: _jvp(kind, f, p, t, has_aux)))
         return apply(primals, tangents)
-    if pytree.tree_structure(primals) != pytree.tree_structure(tangents):
-        raise _error("jvp", f, f"tangents structure {pytree.tree_structure(tangents)} does not match primals "
-                               f"{pytree.tree_structure(primals)}", ValueError)
     traced = _trace_private(f, primals)
-    main_tree, aux_tree, num_aux = _split_aux("jvp", f, traced, has_aux)
+    main_tree, aux_tree, num_aux = _split_aux(kind, f, traced, has_aux)
     n_in = len(traced.in_avals)
-    _check_float_leaves("jvp", f, traced.in_avals, range(n_in))
-    from tfn import numpy as tnp
-    t_values = []
-    for k, (t, aval) in enumerate(zip(pytree.tree_leaves(tangents), traced.in_avals)):
-        t = tnp.asarray(t, aval.dtype)
-        if t.shape != aval.shape:
-            raise _error("jvp", f, f"tangent {k} has shape {t.shape}, the primal has shape {aval.shape}", ValueError)
-        t_values.append(value_of(t))
+    _check_float_leaves(kind, f, traced.in_avals, range(n_in), a.describe_dynamic)
+    t_values = [_tangent_value(kind, f, t, aval, f"the tangent of {a.describe_dynamic(k)}",
+                               f"the primal")
+                for k, (t, aval) in enumerate(zip(pytree.tree_leaves(tangents), traced.in_avals))]
     rtype = jvp_type(traced.function_type, list(range(n_in)), num_aux)
     leaves = pytree.tree_leaves((primals, {}))
     # Captured values follow the explicit inputs in the callee; tangents follow all inputs.
@@ -327,10 +493,11 @@ def linearize(f: Callable, *primals):
         >>> jvp_fn(np.array([2.0]))
         array([2.])
     """
+    _primal_args("linearize", f, primals)
     if current_scope() is None:
         from tfn.api.jit import jit
         out = jit(f)(*primals)
-        apply = _eager_cache(("linearize", f), lambda: jit(lambda p, t: jvp(f, p, t)[1]))
+        apply = _eager_cache(("linearize", f), lambda: jit(lambda p, t: _jvp("linearize", f, p, t, False)[1]))
         return out, lambda *tangents: apply(tuple(primals), tuple(tangents))
     out = _call(_trace_private(f, primals), primals)
-    return out, lambda *tangents: jvp(f, primals, tangents)[1]
+    return out, lambda *tangents: _jvp("linearize", f, primals, tangents, False)[1]

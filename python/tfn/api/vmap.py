@@ -13,7 +13,7 @@ import numpy as np
 from mlir import ir
 
 from tfn.api.transforms import _error as transform_error
-from tfn.api.transforms import _Transformed, _apply, _fn_name, _i64, _i64s, _ModuleView, _wrap_all
+from tfn.api.transforms import _Args, _is_int, _trace_args, _Transformed, _apply, _i64, _i64s, _wrap_all
 from tfn.dialect import ops
 from tfn.frontend import pytree
 from tfn.frontend.tracer import ShapeDtype, Tracer, trace, value_of
@@ -24,18 +24,35 @@ def _error(f, message: str, exc=ValueError):
     return transform_error("vmap", f, message, exc)
 
 
+def _is_dim(d) -> bool:
+    return d is None or _is_int(d)
+
+
+def _check_dims(f, dims, what: str):
+    """`dims` with numpy ints made ints; TypeError unless every entry is an int or None."""
+    leaves, tree = pytree.flatten(dims, is_leaf=lambda x: x is None)
+    for d in leaves:
+        if not _is_dim(d):
+            raise _error(f, f"{what} entries must be ints or None, got {d!r} ({type(d).__name__}) in "
+                            f"{what}={dims!r}", TypeError)
+    return pytree.unflatten(tree, [None if d is None else int(d) for d in leaves])
+
+
 def _match(f, dims, value, out, what, where):
+    """Appends one dim per leaf of `value`: `dims` is an int or None for a whole subtree, or a
+    container of the same kind and keys as `value` (tuple and list are interchangeable)."""
     if dims is None or isinstance(dims, int):
         out.extend([dims] * len(pytree.tree_leaves(value)))
         return
-    if isinstance(dims, (tuple, list)) and isinstance(value, (tuple, list)) and len(dims) == len(value):
-        for k, (d, v) in enumerate(zip(dims, value)):
-            _match(f, d, v, out, what, f"{where}[{k}]")
-        return
-    if isinstance(dims, dict) and isinstance(value, dict) and set(dims) == set(value):
-        for k in sorted(value, key=pytree._key_order):
-            _match(f, dims[k], value[k], out, what, f"{where}[{k!r}]")
-        return
+    dkids, vkids = pytree.children_of(dims), pytree.children_of(value)
+    same_kind = (isinstance(dims, (tuple, list)) and isinstance(value, (tuple, list))) or \
+        (isinstance(dims, dict) and isinstance(value, dict)) or type(dims) is type(value)
+    if dkids is not None and vkids is not None and same_kind and len(dkids) == len(vkids):
+        by_key = dict(dkids)
+        if set(by_key) == {k for k, _ in vkids}:
+            for k, v in vkids:
+                _match(f, by_key[k], v, out, what, f"{where}[{k!r}]")
+            return
     raise _error(f, f"{what} {dims!r} does not match the structure {pytree.tree_structure(value)} of {where}")
 
 
@@ -46,19 +63,22 @@ def _shape(x) -> tuple:
 
 
 class _Vmap(_Transformed):
+    kind = "vmap"
+
     def __init__(self, f, in_dims, out_dims, randomness, chunk_size):
         super().__init__(f)
         if randomness not in RANDOMNESS_MODES:
-            raise ValueError(f"tfn.vmap({_fn_name(f)}): randomness must be one of "
-                             f"{', '.join(map(repr, RANDOMNESS_MODES))}, got {randomness!r}")
-        if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
-            raise ValueError(f"tfn.vmap({_fn_name(f)}): chunk_size must be a positive int or None, "
-                             f"got {chunk_size!r}")
-        if not (in_dims is None or isinstance(in_dims, (int, tuple, list))):
-            raise TypeError(f"tfn.vmap({_fn_name(f)}): in_dims must be an int, None or a tuple, "
-                            f"got {type(in_dims).__name__}")
-        self.in_dims, self.out_dims = in_dims, out_dims
-        self.randomness, self.chunk_size = randomness, chunk_size
+            raise _error(f, f"randomness must be one of {', '.join(map(repr, RANDOMNESS_MODES))}, "
+                            f"got {randomness!r}")
+        if chunk_size is not None and (not _is_int(chunk_size) or chunk_size < 1):
+            raise _error(f, f"chunk_size must be a positive int or None, got {chunk_size!r}",
+                         ValueError if _is_int(chunk_size) else TypeError)
+        if not (in_dims is None or _is_int(in_dims) or isinstance(in_dims, (tuple, list))):
+            raise _error(f, f"in_dims must be an int, None or a tuple with one entry per positional argument, "
+                            f"got {in_dims!r} ({type(in_dims).__name__})", TypeError)
+        self.in_dims = _check_dims(f, in_dims, "in_dims")
+        self.out_dims = _check_dims(f, out_dims, "out_dims")
+        self.randomness, self.chunk_size = randomness, None if chunk_size is None else int(chunk_size)
 
     # ---- in_dims
     def _leaf_dims(self, args) -> list[list]:
@@ -115,6 +135,8 @@ class _Vmap(_Transformed):
     # ---- out_dims
     def _out_leaf_dims(self, out_tree, out_avals):
         f, out_dims = self.f, self.out_dims
+        if out_tree.kind == "leaf" and isinstance(out_dims, (tuple, list)) and len(out_dims) == 1:
+            out_dims = out_dims[0]  # torch.func: a 1-tuple of out_dims for a single output
         if out_dims is None or isinstance(out_dims, int):
             dims = [out_dims] * len(out_avals)
         else:
@@ -137,19 +159,20 @@ class _Vmap(_Transformed):
         f = self.f
         dims = self._leaf_dims(args)
         size = self._batch_size(args, dims)
-        flat_dims = [d for ds in dims for d in ds]
-        leaves = pytree.tree_leaves((tuple(args), dict(kwargs)))
-        n_arg_leaves = len(flat_dims)
-        flat_dims += [None] * (len(leaves) - n_arg_leaves)  # keyword arguments are not mapped
+        # Arrays are traced; other leaves (in_dim None: _leaf_dims checked) reach f unchanged.
+        # Keyword arguments are not mapped.
+        a = _Args("vmap", f, args, kwargs)
+        leaf_dims = [d for ds in dims for d in ds] + [None] * (len(a.leaves) - sum(map(len, dims)))
+        flat_dims = [leaf_dims[i] for i in a.dynamic]
+        leaves = a.dynamic_leaves
         avals = []
         for leaf, d in zip(leaves, flat_dims):
-            a = ShapeDtype.of(leaf)
+            v = ShapeDtype.of(leaf)
             if d is not None:
-                a = ShapeDtype(a.shape[:d] + a.shape[d + 1:], a.dtype, False)
-            avals.append(a)
-        name = "".join(c if c.isalnum() or c == "_" else "_" for c in _fn_name(f)) or "f"
-        traced = trace(f, args, kwargs, _ModuleView(), name, leaf_avals=avals, private=True)
-        self._retrace = lambda: trace(f, args, kwargs, _ModuleView(), name, leaf_avals=avals, private=True)
+                v = ShapeDtype(v.shape[:d] + v.shape[d + 1:], v.dtype, False)
+            avals.append(v)
+        traced = _trace_args(f, a, leaf_avals=avals)
+        self._retrace = lambda: _trace_args(f, a, leaf_avals=avals)
         out_dims = self._out_leaf_dims(traced.out_tree, traced.out_avals)
         in_dims = [-1 if d is None else d for d in flat_dims] + [-1] * len(traced.captured)
         values = [value_of(x) for x in leaves] + [value_of(c) for c in traced.captured]
