@@ -157,3 +157,114 @@ def test_zero_size_dims_aot():
     assert sliced.shape == (0,)
     np.testing.assert_array_equal(sums, np.zeros(3))
     np.testing.assert_array_equal(product, np.zeros((3, 4)))
+
+
+# ---------------------------------------------------------------- memory
+
+_TOO_BIG = '''
+import numpy as np, tfn, tfn.numpy as tnp
+from tfn import aot
+
+def big(a):
+    return tnp.sum(tnp.broadcast_to(a, (1 << 20, 1 << 20)) * 2.0, axis=0)
+
+try:
+    tfn.jit(big)(np.ones(1))
+except MemoryError as e:
+    print("jit:", e)
+lib = aot.compile(big, np.ones(1), name="big").load()
+try:
+    lib(np.ones(1))
+except MemoryError as e:
+    print("aot:", e)
+'''
+
+
+def test_allocation_too_large_is_a_memory_error_not_a_segfault():
+    import subprocess
+    import sys
+    run = subprocess.run([sys.executable, "-c", _TOO_BIG], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    jit_line, aot_line = run.stdout.splitlines()
+    assert "'big' (defined at <string>:5)" in jit_line and "8.0 TiB" in jit_line
+    assert "TFN_AOT_ERROR_OUT_OF_MEMORY" in aot_line
+
+
+def test_temporaries_share_one_workspace(monkeypatch):
+    from tfn.runtime import cpu
+
+    def f(x, w):
+        h = tnp.tanh(x @ w)
+        return tnp.sum(tnp.exp(h) * h, axis=0), tnp.max(h @ w.T, axis=1)
+    x, w = RNG.standard_normal((64, 32)), RNG.standard_normal((32, 32))
+    want = (np.sum(np.exp(np.tanh(x @ w)) * np.tanh(x @ w), axis=0), np.max(np.tanh(x @ w) @ w.T, axis=1))
+    lowered = tfn.jit(f).lower(x, w)
+    assert "memref.alloc" not in lowered.as_text("buffers") and "@malloc" not in lowered.as_text("llvm")
+    for keep in (cpu.KEEP_WORKSPACE_BYTES, 0):   # a kept workspace, and one allocated per call
+        monkeypatch.setattr(cpu, "KEEP_WORKSPACE_BYTES", keep)
+        for got, ref in zip(tfn.jit(f)(x, w), want):
+            np.testing.assert_allclose(got, ref, rtol=1e-12)
+    art = aot.compile(f, x, w, name="shared_workspace")
+    assert "#define SHARED_WORKSPACE_WORKSPACE_BYTES " in art.header
+    assert "#define TFN_AOT_ERROR_OUT_OF_MEMORY 2" in art.header
+    for got, ref in zip(art.load()(x, w), want):
+        np.testing.assert_allclose(got, ref, rtol=1e-10)
+
+
+def test_workspace_offsets_reuse_dead_buffers():
+    from tfn.lowering.workspace import _first_fit
+    # (start, end, size): the third buffer starts after the first died and takes its place.
+    offsets, total = _first_fit([(0, 2, 100), (1, 5, 64), (3, 6, 100), (4, 6, 10)])
+    assert offsets == [0, 128, 0, 192] and total == 202
+
+
+# ---------------------------------------------------------------- compiler failures at the user's line
+
+def _broken_tanh(op, x):
+    """A lowering that builds an invalid op (a slice out of bounds): the verifier rejects it later."""
+    from mlir.dialects import tensor
+    n = len(ir_shape(x))
+    return tensor.ExtractSliceOp(op.result.type, x, [], [], [], [5] * n, ir_shape(op.result), [1] * n).result
+
+
+def ir_shape(value):
+    from tfn.lowering.builders import shape
+    return shape(value)
+
+
+def _model(x):
+    return tnp.tanh(x) * 2
+
+
+def _raise_internal(op, x):
+    raise ValueError("an internal invariant failed")
+
+
+@pytest.mark.parametrize("lowering,message", [(_broken_tanh, "offset 0 is out-of-bounds"),
+                                              (_raise_internal, "ValueError: an internal invariant failed")])
+def test_compiler_failure_names_the_function_not_the_ir(monkeypatch, lowering, message):
+    from tfn.lowering import to_linalg
+    from tfn.runtime.errors import CompileError
+    monkeypatch.setitem(to_linalg.LOWERINGS, "tfn.tanh", lowering)
+    line = _model.__code__.co_firstlineno
+    for compile_ in (lambda: tfn.jit(_model)(np.ones(3)), lambda: aot.compile(_model, np.ones(3), name="m")):
+        with pytest.raises(CompileError) as info:
+            compile_()
+        text = str(info.value)
+        assert f"'_model' (defined at {__file__}:{line})" in text and message in text
+        assert f"at {__file__}:{line + 1}" in text   # the op that failed: the tanh
+        assert "%" not in text and "see current operation" not in text and "^bb0" not in text
+
+
+def test_tfn_compile_reports_a_compiler_failure_at_the_line(monkeypatch, capsys, tmp_path):
+    from tfn.lowering import to_linalg
+    from tfn.tools import compile as cli
+    monkeypatch.setitem(to_linalg.LOWERINGS, "tfn.tanh", _broken_tanh)
+    source = tmp_path / "model.py"
+    source.write_text("import tfn.numpy as tnp\n\ndef model(x):\n    return tnp.tanh(x) * 2\n")
+    assert cli.main([f"{source}:model", "--shapes", "f32[3]", "-o", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{source}:4: error: internal compiler error while compiling 'model' "
+                          f"(defined at {source}:3)")
+    assert "failing op: tensor.extract_slice : (tensor<3xf32>) -> tensor<3xf32>" in err
+    assert "Traceback" not in err and "%" not in err

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tfn.aot import target as T
+from tfn.aot import capi, target as T
 from tfn.aot.capi import TensorSpec
 
 EMIT_KINDS = ("obj", "so", "header", "mlir", "llvm")
@@ -91,12 +91,15 @@ class Library:
             raise TypeError(f"expected {len(self.inputs)} arrays, got {len(arrays)}")
         ins = []
         for i, (spec, a) in enumerate(zip(self.inputs, arrays)):
-            a = np.ascontiguousarray(a, dtype=spec.dtype)
+            a = np.asarray(a, dtype=spec.dtype, order="C")  # keeps 0-d
             if a.shape != spec.shape:
                 raise ValueError(f"input {i}: expected shape {spec.shape}, got {a.shape}")
             ins.append(a)
         outs = [np.empty(s.shape, s.dtype) for s in self.outputs]
         status = self.function(*[a.ctypes.data for a in ins + outs])
+        if status == capi.ERROR_OUT_OF_MEMORY:
+            raise MemoryError(f"{self.function.__name__}: its workspace could not be allocated "
+                              f"(TFN_AOT_ERROR_OUT_OF_MEMORY)")
         if status != 0:
             raise RuntimeError(f"{self.function.__name__} returned {status}")
         return outs

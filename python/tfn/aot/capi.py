@@ -9,13 +9,17 @@ ABI (version 1) of a function `NAME` with inputs in0..inN-1 and outputs out0..ou
   int64_t, and uint8_t for bool (0 or 1).
 - Inputs are only read. Outputs are written in full and must not overlap any
   input or each other. A rank-0 array is a pointer to one element.
-- Returns 0 (TFN_AOT_OK), or TFN_AOT_ERROR_NULL_POINTER when a pointer is NULL
-  (nothing is written then).
-- The code keeps no state: temporaries are malloc'ed and freed within the call,
-  so concurrent calls from several threads are safe. It needs only libc and libm.
+- Returns 0 (TFN_AOT_OK), TFN_AOT_ERROR_NULL_POINTER when a pointer is NULL, or
+  TFN_AOT_ERROR_OUT_OF_MEMORY when the temporaries could not be allocated (nothing
+  is written then).
+- The code keeps no state: its temporaries live in one workspace of NAME_WORKSPACE_BYTES
+  (a compile-time constant), malloc'ed and checked before any code runs and freed
+  within the call, so concurrent calls from several threads are safe. It needs only
+  libc and libm.
 
 The wrapper is emitted in the LLVM dialect and calls the memref-descriptor entry
 point `_tfn_entry` with (pointer, pointer, offset 0, sizes..., strides...) per array;
+and the workspace as one more `memref<Nxi8>` descriptor (see `tfn.lowering.workspace`);
 every other symbol of the module is made internal, so several artifacts link into
 one program.
 """
@@ -29,7 +33,7 @@ from mlir import ir
 
 ABI_VERSION = 1
 ENTRY = "_tfn_entry"
-OK, ERROR_NULL_POINTER = 0, 1
+OK, ERROR_NULL_POINTER, ERROR_OUT_OF_MEMORY = 0, 1, 2
 
 C_TYPES = {"float32": "float", "float64": "double", "int32": "int32_t", "int64": "int64_t", "bool": "uint8_t"}
 SHORT_NAMES = {"float32": "f32", "float64": "f64", "int32": "i32", "int64": "i64", "bool": "bool"}
@@ -85,11 +89,14 @@ def _descriptor_fields(rank: int) -> list[str]:
     return ["!llvm.ptr", "!llvm.ptr", "i64"] + ["i64"] * (2 * rank)
 
 
-def add_c_wrapper(module: ir.Module, name: str, inputs: list[TensorSpec], outputs: list[TensorSpec]) -> None:
+def add_c_wrapper(module: ir.Module, name: str, inputs: list[TensorSpec], outputs: list[TensorSpec],
+                  workspace_bytes: int = 0) -> None:
     """Adds `llvm.func @name(ptr...) -> i32` calling `_tfn_entry`; makes everything else internal.
 
-    `module` is in the LLVM dialect (after `lower_for_cpu`). Raises ValueError if
-    `name` is the name of an external function the code calls (malloc, expf, ...).
+    `module` is in the LLVM dialect (after `lower_for_cpu`, whose `host_workspace_bytes`
+    is `workspace_bytes`: the wrapper mallocs that workspace, checks it and frees it).
+    Raises ValueError if `name` is the name of an external function the code calls
+    (malloc, expf, ...).
     """
     body = module.body
     funcs = {ir.StringAttr(op.attributes["sym_name"]).value: op for op in body.operations
@@ -126,6 +133,7 @@ def add_c_wrapper(module: ir.Module, name: str, inputs: list[TensorSpec], output
              "  %null = llvm.mlir.zero : !llvm.ptr",
              f"  %ok = llvm.mlir.constant({OK} : i32) : i32",
              f"  %bad = llvm.mlir.constant({ERROR_NULL_POINTER} : i32) : i32",
+             f"  %oom = llvm.mlir.constant({ERROR_OUT_OF_MEMORY} : i32) : i32",
              "  %false = llvm.mlir.constant(false) : i1"]
     acc = "%false"
     for i in range(n):
@@ -147,17 +155,34 @@ def add_c_wrapper(module: ir.Module, name: str, inputs: list[TensorSpec], output
         strides = [int(np.prod(spec.shape[k + 1:], dtype=np.int64)) for k in range(len(spec.shape))]
         args += [f"%a{i}", f"%a{i}", const(0)] + [const(d) for d in spec.shape] + [const(s) for s in strides]
         types += _descriptor_fields(len(spec.shape))
-    lines += [f"  llvm.call @{ENTRY}({', '.join(args)}) : ({', '.join(types)}) -> ()",
-              "  llvm.return %ok : i32",
+    if workspace_bytes:
+        # malloc before any code runs: a NULL checked here is an error code, not a segfault.
+        size = const(workspace_bytes)
+        lines += [f"  %ws = llvm.call @malloc({size}) : (i64) -> !llvm.ptr",
+                  "  %no_ws = llvm.icmp \"eq\" %ws, %null : !llvm.ptr",
+                  "  llvm.cond_br %no_ws, ^out_of_memory, ^run",
+                  "^run:"]
+        args += ["%ws", "%ws", const(0), size, const(1)]
+        types += _descriptor_fields(1)
+    lines.append(f"  llvm.call @{ENTRY}({', '.join(args)}) : ({', '.join(types)}) -> ()")
+    if workspace_bytes:
+        lines.append("  llvm.call @free(%ws) : (!llvm.ptr) -> ()")
+    lines += ["  llvm.return %ok : i32",
               "^null:",
-              "  llvm.return %bad : i32",
-              "}"]
-    declaration = f"llvm.func @{ENTRY}({', '.join(types)})"
+              "  llvm.return %bad : i32"]
+    if workspace_bytes:
+        lines += ["^out_of_memory:", "  llvm.return %oom : i32"]
+    lines.append("}")
+    declarations = [f"llvm.func @{ENTRY}({', '.join(types)})"]
+    for symbol, signature in (("malloc", "(i64) -> !llvm.ptr"), ("free", "(!llvm.ptr)")):
+        if workspace_bytes and symbol not in funcs:  # declared once: a duplicate symbol aborts
+            declarations.append(f"llvm.func @{symbol}{signature}")
     with module.context, ir.Location.unknown():
-        scratch = ir.Module.parse(declaration + "\n" + "\n".join(lines))
-        wrapper = list(scratch.body.operations)[1]
-        wrapper.operation.move_before(list(body.operations)[0])
-    expected = ir.TypeAttr(list(scratch.body.operations)[0].attributes["function_type"]).value
+        scratch = ir.Module.parse("\n".join(declarations) + "\n" + "\n".join(lines))
+        scratch_ops = list(scratch.body.operations)
+        for op in scratch_ops[1:]:
+            op.operation.move_before(list(body.operations)[0])
+    expected = ir.TypeAttr(scratch_ops[0].attributes["function_type"]).value
     actual = ir.TypeAttr(entry.attributes["function_type"]).value
     if str(actual) != str(expected):
         raise ValueError(f"internal error: '{ENTRY}' has type {actual}, expected {expected}")
@@ -167,7 +192,7 @@ def add_c_wrapper(module: ir.Module, name: str, inputs: list[TensorSpec], output
 # ---------------------------------------------------------------------------- the header
 
 def header(name: str, inputs: list[TensorSpec], outputs: list[TensorSpec], *, source: str = "",
-           target: str = "") -> str:
+           target: str = "", workspace_bytes: int = 0) -> str:
     """The C header declaring `int name(const T* in0, ..., U* out0, ...)`, with shape constants."""
     up = name.upper()
     guard = f"TFN_AOT_{up}_H"
@@ -178,16 +203,21 @@ def header(name: str, inputs: list[TensorSpec], outputs: list[TensorSpec], *, so
            " * ABI version 1. All arrays are dense, row-major (C order), aligned to their",
            " * element size, of exactly the shapes below; bool is uint8_t holding 0 or 1.",
            " * Inputs are only read. Outputs are written in full and must not overlap any",
-           " * input or each other. Returns TFN_AOT_OK (0), or TFN_AOT_ERROR_NULL_POINTER if a",
-           " * pointer is NULL (nothing is written). No global state: calls are thread-safe.",
+           " * input or each other. Returns TFN_AOT_OK (0), TFN_AOT_ERROR_NULL_POINTER if a",
+           " * pointer is NULL, or TFN_AOT_ERROR_OUT_OF_MEMORY if the temporaries (one block",
+           f" * of {up}_WORKSPACE_BYTES, malloc'ed for the call) could not be allocated; nothing",
+           " * is written then. No global state: calls are thread-safe.",
            " * Link with the object or library and -lm.",
            " */",
            f"#ifndef {guard}", f"#define {guard}", "", "#include <stdint.h>", "",
            "#ifndef TFN_AOT_OK", "#define TFN_AOT_OK 0",
-           f"#define TFN_AOT_ERROR_NULL_POINTER {ERROR_NULL_POINTER}", "#endif", "",
+           f"#define TFN_AOT_ERROR_NULL_POINTER {ERROR_NULL_POINTER}", "#endif",
+           "#ifndef TFN_AOT_ERROR_OUT_OF_MEMORY",
+           f"#define TFN_AOT_ERROR_OUT_OF_MEMORY {ERROR_OUT_OF_MEMORY}", "#endif", "",
            f"#define {up}_ABI_VERSION {ABI_VERSION}",
            f"#define {up}_NUM_INPUTS {len(inputs)}",
-           f"#define {up}_NUM_OUTPUTS {len(outputs)}", ""]
+           f"#define {up}_NUM_OUTPUTS {len(outputs)}",
+           f"#define {up}_WORKSPACE_BYTES {workspace_bytes}", ""]
     for kind, specs in (("IN", inputs), ("OUT", outputs)):
         for i, spec in enumerate(specs):
             p = f"{up}_{kind}{i}"

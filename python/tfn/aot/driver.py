@@ -22,6 +22,7 @@ from tfn.aot.capi import TensorSpec
 from tfn.dialect.types import canonical_dtype, to_dtype
 from tfn.frontend import pytree
 from tfn.frontend.tracer import ShapeDtype, Tracer
+from tfn.runtime.errors import describe_function
 
 
 class AotError(Exception):
@@ -127,7 +128,8 @@ def compile(fn: Callable, *example_args, name: str | None = None, static_argnums
         outputs = [TensorSpec(a.shape, a.dtype, p if len(outs) > 1 else "out")
                    for a, p in zip(traced.out_avals, outs)]
         return _finish(module, "main", name, inputs, outputs, target, use_blas,
-                       source=f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', name)}")
+                       source=f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', name)}",
+                       function=describe_function(getattr(fn, "__name__", name), fn))
 
 
 def compile_module(module: ir.Module, entry: str, name: str | None = None, *, cpu: str = T.HOST,
@@ -168,16 +170,19 @@ def compile_module(module: ir.Module, entry: str, name: str | None = None, *, cp
 
 
 def _finish(module: ir.Module, entry: str, name: str, inputs, outputs, target: T.Target, use_blas: bool,
-            source: str) -> Artifact:
+            source: str, function: str | None = None) -> Artifact:
     from mlir.dialects import llvm as llvm_dialect
     from tfn.runtime.cpu import lower_for_cpu
-    stages = dict(lower_for_cpu(module, entry, use_blas=use_blas))
-    capi.add_c_wrapper(module, name, inputs, outputs)
-    stages["llvm"] = str(module)
-    stages["llvmir"] = llvm_dialect.translate_module_to_llvmir(module.operation)
+    from tfn.runtime.errors import compile_errors
+    with compile_errors(function or f"'{entry}'" + (f" of {source}" if source else ""), prefix="tfn.aot"):
+        stages = dict(lower_for_cpu(module, entry, use_blas=use_blas))
+        workspace = stages.pop("host_workspace_bytes")
+        capi.add_c_wrapper(module, name, inputs, outputs, workspace_bytes=workspace)
+        stages["llvm"] = str(module)
+        stages["llvmir"] = llvm_dialect.translate_module_to_llvmir(module.operation)
     obj = T.object_code(stages["llvmir"], target)
     note = target.describe()
     if use_blas:
         note += "; calls scipy_cblas_sgemm64_/scipy_cblas_dgemm64_ (link numpy's OpenBLAS)"
-    header = capi.header(name, inputs, outputs, source=source, target=note)
+    header = capi.header(name, inputs, outputs, source=source, target=note, workspace_bytes=workspace)
     return Artifact(name, inputs, outputs, stages, obj, header, target, source)

@@ -119,7 +119,7 @@ class Jitted:
         if hit is None:
             hit = self._cache[key] = compile_function(self._bind(static_pos, static), dyn_args, dyn_kwargs,
                                                       avals, name=getattr(self.fn, "__name__", "f"),
-                                                      device=self.device)
+                                                      device=self.device, source=self.fn)
         return hit, leaves
 
     # ---- public
@@ -170,7 +170,7 @@ def trace_module(fn: Callable, args: tuple, kwargs: dict, avals: Sequence[ShapeD
 
 
 def compile_function(fn: Callable, args: tuple, kwargs: dict, avals: Sequence[ShapeDtype],
-                     name: str = "f", device: str = "cpu") -> Compiled:
+                     name: str = "f", device: str = "cpu", source: Callable | None = None) -> Compiled:
     if device == "cuda":
         from tfn.runtime.cuda import CudaExecutable as Executable, device_chip
         device_chip()  # a clear CudaUnavailable before any tracing work
@@ -178,7 +178,10 @@ def compile_function(fn: Callable, args: tuple, kwargs: dict, avals: Sequence[Sh
         from tfn.runtime.cpu import CpuExecutable as Executable
     with _COMPILE_LOCK, context(), ir.Location.unknown():
         module, traced = trace_module(fn, args, kwargs, avals, name)
-        executable = Executable(module, "main")  # its stages start with the tfn text
+        # Past tracing, a failure is the compiler's (or the machine's): name the user's function.
+        from tfn.runtime.errors import compile_errors, describe_function
+        with compile_errors(describe_function(name, source)):
+            executable = Executable(module, "main")  # its stages start with the tfn text
     return Compiled(traced, executable)
 
 

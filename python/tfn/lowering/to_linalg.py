@@ -340,7 +340,15 @@ def lower_op(op: ir.Operation) -> None:
             # gather would load from an empty buffer.
             new = empty(list(out.shape), out.element_type)
         else:
-            new = rule(op, *op.operands)
+            try:
+                new = rule(op, *op.operands)
+            except Exception as e:
+                # Whoever reports it (tfn.runtime.errors) names the op and the user's line.
+                if not isinstance(getattr(e, "location", None), ir.Location):
+                    e.location = op.location
+                e.failing_op = (f"{op.name} : ({', '.join(str(v.type) for v in op.operands)}) -> "
+                                f"{op.result.type}")
+                raise
     op.result.replace_all_uses_with(new)
     op.erase()
 

@@ -27,10 +27,15 @@ from tfn.lowering.outline import allow_inlining, outline_for_fusion
 from tfn.lowering.destinations import drop_self_copies, write_into_results
 from tfn.lowering.loop_hints import disable_unrolling
 from tfn.lowering.to_linalg import lower_to_linalg
+from tfn.lowering.workspace import ALIGNMENT, pool_host_allocations
 from tfn.runtime import blas as blas_runtime
+from tfn.runtime.errors import format_bytes, physical_memory
 from tfn.runtime.memref import make_descriptor
 
 ENTRY = "_tfn_entry"
+# A workspace up to this size is allocated once per compiled function and kept; a larger
+# one is allocated for each call and freed after it.
+KEEP_WORKSPACE_BYTES = 64 << 20
 
 
 def add_entry_wrapper(module: ir.Module, callee: str) -> None:
@@ -81,6 +86,9 @@ def lower_for_cpu(module: ir.Module, entry: str, use_blas: bool | None = None) -
 
     `use_blas` (default: whether a BLAS could be loaded into this process) turns large
     f32/f64 contractions into calls of that BLAS; code meant to run elsewhere passes False.
+    The entry point's temporaries are views of one workspace, a trailing `memref<Nxi8>`
+    argument that the caller allocates; `stages["host_workspace_bytes"]` is N (0: no
+    such argument). See `tfn.lowering.workspace`.
     """
     if use_blas is None:
         use_blas = blas_runtime.available()
@@ -103,6 +111,7 @@ def lower_for_cpu(module: ir.Module, entry: str, use_blas: bool | None = None) -
     if use_blas:
         linalg_to_blas(module.operation)
     lower_strided_copies(module.operation)
+    stages["host_workspace_bytes"] = pool_host_allocations(module.operation, ENTRY)
     stages["buffers"] = str(module)
     PassManager.parse(f"builtin.module({pipelines.CPU_BUFFERS_TO_LLVM})").run(module.operation)
     disable_unrolling(module.operation)
@@ -150,7 +159,10 @@ class CpuExecutable:
                 ftype = ir.FunctionType(ir.TypeAttr(op.attributes["function_type"]).value)
         self.in_specs = [(tuple(ir.RankedTensorType(t).shape), _np_dtype(t)) for t in ftype.inputs]
         self.out_specs = [(tuple(ir.RankedTensorType(t).shape), _np_dtype(t)) for t in ftype.results]
+        self.name = _source_name(module, entry)
         self.stages = self._lower(module, entry)
+        self._workspace_bytes = self.stages.get("host_workspace_bytes", 0)
+        check_memory(self._workspace_bytes, self.out_specs)
         self.engine = self._make_engine(module, opt_level)
         self._function = self.engine.lookup(ENTRY)
         # Trailing arguments the target adds itself (a device workspace): set once, never by callers.
@@ -176,6 +188,11 @@ class CpuExecutable:
         self._outputs = [(off, shape, dtype) for off, (shape, dtype) in zip(offsets[len(self.in_specs):], self.out_specs)]
         self._extra_offsets = offsets[len(self.in_specs) + len(self.out_specs):]
         self._lock = threading.Lock()
+        # A large workspace is allocated per call (see _call), a small one kept.
+        self._workspace_per_call = self._workspace_bytes > KEEP_WORKSPACE_BYTES
+        if 0 < self._workspace_bytes <= KEEP_WORKSPACE_BYTES:
+            self._workspace = _aligned_buffer(self._workspace_bytes)
+            self.set_extra_pointer(0, _pointer(self._workspace))
 
     def set_extra_pointer(self, k: int, address: int) -> None:
         """Points trailing argument k (see extra_specs) at `address` for every later call."""
@@ -184,7 +201,10 @@ class CpuExecutable:
 
     # Targets other than the host CPU override these two.
     def _lower(self, module: ir.Module, entry: str) -> dict[str, str]:
-        return lower_for_cpu(module, entry)
+        stages = lower_for_cpu(module, entry)
+        n = stages["host_workspace_bytes"]
+        self.extra_specs = [((n,), np.dtype(np.uint8))] if n else []
+        return stages
 
     def _make_engine(self, module: ir.Module, opt_level: int) -> ExecutionEngine:
         return ExecutionEngine(module, opt_level=opt_level)
@@ -207,12 +227,59 @@ class CpuExecutable:
                 raise ValueError(f"expected an array of shape {shape}, got {a.shape}")
             words[off] = words[off + 1] = _pointer(a)
         outs = []
-        for off, shape, dtype in self._outputs:
-            out = np.empty(shape, dtype)
-            words[off] = words[off + 1] = _pointer(out)
-            outs.append(out)
+        try:
+            for off, shape, dtype in self._outputs:
+                out = np.empty(shape, dtype)
+                words[off] = words[off + 1] = _pointer(out)
+                outs.append(out)
+            if self._workspace_per_call:
+                keep.append(_aligned_buffer(self._workspace_bytes))
+                self.set_extra_pointer(0, _pointer(keep[-1]))
+        except MemoryError:
+            needed = self._workspace_bytes + sum(_nbytes(shape, dtype) for _, shape, dtype in self._outputs)
+            raise MemoryError(f"{self.name}: cannot allocate the {format_bytes(needed)} that a call needs "
+                              f"(results and temporaries)") from None
         self._function(self._packed)
         return outs
+
+
+def _nbytes(shape, dtype) -> int:
+    n = np.dtype(dtype).itemsize
+    for d in shape:
+        n *= int(d)
+    return n
+
+
+def _aligned_buffer(nbytes: int) -> np.ndarray:
+    """A uint8 array of `nbytes` whose data starts at a multiple of ALIGNMENT."""
+    raw = np.empty(nbytes + ALIGNMENT, np.uint8)
+    skip = -raw.ctypes.data % ALIGNMENT
+    return raw[skip:skip + nbytes]
+
+
+def _source_name(module: ir.Module, entry: str) -> str:
+    """The user's name of function `entry` (attribute `tfn.source_name`), else `entry`."""
+    for op in module.body.operations:
+        if op.operation.name == "func.func" and ir.StringAttr(op.attributes["sym_name"]).value == entry:
+            if "tfn.source_name" in op.attributes:
+                return ir.StringAttr(op.attributes["tfn.source_name"]).value
+    return entry
+
+
+def check_memory(workspace_bytes: int, out_specs) -> None:
+    """Raises MemoryError when one call needs more memory than this machine has.
+
+    Shapes are static, so what a call allocates (its results and its workspace) is known
+    when compiling; refusing then beats an allocation failure, or the OOM killer, later.
+    """
+    total = physical_memory()
+    needed = workspace_bytes + sum(_nbytes(shape, dtype) for shape, dtype in out_specs)
+    if total is not None and needed > total:
+        largest = max(out_specs, key=lambda s: _nbytes(*s), default=None)
+        detail = f" (largest result {np.dtype(largest[1]).name}{list(largest[0])})" if largest else ""
+        raise MemoryError(f"a call needs {format_bytes(needed)} of memory: {format_bytes(workspace_bytes)} "
+                          f"of temporaries and {format_bytes(needed - workspace_bytes)} of results{detail}, "
+                          f"more than this machine's {format_bytes(total)}")
 
 
 def _np_dtype(t: ir.Type) -> np.dtype:

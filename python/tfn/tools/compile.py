@@ -84,6 +84,17 @@ def _located(e: BaseException, user_files: set[str] | None = None) -> str:
     return f"{PROG}: error: {kind}: {message}"
 
 
+def _compile_error_text(e: BaseException, fallback: str) -> str:
+    """`file:line: error: internal compiler error ...` for a CompileError (or a MemoryError) of the
+    lowering, at the failing op's line where known, else at `fallback` (the input)."""
+    text = str(e)
+    for prefix in ("tfn.aot: ", "tfn.jit: "):
+        text = text.removeprefix(prefix)
+    where = getattr(e, "location", None) or fallback
+    kind = "" if type(e).__name__ == "CompileError" else f"{type(e).__name__}: "
+    return f"{where}: error: {kind}{text}"
+
+
 def _mlir_location_message(e: BaseException, display: str, lines: list[str]) -> str | None:
     from tfn.tools.diagnostics import Record, file_position, format_record
     loc = getattr(e, "location", None)
@@ -159,10 +170,13 @@ def _compile_python(args, options) -> object:
     fn, file, fname = _load_python(args.input)
     name = args.name or fname
     _check_name(name)
+    from tfn.runtime.errors import CompileError
     try:
         return aot.compile(fn, *specs, name=name, **options)
     except aot.ToolchainError as e:
         raise Failure(f"{PROG}: error: {e}") from None
+    except (CompileError, MemoryError) as e:
+        raise Failure(_compile_error_text(e, file)) from None
     except Exception as e:  # noqa: BLE001 - a tracing error: show the user's line
         located = _mlir_location_message(e, file, [])
         text = located or _located(e, {file})
@@ -216,12 +230,15 @@ def _compile_mlir(args, options) -> object:
             except ir.MLIRError as e:
                 records = log.records if log.has_errors else [*log.records, Record("error", str(e))]
                 raise report(records) from None
+        from tfn.runtime.errors import CompileError
         try:
             return aot.compile_module(module, args.entry, name, source=display, **options)
         except aot.AotError as e:
             raise Failure(f"{display}: error: {e}") from None
         except aot.ToolchainError as e:
             raise Failure(f"{PROG}: error: {e}") from None
+        except (CompileError, MemoryError) as e:
+            raise Failure(_compile_error_text(e, display)) from None
         except Exception as e:  # noqa: BLE001 - e.g. an op without a lowering, reported at the op
             located = _mlir_location_message(e, display, lines)
             raise Failure(located or f"{display}: error: {type(e).__name__}: {e}") from None

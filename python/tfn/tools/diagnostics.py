@@ -97,9 +97,25 @@ def format_record(record: Record, display_name: str, source_lines: list[str] | N
         head = f"{record.file}:{record.line}:{record.col}: {record.severity}: {record.message}"
     lines = [head]
     if source_lines is not None and record.line and 0 < record.line <= len(source_lines):
-        text = source_lines[record.line - 1].rstrip("\n")
-        lines += [text, " " * max(record.col - 1, 0) + "^"]
+        text, caret = _window(source_lines[record.line - 1].rstrip("\n"), max((record.col or 1) - 1, 0))
+        lines += [text, " " * caret + "^"]
     return "\n".join(lines)
+
+
+SHOWN_COLUMNS = 120
+
+
+def _window(text: str, caret: int) -> tuple[str, int]:
+    """At most SHOWN_COLUMNS of a long source line around the caret ('...' marks cuts)."""
+    if len(text) <= SHOWN_COLUMNS:
+        return text, caret
+    start = max(0, min(caret - SHOWN_COLUMNS // 2, len(text) - SHOWN_COLUMNS))
+    shown = text[start:start + SHOWN_COLUMNS]
+    if start:
+        shown, caret = "..." + shown, caret + 3
+    if start + SHOWN_COLUMNS < len(text):
+        shown += "..."
+    return shown, caret - start
 
 
 def print_records(records: list[Record], display_name: str, source_lines: list[str] | None = None,

@@ -77,12 +77,50 @@ class ParseFailure(Exception):
         self.wrapped = wrapped
 
 
+# MLIR's parser recurses once per nesting level (regions, types, attributes) and overflows
+# the C stack (a segfault) at a few thousand levels: 5,000 nested modules crashed it.
+# Real IR stays below a few dozen levels.
+MAX_NESTING = 256
+_BRACKETS = re.compile(r'"(?:[^"\\\n]|\\.)*"|//[^\n]*|->|>=|[{}\[\]()<>]')
+_OPENERS, _CLOSERS = "{[(<", "}])>"
+
+
+def nesting_violation(text: str, limit: int = MAX_NESTING) -> tuple[int, int, int] | None:
+    """(line, col, depth) of the first bracket nested deeper than `limit`, else None.
+
+    Counts `{ [ ( <` outside strings and comments (`->` and `>=` close nothing); a
+    miscounted closer only lowers the depth, so valid IR is never refused.
+    """
+    if sum(text.count(c) for c in _OPENERS) <= limit:
+        return None   # the common case, decided by C-speed counting
+    depth = 0
+    for m in _BRACKETS.finditer(text):
+        token = m.group()
+        if token in _OPENERS:
+            depth += 1
+            if depth > limit:
+                start = m.start()
+                line = text.count("\n", 0, start) + 1
+                return line, start - (text.rfind("\n", 0, start) + 1) + 1, depth
+        elif token in _CLOSERS:
+            depth = max(depth - 1, 0)
+    return None
+
+
 def parse_module(text: str, source_name: str, context: ir.Context) -> tuple[ir.Operation, bool]:
     """Parses a chunk into a `builtin.module`, wrapping top-level ops like mlir-opt does.
 
     Returns (module, whether it was wrapped). Diagnostics go to the context's
-    handlers; raises ParseFailure when parsing fails.
+    handlers; raises ParseFailure when parsing fails (or the text is nested too
+    deeply to parse safely, see MAX_NESTING).
     """
+    deep = nesting_violation(text)
+    if deep is not None:
+        line, col, _ = deep
+        message = (f"nesting deeper than {MAX_NESTING} levels (brackets, regions, types) is not "
+                   f"supported: the parser would overflow its stack")
+        ir.Location.file(source_name, line, col, context=context).emit_error(message)
+        raise ParseFailure(message)
     op, needs_module = _parse_as_is(text, source_name, context)
     if not needs_module:
         return op, False

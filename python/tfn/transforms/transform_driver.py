@@ -52,11 +52,66 @@ def _fold_indirect_calls(module_op: ir.Operation) -> None:
             owner.erase()
 
 
+def _references(func_op) -> list[tuple[str, ir.Operation]]:
+    """(function name, op) for every func.call and func.constant in `func_op`'s body (nested too)."""
+    found = []
+
+    def visit(op):
+        op = op.operation if hasattr(op, "operation") else op
+        if op.name == "func.call":
+            found.append((U.callee_name(op), op))
+        elif op.name == "func.constant":
+            found.append((ir.FlatSymbolRefAttr(op.attributes["value"]).value, op))
+        return ir.WalkResult.ADVANCE
+    func_op.operation.walk(visit)
+    return found
+
+
+def find_recursion(funcs: dict, start: str) -> list[tuple[str, ir.Operation]] | None:
+    """A cycle of calls (or function references) reachable from `start`, as the (caller,
+    referencing op) pairs along it, else None. Transforms inline every call, so a
+    recursive callee would be inlined forever."""
+    state: dict[str, int] = {}   # 1: on the current path, 2: done
+    path: list[tuple[str, ir.Operation]] = []
+
+    def visit(name: str) -> list | None:
+        state[name] = 1
+        for callee, op in _references(funcs[name]):
+            if callee not in funcs:
+                continue
+            path.append((name, op))
+            if state.get(callee) == 1:
+                first = next(i for i, (caller, _) in enumerate(path) if caller == callee)
+                return path[first:]
+            if callee not in state:
+                cycle = visit(callee)
+                if cycle is not None:
+                    return cycle
+            path.pop()
+        state[name] = 2
+        return None
+    return visit(start) if start in funcs else None
+
+
+def _recursion_error(op: ir.Operation, cycle: list[tuple[str, ir.Operation]]) -> TransformExpansionError:
+    chain = " -> ".join(f"@{caller}" for caller, _ in cycle) + f" -> @{cycle[0][0]}"
+    from tfn.tools.diagnostics import file_position
+    caller, ref = cycle[-1]
+    where = file_position(op.location)
+    at = f" (the transform is at {where[0]}:{where[1]}:{where[2]})" if where else ""
+    err = TransformExpansionError(
+        f"cannot expand '{op.name}': the function it transforms is recursive ({chain}, closed by this "
+        f"reference in @{caller}); transforms inline every call, so recursion is not supported{at}")
+    err.location = ref.location
+    return err
+
+
 def expand_all(module_op: ir.Operation, kinds: tuple[str, ...] | None = None) -> None:
     """Rewrites transform ops (of `kinds`, default all) until none is left."""
     _load_expanders()
     kinds = kinds or tuple(EXPANDERS)
     memo: dict = {}
+    acyclic: set[str] = set()   # callees already checked for recursion
     while True:
         _fold_indirect_calls(module_op)
         funcs = U.functions(module_op)
@@ -68,6 +123,11 @@ def expand_all(module_op: ir.Operation, kinds: tuple[str, ...] | None = None) ->
         progressed = False
         for op in pending:
             callee_name = _constant_callee(op)
+            if callee_name is not None and callee_name in funcs and callee_name not in acyclic:
+                cycle = find_recursion(funcs, callee_name)
+                if cycle is not None:
+                    raise _recursion_error(op, cycle)
+                acyclic.add(callee_name)
             if callee_name is None or U.contains_transforms(funcs[callee_name], module_op):
                 continue
             key = (op.name, callee_name, tuple(sorted((a.name, str(a.attr)) for a in map(op.attributes.__getitem__, range(len(op.attributes))))))
