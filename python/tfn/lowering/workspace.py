@@ -117,6 +117,9 @@ def pool_host_allocations(module_op: ir.Operation, entry: str) -> int:
     lifetimes = [(position[a], _last_use(a, func_op, position), byte_size(ir.MemRefType(a.results[0].type)))
                  for a in allocs]
     offsets, total = _first_fit(lifetimes)
+    if total >= 1 << 63:  # not even addressable: a memref type could not say it
+        from tfn.runtime.errors import format_bytes
+        raise MemoryError(f"a call needs {format_bytes(total)} of temporaries, more than any machine's memory")
     total = max(total, 1)
     i8 = ir.IntegerType.get_signless(8)
     workspace = block.add_argument(ir.MemRefType.get([total], i8), ir.Location.unknown())

@@ -34,8 +34,9 @@ from tfn.runtime.memref import make_descriptor
 
 ENTRY = "_tfn_entry"
 # A workspace up to this size is allocated once per compiled function and kept; a larger
-# one is allocated for each call and freed after it.
-KEEP_WORKSPACE_BYTES = 64 << 20
+# one is allocated for each call and freed after it, so what a cached function holds
+# between calls stays small.
+KEEP_WORKSPACE_BYTES = 4 << 20
 
 
 def add_entry_wrapper(module: ir.Module, callee: str) -> None:
