@@ -148,6 +148,7 @@ def compile_module(module: ir.Module, entry: str, name: str | None = None, *, cp
                 raise AotError(f"function '{entry}' is only declared; it needs a body")
     if ftype is None:
         raise AotError(f"no function named '{entry}' in the module")
+    _check_no_recursion(module, entry)
 
     def specs(types, prefix):
         out = []
@@ -167,6 +168,20 @@ def compile_module(module: ir.Module, entry: str, name: str | None = None, *, cp
         return out
     inputs, outputs = specs(ftype.inputs, "argument"), specs(ftype.results, "result")
     return _finish(module, entry, name, inputs, outputs, target, use_blas, source=source)
+
+
+def _check_no_recursion(module: ir.Module, entry: str) -> None:
+    """tfn has no control flow, so a recursive call never ends: refuse it, at the call."""
+    from tfn.tools.diagnostics import file_position
+    from tfn.transforms import ir_utils
+    from tfn.transforms.transform_driver import find_recursion
+    cycle = find_recursion(ir_utils.functions(module.operation), entry)
+    if cycle is not None:
+        chain = " -> ".join(f"@{caller}" for caller, _ in cycle) + f" -> @{cycle[0][0]}"
+        position = file_position(cycle[-1][1].location)
+        at = f" at {position[0]}:{position[1]}:{position[2]}" if position else ""
+        raise AotError(f"'{entry}' is recursive ({chain}, closed{at}); with no control flow in tfn "
+                       f"the recursion would never end", position)
 
 
 def _finish(module: ir.Module, entry: str, name: str, inputs, outputs, target: T.Target, use_blas: bool,

@@ -234,7 +234,8 @@ def _compile_mlir(args, options) -> object:
         try:
             return aot.compile_module(module, args.entry, name, source=display, **options)
         except aot.AotError as e:
-            raise Failure(f"{display}: error: {e}") from None
+            where = ":".join(map(str, e.location)) if e.location else display
+            raise Failure(f"{where}: error: {e}") from None
         except aot.ToolchainError as e:
             raise Failure(f"{PROG}: error: {e}") from None
         except (CompileError, MemoryError) as e:
