@@ -109,6 +109,21 @@ def test_ensemble_gradients_with_a_shared_input(dtype):
                                    atol=1e-4 if dtype == np.float32 else 1e-10)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_shared_input_against_batched_weights_all_layouts(dtype):
+    """x [M, K] (M < K) against weights [E, K, N] or [E, N, K]: the lhs broadcast over E."""
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    for m, k, n, models in ((2, 16, 4, 3), (3, 100, 16, 5)):   # below and above BLAS_MIN_FLOPS
+        x = RNG.standard_normal((m, k)).astype(dtype)
+        w = RNG.standard_normal((models, k, n)).astype(dtype)
+        wt = np.ascontiguousarray(w.transpose(0, 2, 1))
+        np.testing.assert_allclose(tfn.vmap(lambda w: x @ w)(w), np.einsum("mk,ekn->emn", x, w), **tol)
+        np.testing.assert_allclose(tfn.vmap(lambda w: x @ w.T)(wt), np.einsum("mk,ekn->emn", x, w), **tol)
+        np.testing.assert_allclose(tfn.vmap(lambda w: tnp.inner(x, w))(wt), np.einsum("mk,ekn->emn", x, w), **tol)
+        xt = np.ascontiguousarray(x.T)
+        np.testing.assert_allclose(tfn.vmap(lambda w: xt.T @ w)(w), np.einsum("mk,ekn->emn", x, w), **tol)
+
+
 # ---------------------------------------------------------------- zero-size dims
 
 E03, E30 = np.ones((0, 3)), np.ones((3, 0))
