@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import operator
 import string
 import threading
 from typing import Sequence
@@ -43,14 +44,10 @@ class _Nesting(threading.local):
 
 _NESTING = _Nesting()
 
-# Errors that mean "bad input" and already name the function; anything else escaping a
-# tnp function (an IndexError or KeyError from inside tfn) is reported with its arguments.
-_USER_ERRORS = (ops.ShapeError, TraceError, TypeError, ValueError, OverflowError, IndexError,
-                NotImplementedError)
-
-
 def _op(fn):
     """Public tnp function: sets the user's source line as location; runs eagerly outside a trace."""
+    name = fn.__name__.strip("_").removesuffix("_op")
+
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         if _NESTING.depth:
@@ -59,22 +56,36 @@ def _op(fn):
             from tfn.api.eager import call_eagerly
             try:
                 return call_eagerly(wrapper, args, kwargs)
-            except DtypeError as error:  # an argument tfn cannot take, found before tracing
-                raise DtypeError(f"tfn.numpy.{fn.__name__}: {error} (arguments: "
-                                 f"{', '.join(_describe(a) for a in args)})\n  at {user_line()}") from None
+            except (TypeError, ValueError) as error:  # an argument found unusable before tracing
+                _reraise(name, args, error)
         _NESTING.depth += 1
         try:
             with user_location():
                 return fn(*args, **kwargs)
-        except _USER_ERRORS as error:
-            if isinstance(error, (IndexError, KeyError)) and not str(error).startswith("tfn."):
-                _internal(fn.__name__, args, error)
-            raise
-        except (KeyError, AttributeError, ZeroDivisionError) as error:
-            _internal(fn.__name__, args, error)
+        except (TypeError, ValueError, IndexError, OverflowError, KeyError, AttributeError,
+                ZeroDivisionError) as error:
+            _reraise(name, args, error)
         finally:
             _NESTING.depth -= 1
     return wrapper
+
+
+def _reraise(name: str, args, error: Exception):
+    """Re-raises `error` naming the function, its arguments and the user's line, unless it
+    does already (tfn's own errors start with "tfn."). What tfn did not expect (a KeyError,
+    AttributeError or bare IndexError from inside it) becomes a ShapeError: a bad input
+    that no check caught."""
+    text = str(error)
+    if text.startswith("tfn."):
+        raise error
+    described = ", ".join(_describe(a) for a in args)
+    text = text.split("\n  at ")[0]
+    if isinstance(error, (KeyError, AttributeError, ZeroDivisionError)) or type(error) is IndexError:
+        raise ops.ShapeError(f"tfn.numpy.{name}: cannot handle arguments ({described}): "
+                             f"{type(error).__name__}: {text}\n  at {user_line()}") from error
+    kind = type(error) if type(error) in (TraceError, DtypeError, TypeError, ValueError, OverflowError) else next(
+        k for k in (TypeError, ValueError, OverflowError) if isinstance(error, k))
+    raise kind(f"tfn.numpy.{name}: {text} (arguments: {described})\n  at {user_line()}") from error
 
 
 def _describe(x) -> str:
@@ -85,18 +96,8 @@ def _describe(x) -> str:
     return repr(x) if len(repr(x)) < 40 else type(x).__name__
 
 
-def _internal(name: str, args, error: BaseException):
-    """An unexpected error inside tfn, reported as a bad input of `name` with its arguments."""
-    raise ops.ShapeError(f"tfn.numpy.{name}: cannot handle arguments ({', '.join(_describe(a) for a in args)}): "
-                         f"{type(error).__name__}: {error}\n  at {user_line()}") from error
-
-
 def _fail(name: str, message: str):
     raise ops.ShapeError(f"tfn.numpy.{name}: {message}\n  at {user_line()}")
-
-
-def _index_error(message: str):
-    raise IndexError(f"tfn.numpy.getitem: {message}\n  at {user_line()}")
 
 
 # ---------------------------------------------------------------- dtypes and broadcasting
@@ -114,24 +115,29 @@ def _is_weak(x) -> bool:
     return _is_scalar(x) or (isinstance(x, Tracer) and x.weak)
 
 
-def _stand_in(x):
-    """What numpy should see in place of x: tracers become zeros of their shape and dtype
-    (a weak one a Python scalar), inside lists too; arrays and scalars stay as they are."""
-    if isinstance(x, Tracer):
-        return {"b": False, "i": 0, "f": 0.0}[x.dtype.kind] if x.weak else _np.zeros(x.shape, x.dtype)
-    if isinstance(x, (list, tuple)):
-        return [_stand_in(y) for y in x]
-    return x
-
-
 def _numpy_array(x, name: str = "asarray") -> _np.ndarray:
-    """numpy's array for a non-traced x, or the stand-in of a traced one, in a tfn dtype."""
+    """numpy's array of a value holding no tracer, in a dtype tfn has."""
     try:
-        return input_array(_stand_in(x))
+        return input_array(x)
     except TypeError as error:
-        raise TypeError(f"tfn.numpy.{name}: {error} (got {_describe(x)})\n  at {user_line()}") from None
+        raise type(error)(f"tfn.numpy.{name}: {error} (got {_describe(x)})\n  at {user_line()}") from None
     except ValueError as error:
         _fail(name, f"{error} (got {_describe(x)})")
+
+
+def _nested_aval(x, name: str = "asarray") -> tuple[tuple, _np.dtype]:
+    """(shape, dtype) numpy's `array(x)` would have, for x possibly a (nested) list of tracers,
+    without making the array. A weak tracer counts as the Python scalar it stands for."""
+    if isinstance(x, Tracer):
+        return x.shape, x.dtype
+    if not _nested_tracers(x):
+        a = _numpy_array(x, name)
+        return a.shape, a.dtype
+    parts = [_nested_aval(y, name) for y in x]
+    if len({shape for shape, _ in parts}) > 1:
+        _fail(name, f"setting an array element with a sequence: the requested array has an inhomogeneous "
+                    f"shape (elements {', '.join(_describe(y) for y in x)})")
+    return (len(x),) + parts[0][0], canonical_dtype(_np.result_type(*[d for _, d in parts]))
 
 
 def _dtype(x) -> _np.dtype:
@@ -139,13 +145,13 @@ def _dtype(x) -> _np.dtype:
         return x.dtype
     if isinstance(x, _np.ndarray):
         return canonical_dtype(x.dtype)
-    return _numpy_array(x).dtype
+    return _nested_aval(x)[1]
 
 
 def _shape(x) -> tuple:
     if isinstance(x, Tracer):
         return x.shape
-    return _np.shape(x) if not isinstance(x, (list, tuple)) else _numpy_array(x).shape
+    return _np.shape(x) if not isinstance(x, (list, tuple)) else _nested_aval(x)[0]
 
 
 def _weak_key(x):
@@ -162,7 +168,10 @@ def result_type(*xs) -> _np.dtype:
         >>> tnp.result_type(np.ones(2, np.float32), 1.5), tnp.result_type(np.int32(1), np.int64(2))
         (dtype('float32'), dtype('int64'))
     """
-    return canonical_dtype(_np.result_type(*[_weak_key(x) for x in xs]))
+    try:
+        return canonical_dtype(_np.result_type(*[_weak_key(x) for x in xs]))
+    except TypeError as error:
+        _reraise("result_type", xs, error)
 
 
 def _loop_key(x):
@@ -193,7 +202,9 @@ def broadcast_shapes(*shapes, name="broadcast") -> tuple:
     try:
         return tuple(_np.broadcast_shapes(*shapes))
     except ValueError:
-        _fail(name, f"shapes {', '.join(str(tuple(s)) for s in shapes)} do not broadcast")
+        _fail(name, f"shapes {', '.join(str(s) for s in shapes)} do not broadcast")
+    except TypeError as error:
+        _reraise(name, shapes, error)
 
 
 def _as_value(x, dtype=None):
@@ -275,7 +286,7 @@ def asarray(x, dtype=None) -> Tracer:
             return wrap(value_of(x)) if x.weak else x  # an array of a Python scalar is a strong one
         return wrap(ops.convert(value_of(x), dtype))
     if _nested_tracers(x):
-        return _build_nested(x, dtype or _numpy_array(x).dtype)  # numpy checks the shape (ragged lists)
+        return _build_nested(x, dtype or _nested_aval(x)[1])
     data = _numpy_array(x)
     return wrap(ops.constant(data, dtype or data.dtype))
 
@@ -283,11 +294,18 @@ def asarray(x, dtype=None) -> Tracer:
 array = asarray
 
 
-def _shape_arg(shape, name: str) -> tuple:
+def _ints(shape, name: str) -> tuple:
+    """A shape argument (an int or a sequence of ints) as a tuple of ints."""
     try:
-        shape = (int(shape),) if isinstance(shape, (int, _np.integer)) else tuple(int(s) for s in shape)
-    except (TypeError, ValueError):
-        _fail(name, f"shape must be ints, got {_describe(shape)}")
+        if isinstance(shape, (int, _np.integer)):
+            return (operator.index(shape),)
+        return tuple(operator.index(s) for s in shape)
+    except TypeError:  # floats, strings, traced values
+        _fail(name, f"a shape must be an int or a sequence of ints, got {_describe(shape)}")
+
+
+def _shape_arg(shape, name: str) -> tuple:
+    shape = _ints(shape, name)
     if builtins.any(s < 0 for s in shape):
         _fail(name, f"negative dimensions are not allowed (shape {shape})")
     return shape
@@ -493,24 +511,61 @@ logaddexp = _elementwise("logaddexp", _np.logaddexp, _via(
 isnan, isinf, isfinite = (_elementwise(n, getattr(_np, n), _is_value(n)) for n in ("isnan", "isinf", "isfinite"))
 
 
+def _two_product(a: Tracer, b: Tracer) -> tuple[Tracer, Tracer]:
+    """(p, e) with p = fl(a * b) and a * b = p + e exactly (Dekker, with Veltkamp's split)."""
+    factor = a.dtype.type(2.0 ** (27 if a.dtype == _np.float64 else 12) + 1)
+
+    def split(x):
+        c = x * factor
+        hi = c - (c - x)
+        return hi, x - hi
+
+    p = a * b
+    (ah, al), (bh, bl) = split(a), split(b)
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def _float_mod(x: Tracer, y: Tracer) -> Tracer:
+    """x mod y with the sign of y, exact like numpy's (fmod based): x - floor(x / y) * y with the
+    product's rounding error accounted (1 % 0.001 is 0.000999..., not 0), then moved into y's sign.
+    A second pass reduces what a quotient beyond the float's precision left (1e10 % 0.3 in float32)."""
+    r = x
+    for _ in range(2):
+        p, e = _two_product(floor(r / y), y)
+        r = (r - p) - e
+    return where(logical_and(not_equal(r, 0), not_equal(less(r, 0), less(y, 0))), r + y, r)
+
+
 def _floor_divide(out, a, b):
-    """a // b rounding toward minus infinity (integers go through float64: exact below 2**53)."""
+    """a // b as numpy: floats from the exact remainder ((a - a % b) / b, rounded), integers
+    through float64 (exact below 2**53), and x // 0 = 0 for integers."""
     x, y = wrap(a), wrap(b)
     if out.kind == "f":
-        return floor(x / y)
-    return asarray(floor(asarray(x, float64) / asarray(y, float64)), out)
+        div = (x - _float_mod(x, y)) / y
+        q = floor(div)
+        q = where(greater(div - q, 0.5), q + 1, q)
+        return where(equal(y, 0), x / y, q)
+    q = asarray(floor(asarray(x, float64) / asarray(y, float64)), out)
+    return where(equal(y, 0), 0, q)
+
+
+def _remainder(out, a, b):
+    x, y = wrap(a), wrap(b)
+    if out.kind == "f":
+        return _float_mod(x, y)
+    return where(equal(y, 0), 0, x - _floor_divide(out, a, b) * y)
 
 
 floor_divide = _elementwise("floor_divide", _np.floor_divide, _floor_divide)
-remainder = _elementwise("remainder", _np.remainder, lambda out, a, b: asarray(
-    wrap(a) - _floor_divide(out, a, b) * wrap(b), out))  # the sign of b, as numpy's mod
+remainder = _elementwise("remainder", _np.remainder, _remainder)  # the sign of b, as numpy's mod
 mod = remainder
 
 
 @_op
 def round(x, decimals: int = 0):
     """numpy's round: halves to even, at `decimals` places; integers stay integers."""
-    out = _numpy_result("round", _np.round, _np.zeros(1, _dtype(x)) if not _is_weak(x) else _stand_in(x))
+    out = _numpy_result("round", _np.round, _np.zeros(1, _dtype(x)) if not _is_weak(x) else
+                        {"b": False, "i": 0, "f": 0.0}[_dtype(x).kind])
     if out.kind != "f":
         return asarray(x, out)
     x = asarray(x, out)
@@ -671,7 +726,7 @@ def std(x, axis=None, keepdims=False, ddof=0):
 @_op
 def reshape(x, shape) -> Tracer:
     x = _as_tracer(x)
-    shape = (shape,) if isinstance(shape, int) else tuple(int(s) for s in shape)
+    shape = _ints(shape, "reshape")
     if shape.count(-1) > 1:
         _fail("reshape", f"can only specify one unknown dimension in {shape}")
     if -1 in shape:
@@ -738,7 +793,7 @@ def ravel(x) -> Tracer:
 
 @_op
 def broadcast_to(x, shape) -> Tracer:
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    shape = _shape_arg(shape, "broadcast_to")
     src = _shape(x)
     if broadcast_shapes(src, shape, name="broadcast_to") != shape:
         _fail("broadcast_to", f"cannot broadcast shape {src} to {shape}")
@@ -775,7 +830,16 @@ def stack(arrays: Sequence, axis: int = 0) -> Tracer:
 @_op
 def pad(x, pad_width, constant_values=0) -> Tracer:
     x = _as_tracer(x)
-    widths = _np.broadcast_to(_np.asarray(pad_width, dtype=_np.int64), (x.ndim, 2))
+    _static("pad", pad_width)
+    widths = _np.asarray(pad_width)
+    if widths.dtype.kind not in "iu" and widths.size:
+        _fail("pad", f"pad_width must be integers, got {_describe(pad_width)}")
+    try:
+        widths = _np.broadcast_to(widths.astype(_np.int64), (x.ndim, 2))
+    except ValueError:
+        _fail("pad", f"pad_width {pad_width!r} does not fit an array of shape {x.shape}")
+    if (widths < 0).any():
+        _fail("pad", f"pad_width must be non-negative, got {pad_width!r}")
     value = _as_value(constant_values, x.dtype)
     return wrap(ops.pad(value_of(x), value, widths[:, 0], widths[:, 1]))
 

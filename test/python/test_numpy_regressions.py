@@ -259,3 +259,57 @@ def test_bad_input_errors_name_function_and_line(call, words):
     assert "tfn" in message and HERE in message, message
     for word in words:
         assert word in message, (word, message)
+
+
+BAD_ARGUMENTS = ["abc", None, {"a": 1}, object(), 1j, np.ones(2, np.complex64), np.array(["x"]), [[1, 2], [3]]]
+
+
+def test_every_function_names_itself_on_bad_arguments():
+    """Each public function, each positional parameter in turn given a value it cannot take,
+    eagerly and under jit: a TypeError or ValueError naming tfn and the user's line, never an
+    error from inside tfn (KeyError, AttributeError, ...)."""
+    import inspect
+    names = [n for n in dir(tnp) if not n.startswith("_") and callable(getattr(tnp, n))
+             and getattr(getattr(tnp, n), "__module__", "") == "tfn.numpy" and n not in ("at", "ndarray")]
+    problems = []
+    for name in names:
+        fn = getattr(tnp, name)
+        params = [p for p in inspect.signature(fn).parameters.values() if p.default is p.empty]
+        arity = 1 if any(p.kind == p.VAR_POSITIONAL for p in params) else max(1, len(params))
+        good = np.ones((2, 3))
+        for i in range(arity):
+            for bad in BAD_ARGUMENTS:
+                args = [good] * arity
+                args[i] = bad
+                if name == "einsum":
+                    args = ["ij->i"] + args
+                for how, call in (("eager", lambda: fn(*args)),
+                                  ("jit", lambda: tfn.jit(lambda x: fn(*[x if a is good else a for a in args]))(good))):
+                    try:
+                        call()
+                    except (TypeError, ValueError, IndexError) as error:
+                        if "tfn" not in str(error) or HERE not in str(error):
+                            problems.append(f"{how} {name} arg {i} = {bad!r}: {type(error).__name__}: {error}")
+                    except Exception as error:  # noqa: BLE001
+                        problems.append(f"{how} {name} arg {i} = {bad!r}: {type(error).__name__}: {error}")
+    assert not problems, "\n".join(problems[:20])
+
+
+def test_float_remainder_and_floor_divide_are_exact_like_numpy():
+    """numpy's mod is fmod based: 1 % 0.001 is 0.000999..., and 1 // 0.001 is 999 (the quotient
+    a / b rounds to 1000); x % 0 is nan, x // 0 is +-inf for floats and 0 for integers."""
+    rng = np.random.default_rng(0)
+    for dtype in (np.float64, np.float32):
+        a = np.concatenate([rng.normal(size=50) * 10, [1, -1, 0, 1, 5, 7.5, -7.5, 1e10, 3, 0.3]]).astype(dtype)
+        b = np.concatenate([rng.normal(size=50), [0.001, 0.001, 3, 0, -0.1, 2, -2, 0.3, 0.1, 0.1]]).astype(dtype)
+        with np.errstate(all="ignore"):
+            r, q = tfn.jit(lambda a, b: (a % b, a // b))(a, b)
+            assert_close(r, a % b)
+            assert_close(q, a // b)
+    ai, bi = np.array([7, -7, 3, 0, 5], np.int32), np.array([2, 2, 0, 0, -3], np.int32)
+    with np.errstate(all="ignore"):
+        for o, r in zip(tfn.jit(lambda a, b: (a % b, a // b))(ai, bi), (ai % bi, ai // bi)):
+            assert_close(o, r)
+    g = tfn.grad(lambda x, y: tnp.sum(x % y), argnums=(0, 1))(np.array([1.0, 7.5]), np.array([0.001, 2.0]))
+    assert_close(g[0], np.ones(2))
+    assert_close(g[1], -np.floor(np.array([1.0, 7.5]) / np.array([0.001, 2.0])) + np.array([1.0, 0.0]))
