@@ -25,6 +25,8 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=None, help="default: from the clock")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per check before a hang is reported")
+    parser.add_argument("--profile", default="full", choices=["full", "slice"],
+                        help="how often the costly checks run (slice: the make-test mix)")
     parser.add_argument("--no-shrink", dest="shrink", action="store_false")
     parser.add_argument("--shrink", dest="shrink", action="store_true")
     parser.add_argument("--no-save", dest="save", action="store_false")
@@ -34,13 +36,14 @@ def main(argv=None) -> int:
     seconds = args.seconds if args.seconds is not None else args.minutes * 60
     seed = args.seed if args.seed is not None else int(time.time()) % 100000
     if args.mode == "shard":
-        report = run_shard(seed, args.programs, seconds, bool(args.shrink), args.timeout, bool(args.save))
+        report = run_shard(seed, args.programs, seconds, bool(args.shrink), args.timeout, bool(args.save),
+                           args.profile)
         print(json.dumps(report_dict(report)))
         return 0
     shrink = True if args.shrink is None else args.shrink
     save = shrink if args.save is None else args.save
     print(f"fuzz: seed {seed}, {args.jobs} jobs, {seconds:.0f} s", flush=True)
-    report = run_parallel(seed, args.programs, seconds, args.jobs, shrink, save, args.timeout)
+    report = run_parallel(seed, args.programs, seconds, args.jobs, shrink, save, args.timeout, args.profile)
     print(report.summary())
     return 1 if report.failures else 0
 

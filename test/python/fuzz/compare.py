@@ -63,18 +63,30 @@ class _HighPrecisionNumpy:
 HI = _HighPrecisionNumpy()
 
 
-def references(f, inputs, rng):
-    """(native, high precision, high precision perturbed) results of f(xp, *inputs) under numpy."""
-    native = np.asarray(quiet(f, np, *inputs))
+def _outputs(result) -> list:
+    return [np.asarray(r) for r in result] if isinstance(result, (tuple, list)) else [np.asarray(result)]
+
+
+def references(f, inputs, rng) -> list[tuple]:
+    """Per output of f(xp, *inputs) under numpy: (native, high precision, high precision perturbed)."""
+    native = _outputs(quiet(f, np, *inputs))
     hi_inputs = [upcast(x) for x in inputs]
     try:
-        hi = np.asarray(quiet(f, HI, *hi_inputs))
-        pert = np.asarray(quiet(f, HI, *[perturb(x, rng) for x in hi_inputs]))
+        hi = _outputs(quiet(f, HI, *hi_inputs))
+        pert = _outputs(quiet(f, HI, *[perturb(x, rng) for x in hi_inputs]))
     except Exception:      # a numpy function without long double support: no extra references
         hi = pert = native
-    if hi.shape != native.shape:
-        hi = pert = native
-    return native, hi, pert
+    return [(n, h, p) if h.shape == n.shape and p.shape == n.shape else (n, n, n)
+            for n, h, p in zip(native, hi, pert)]
+
+
+def check_outputs(got, refs: list[tuple], what: str, low_precision: bool = False) -> int:
+    """check_result for each output of a program that returns one array or a tuple of them."""
+    if len(refs) == 1 and not isinstance(got, (tuple, list)):
+        return check_result(got, refs[0], what, low_precision)
+    if not isinstance(got, (tuple, list)) or len(got) != len(refs):
+        raise CheckFailed("type", f"{what}: expected {len(refs)} outputs, got {type(got).__name__}")
+    return sum(check_result(g, r, f"{what} output {i}", low_precision) for i, (g, r) in enumerate(zip(got, refs)))
 
 
 def _wide(x, dtype):

@@ -28,6 +28,7 @@ DTYPES = {"general": ["float32", "float64", "int32", "int64", "bool"], "smooth":
 SMALL_DIMS = [2, 3, 1, 4, 0, 5]
 LARGE_DIMS = [16, 17, 24, 8, 33]
 MAX_SIZE = 4096
+SPECIAL_FLOATS = [np.inf, -np.inf, np.nan, 0.0, -0.0, 1e30, -1e30, 1e-40, 89.0, 710.0, -745.0, 0.5, 2.5]
 LITERALS = [2, 0.5, -1.5, 3, 1, 0, -2, 2.0, 1e-3, True, False, 0.25]
 
 
@@ -173,6 +174,9 @@ def make_value(rng, shape, dtype: str, domain: str = "real", grid: bool = False)
         data = rng.uniform(0.5, 2.0, size=shape)
     elif grid and rng.random() < 0.5:
         data = np.round(data * 4) / 4      # exact small values: ties, equalities, exact sums
+    if grid and rng.random() < 0.12:       # special values where numpy's edge semantics are defined
+        special = rng.random(shape) < 0.4
+        data = np.where(special, rng.choice(SPECIAL_FLOATS, size=shape), data)
     return np.asarray(data.astype(dtype))
 
 
@@ -182,7 +186,8 @@ def make_value(rng, shape, dtype: str, domain: str = "real", grid: bool = False)
 
 UNARY_FLOAT = ["exp", "log", "log1p", "expm1", "sin", "cos", "tan", "tanh", "sinh", "cosh", "sqrt",
                "exp2", "log2", "log10", "floor", "ceil", "rint", "trunc"]
-UNARY_ANY = ["abs", "sign", "negative", "square", "reciprocal", "isnan", "isinf", "isfinite", "logical_not"]
+UNARY_ANY = ["abs", "absolute", "sign", "negative", "square", "reciprocal", "isnan", "isinf", "isfinite",
+             "logical_not", "round", "around"]
 GUARDED = {"log": "xp.log(xp.abs({a}) + 0.5)", "log2": "xp.log2(xp.abs({a}) + 0.5)",
            "log10": "xp.log10(xp.abs({a}) + 0.5)", "log1p": "xp.log1p(xp.abs({a}))",
            "sqrt": "xp.sqrt(xp.abs({a}) + 0.25)", "reciprocal": "xp.reciprocal({a} * {a} + 1.0)",
@@ -212,6 +217,8 @@ def op_unary(b: Builder) -> str | None:
         return b.emit(f"xp.square({a})")
     if name == "reciprocal" and b.kind(a) != "f":
         return b.emit(GUARDED[name].format(a=a))     # numpy's integer reciprocal divides by zero
+    if name in ("round", "around") and b.draw(st.booleans()):
+        return b.emit(f"xp.{name}({a}, {b.draw(st.sampled_from([1, 2, -1]))})")
     if name == "logical_not" and b.kind(a) == "b" and b.draw(st.booleans()):
         return b.emit(f"~{a}")
     return b.emit(f"xp.{name}({a})")
@@ -223,14 +230,14 @@ def op_binary(b: Builder) -> str | None:
         return None
     names = ["add", "subtract", "multiply", "divide", "maximum", "minimum", "power", "logaddexp"]
     if b.mode == "general":
-        names += ["floor_divide", "remainder"]
+        names += ["floor_divide", "remainder", "mod", "true_divide"]
     name = b.draw(st.sampled_from(names))
     other = b.partner(a)
     if b.draw(st.booleans()):
         a, other = other, a
-    if name in ("floor_divide", "remainder") and b.kind(a) in "iub" and _is_name(other) and b.kind(other) in "iub":
+    if name in ("floor_divide", "remainder", "mod") and b.kind(a) in "iub" and _is_name(other) and b.kind(other) in "iub":
         other = f"(abs({other}) + 1)"    # integer division by zero is undefined in tfn and a warning in numpy
-    elif name in ("floor_divide", "remainder") and not _is_name(other) and other in ("0", "False"):
+    elif name in ("floor_divide", "remainder", "mod") and not _is_name(other) and other in ("0", "False"):
         other = "3"
     if name == "power":
         base = f"xp.abs({a})" if b.mode == "smooth" or b.kind(a) == "f" else a
@@ -241,7 +248,7 @@ def op_binary(b: Builder) -> str | None:
         return b.emit(f"xp.power({base}, {other})")
     if name == "divide" and b.mode == "smooth":
         return b.emit(f"{a} / ({other} * {other} + 1.0)" if _is_name(other) else f"{a} / {other}")
-    sym = BINARY[name]
+    sym = BINARY.get(name)
     if sym and b.draw(st.booleans()):
         return b.emit(f"{a} {sym} {other}")
     return b.emit(f"xp.{name}({a}, {other})")
@@ -287,7 +294,7 @@ def op_reduce(b: Builder) -> str | None:
     a = b.pick()
     if a is None:
         return None
-    names = ["sum", "mean", "max", "min", "prod", "var", "std"]
+    names = ["sum", "mean", "max", "min", "prod", "var", "std", "amax", "amin"]
     if b.mode == "general":
         names += ["argmax", "argmin"]
     name = b.draw(st.sampled_from(names))
@@ -300,7 +307,7 @@ def op_reduce(b: Builder) -> str | None:
         args += f", keepdims={b.draw(st.booleans())}"
     if name in ("var", "std") and b.draw(st.integers(0, 3)) == 0:
         args += ", ddof=1"
-    if b.draw(st.booleans()) and _is_name(a):
+    if b.draw(st.booleans()) and _is_name(a) and not name.startswith("am"):
         return b.emit(f"{a}.{name}({args})")
     return b.emit(f"xp.{name}({a}, {args})")
 
@@ -615,16 +622,19 @@ def invalid_op(b: Builder) -> str | None:
 
 # ---------------------------------------------------------------- programs
 
-CHECKS = {  # oracle: percent of programs of the mode that run it (jit always runs)
-    "general": {"eager": 20, "vmap": 35, "aot": 5},
-    "smooth": {"fd": 70, "jac": 25, "vmap": 20, "vmap_grad": 25, "hessian": 8, "eager": 8, "aot": 4},
+CHECKS = {  # per profile and mode, oracle: percent of programs that run it (jit always runs)
+    "full": {"general": {"eager": 20, "vmap": 35, "aot": 5},
+             "smooth": {"fd": 70, "jac": 25, "vmap": 20, "vmap_grad": 25, "hessian": 8, "eager": 8, "aot": 4}},
+    # the make-test slice: the costly oracles (derivatives of whole programs compile slowly) less often
+    "slice": {"general": {"eager": 15, "vmap": 25, "aot": 3},
+              "smooth": {"fd": 45, "jac": 8, "vmap": 15, "vmap_grad": 10, "hessian": 4, "eager": 5, "aot": 2}},
 }
 
 
-def prune(lines, params, inputs, result):
-    """Drops lines and inputs that the result does not depend on."""
+def prune(lines, params, inputs, results):
+    """Drops lines and inputs that the results do not depend on."""
     import re
-    needed = {result}
+    needed = set(results)
     kept = []
     for name, expr in reversed(lines):
         if name in needed:
@@ -649,7 +659,7 @@ def merge_sinks(b: Builder, result: str) -> str:
 
 
 @st.composite
-def cases(draw, mode: str | None = None, invalid_percent: int = 4) -> Case:
+def cases(draw, mode: str | None = None, invalid_percent: int = 4, profile: str = "full") -> Case:
     """A random program with inputs and a set of checks."""
     mode = mode or draw(st.sampled_from(["general", "smooth"]))
     large = draw(st.integers(0, 2**32 - 1)) % 100 < 12
@@ -661,7 +671,7 @@ def cases(draw, mode: str | None = None, invalid_percent: int = 4) -> Case:
     if mode == "general" and chance(10):
         b.new_scalar_input()
     table = _weighted(GENERAL_OPS if mode == "general" else SMOOTH_OPS)
-    n_ops = draw(st.integers(1, 7))
+    n_ops = draw(st.integers(3, 9))
     for _ in range(n_ops * 2):
         if len(b.lines) >= n_ops:
             break
@@ -675,9 +685,13 @@ def cases(draw, mode: str | None = None, invalid_percent: int = 4) -> Case:
         result = floats[0] if floats else b.emit(f"xp.sin({b.order[0]})")
     if not expect_error:
         result = merge_sinks(b, result)
-    lines, params, inputs = prune(b.lines, b.params, b.inputs, result)
-    source = function_source(params, [f"{n} = {e}" for n, e in lines], result)
+    results = [result]
+    if mode == "general" and not expect_error and chance(25):
+        # several outputs: intermediates, inputs, the result twice (results written in place must not alias)
+        results += [b.draw(st.sampled_from(b.order)) for _ in range(draw(st.integers(1, 2)))]
+    lines, params, inputs = prune(b.lines, b.params, b.inputs, results)
+    source = function_source(params, [f"{n} = {e}" for n, e in lines], ", ".join(results))
     checks = ["jit"]
     if not expect_error:
-        checks += [c for c, p in CHECKS[mode].items() if chance(p)]
+        checks += [c for c, p in CHECKS[profile][mode].items() if chance(p)]
     return Case(source, inputs, tuple(checks), seed=draw(st.integers(0, 2**31 - 1)), expect_error=expect_error)

@@ -14,7 +14,7 @@ import numpy as np
 
 import tfn
 import tfn.numpy as tnp
-from fuzz.compare import HI, CheckFailed, Skip, check_result, check_self, quiet, references, upcast
+from fuzz.compare import HI, CheckFailed, Skip, check_outputs, check_self, quiet, references, upcast
 from fuzz.program import Case, diff_positions, load_function
 
 # A clear rejection: one of tfn's error types, or a builtin one whose message starts with "tfn".
@@ -24,6 +24,9 @@ CLEAR_ERRORS = ("ShapeError", "TraceError", "TransformError", "BatchingError", "
 DOCUMENTED_UNSUPPORTED = [r"negative slice steps are not supported", r"indexing with arrays is not supported",
                           r"ellipsis in subscripts is not supported", r"needs one or two operands",
                           r"repeats an index"]
+
+
+JACOBIAN_MAX = 60_000    # elements: larger jacobians of whole programs cost seconds to compile and run
 
 
 def is_clear(exc: BaseException) -> bool:
@@ -58,7 +61,8 @@ class Context:
         f = self.f
         return lambda *a: f(tnp, *a)
 
-    def refs(self):
+    def refs(self) -> list[tuple]:
+        """numpy's references, one (native, high, perturbed) triple per output."""
         if self._refs is None:
             self._refs = references(self.f, self.inputs, self.rng)
         return self._refs
@@ -94,7 +98,7 @@ def oracle_jit(ctx: Context) -> int:
     if ctx.case.expect_error:
         return expect_rejection(ctx)
     got = ctx.run_tfn(lambda: tfn.jit(ctx.tnp_fn())(*ctx.inputs))
-    return check_result(got, ctx.refs(), "jit", ctx.low)
+    return check_outputs(got, ctx.refs(), "jit", ctx.low)
 
 
 def expect_rejection(ctx: Context) -> int:
@@ -109,15 +113,16 @@ def expect_rejection(ctx: Context) -> int:
 
 def oracle_eager(ctx: Context) -> int:
     got = ctx.run_tfn(lambda: ctx.f(tnp, *ctx.inputs))
-    return check_result(got, ctx.refs(), "eager", ctx.low)
+    return check_outputs(got, ctx.refs(), "eager", ctx.low)
 
 
 def oracle_aot(ctx: Context) -> int:
     def run():
         art = tfn.aot.compile(ctx.tnp_fn(), *ctx.inputs, name="fuzz_case")
-        return art.load()(*ctx.inputs)[0]
+        outs = art.load()(*ctx.inputs)
+        return outs[0] if len(ctx.refs()) == 1 else tuple(outs)
     got = ctx.run_tfn(run)
-    return check_result(got, ctx.refs(), "aot", ctx.low)
+    return check_outputs(got, ctx.refs(), "aot", ctx.low)
 
 
 # ---------------------------------------------------------------- vmap
@@ -150,15 +155,21 @@ def example(batched, in_dims, b):
 
 def oracle_vmap(ctx: Context) -> int:
     size, in_dims, batched = batch_plan(ctx)
-    out_rank = np.ndim(ctx.refs()[0])
+    out_rank = min(np.ndim(r[0]) for r in ctx.refs())
     out_dim = int(ctx.rng.integers(0, out_rank + 1))
     f = ctx.f
 
     def loop(xp, *xs):
-        return np.stack([np.asarray(f(xp, *example(xs, in_dims, b))) for b in range(size)], axis=out_dim)
+        rows = [f(xp, *example(xs, in_dims, b)) for b in range(size)]
+        if isinstance(rows[0], tuple):
+            return tuple(np.stack([np.asarray(r[i]) for r in rows], axis=out_dim) for i in range(len(rows[0])))
+        return np.stack([np.asarray(r) for r in rows], axis=out_dim)
     refs = references(loop, batched, ctx.rng)
-    got = ctx.run_tfn(lambda: tfn.jit(tfn.vmap(ctx.tnp_fn(), in_dims=tuple(in_dims), out_dims=out_dim))(*batched))
-    return check_result(got, refs, f"vmap(in_dims={tuple(in_dims)}, out_dims={out_dim})", ctx.low)
+    chunk = [None, None, 1, 2][int(ctx.rng.integers(0, 4))]
+    how = f"in_dims={tuple(in_dims)}, out_dims={out_dim}" + (f", chunk_size={chunk}" if chunk else "")
+    got = ctx.run_tfn(lambda: tfn.jit(tfn.vmap(ctx.tnp_fn(), in_dims=tuple(in_dims), out_dims=out_dim,
+                                               chunk_size=chunk))(*batched))
+    return check_outputs(got, refs, f"vmap({how}) with batch size {size}", ctx.low)
 
 
 # ---------------------------------------------------------------- derivatives
@@ -166,7 +177,9 @@ def oracle_vmap(ctx: Context) -> int:
 def smooth_case(ctx: Context):
     if not ctx.diff:
         raise Skip("no float inputs")
-    native = ctx.refs()[0]
+    if len(ctx.refs()) != 1:
+        raise Skip("several outputs")
+    native = ctx.refs()[0][0]
     if native.dtype.kind != "f" or not np.isfinite(native).all():
         raise Skip("output not finite floats")
     return native
@@ -252,14 +265,17 @@ def oracle_jac(ctx: Context) -> int:
     native = smooth_case(ctx)
     k = ctx.diff[0]
     x = ctx.inputs[k]
+    if native.size * x.size > JACOBIAN_MAX:
+        raise Skip("jacobian too large")
 
     def run(*args):
         f = ctx.f
         g = lambda xk: f(tnp, *(args[:k] + (xk,) + args[k + 1:]))
-        return tfn.jacrev(g)(args[k]), tfn.jacfwd(g)(args[k])
+        return tfn.jacrev(g, chunk_size=chunk)(args[k]), tfn.jacfwd(g)(args[k])
+    chunk = [None, None, 2][int(ctx.rng.integers(0, 3))]
     jr, jf = ctx.run_tfn(lambda: tfn.jit(run)(*ctx.inputs))
     # As in JAX and torch.func, jacfwd has the output's dtype and jacrev the input's: values only.
-    checked = check_self(jf, jr, "jacfwd vs jacrev", ctx.low, same_dtype=False)
+    checked = check_self(jf, jr, f"jacfwd vs jacrev(chunk_size={chunk})", ctx.low, same_dtype=False)
     v = ctx.random_like(x)
     vs = [v if i == k else np.zeros_like(ctx.inputs[i]) for i in ctx.diff]
     fd = fd_or_skip(ctx, vs)
@@ -272,6 +288,8 @@ def oracle_hessian(ctx: Context) -> int:
     """hessian of sum(out * w) · v against central differences of tfn's gradient."""
     native = smooth_case(ctx)
     k = ctx.diff[0]
+    if ctx.inputs[k].size ** 2 > JACOBIAN_MAX:
+        raise Skip("hessian too large")
     w = ctx.random_like(native)
 
     def run(kind):
@@ -304,7 +322,7 @@ def oracle_hessian(ctx: Context) -> int:
 
 
 def oracle_vmap_grad(ctx: Context) -> int:
-    """vmap(grad(sum(out * w))) against a loop of grad."""
+    """vmap(grad(sum(out * w))) against a loop of grad, and grad of the batched loss against both."""
     native = smooth_case(ctx)
     size, in_dims, batched = batch_plan(ctx)
     w = ctx.random_like(native)
@@ -320,6 +338,16 @@ def oracle_vmap_grad(ctx: Context) -> int:
     for j, got_j in enumerate(got):
         want = np.stack([np.asarray(r[j]) for r in rows])
         checked += check_self(got_j, want, f"vmap(grad)(in_dims={tuple(in_dims)}) input {ctx.diff[j]}", ctx.low)
+
+    # grad of the summed batch: per-example gradients where the input is batched, their sum where not
+    def batch_loss(*args):
+        return tnp.sum(tfn.vmap(lambda *a: f(tnp, *a) * w, in_dims=tuple(in_dims))(*args))
+    total = ctx.run_tfn(lambda: tfn.jit(tfn.grad(batch_loss, argnums=tuple(ctx.diff)))(*batched))
+    for j, (got_j, i) in enumerate(zip(total, ctx.diff)):
+        per_example = np.stack([np.asarray(r[j]) for r in rows])
+        want = per_example.sum(axis=0) if in_dims[i] is None else np.moveaxis(per_example, 0, in_dims[i])
+        checked += check_self(got_j, want.astype(per_example.dtype),
+                              f"grad(sum(vmap(f)))(in_dims={tuple(in_dims)}) input {i}", ctx.low)
     return checked
 
 

@@ -34,8 +34,7 @@ class Case:
     def ops(self) -> set[str]:
         """The ops the program uses: xp.<name> calls, array methods, and operators (for matching)."""
         names = set(re.findall(r"xp\.(\w+)\(", self.source))
-        names |= {f".{m}" for m in re.findall(r"\.(\w+)\(", self.source) if not m.startswith("xp")}
-        names.discard(".f")
+        names |= {f".{m}" for m in re.findall(r"(?<!xp)(?<!np)\.(\w+)\(", self.source)}
         for token, name in (("@", "matmul"), ("**", "power"), ("//", "floor_divide"), ("[", "getitem"),
                             (".T", "transpose")):
             if token in self.source:

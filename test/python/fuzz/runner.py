@@ -27,6 +27,8 @@ from fuzz.generator import cases
 from fuzz.program import Case, Failure, render_inputs
 from fuzz.worker import Worker
 
+SHRINK_S = 120.0         # shrinking one failure stops after this long, keeping the smallest case so far
+PROGRESS_S = 60.0
 REGRESSIONS = Path(__file__).resolve().parent.parent / "fuzz_regressions"
 
 
@@ -100,24 +102,31 @@ def save_regression(failure: Failure, directory: Path = REGRESSIONS) -> Path:
 
 
 def run_shard(seed: int, programs: int, seconds: float, shrink: bool, timeout: float = 30.0,
-              save: bool = False) -> Report:
+              save: bool = False, profile: str = "full") -> Report:
     report = Report()
     worker = Worker(timeout)
     start = time.monotonic()
     deadline = start + seconds
     saved: set[str] = set()
     run = 0
+    shrink_until = [0.0]
+    progress = [start + PROGRESS_S]
     try:
         while report.programs < programs and time.monotonic() < deadline:
             target: list[str] = []          # the signature being shrunk, once one is found
-            first: list[Failure] = []
+            best: list[Failure] = []        # failing cases in the order found: the last is the smallest
 
             def body(case: Case) -> None:
-                if time.monotonic() >= deadline and not target:
+                now = time.monotonic()
+                if (now >= deadline and not target) or (target and now >= shrink_until[0]):
                     return
                 outcome = worker.run(case)
                 if not target:
                     report.programs += 1
+                    if now >= progress[0]:
+                        progress[0] = now + PROGRESS_S
+                        log(f"shard {seed}: {report.programs} programs, {report.checks} checks passed, "
+                            f"{len(report.failures)} failures, {sum(report.known.values())} known-open hits")
                 for oracle, (status, kind, message, checked) in outcome.results.items():
                     if not target:
                         report.checks += status == "pass"
@@ -140,23 +149,25 @@ def run_shard(seed: int, programs: int, seconds: float, shrink: bool, timeout: f
                         continue
                     if not target:
                         target.append(sig)
-                        first.append(failure)
+                        shrink_until[0] = time.monotonic() + SHRINK_S
+                        log(f"shard {seed}: found {sig}; shrinking (at most {SHRINK_S:.0f} s)")
+                    best.append(failure)
                     raise Found(failure)
 
             n = programs - report.programs
             test = settings(max_examples=max(1, min(n, 200)), database=None, deadline=None,
                             phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate],
                             suppress_health_check=list(HealthCheck), report_multiple_bugs=False)(
-                given(cases())(body))
+                given(cases(profile=profile))(body))
             test = hypothesis_seed(seed * 1000 + run)(test)
             run += 1
             try:
                 test()
             except Found as exc:
                 record(report, exc.failure, saved, save)
-            except Exception:               # flaky or otherwise not reproducible: keep the first sighting
-                if first:
-                    record(report, first[0], saved, save)
+            except Exception:               # flaky, or shrinking cut short: keep the smallest seen
+                if best:
+                    record(report, best[-1], saved, save)
                 else:
                     raise
             if not shrink:
@@ -178,7 +189,11 @@ def record(report: Report, failure: Failure, saved: set, save: bool) -> None:
     saved.add(failure.signature())
     path = save_regression(failure) if save else None
     report.failures.append(failure_record(failure, path))
-    print(f"fuzz: new failure {failure.signature()}" + (f" -> {path}" if path else ""), file=sys.stderr, flush=True)
+    log(f"fuzz: new failure {failure.signature()}" + (f" -> {path}" if path else ""))
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def report_dict(report: Report) -> dict:
@@ -186,7 +201,7 @@ def report_dict(report: Report) -> dict:
 
 
 def run_parallel(seed: int, programs: int, seconds: float, jobs: int = 2, shrink: bool = False,
-                 save: bool = False, timeout: float = 30.0) -> Report:
+                 save: bool = False, timeout: float = 30.0, profile: str = "full") -> Report:
     """Shards in child processes, each with its own seed, worker and share of the programs."""
     here = Path(__file__).resolve().parent.parent
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(here)] + sys.path))
@@ -194,7 +209,8 @@ def run_parallel(seed: int, programs: int, seconds: float, jobs: int = 2, shrink
     for k in range(jobs):
         share = programs // jobs + (k < programs % jobs)
         cmd = [sys.executable, "-m", "fuzz", "shard", "--seed", str(seed + k), "--programs", str(share),
-               "--seconds", str(seconds), "--timeout", str(timeout)] + (["--shrink"] if shrink else []) + \
+               "--seconds", str(seconds), "--timeout", str(timeout), "--profile", profile] + \
+              (["--shrink"] if shrink else []) + \
               (["--save"] if save else [])
         procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env, cwd=str(here), text=True))
     total = Report()
