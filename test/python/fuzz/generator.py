@@ -29,6 +29,7 @@ SMALL_DIMS = [2, 3, 1, 4, 0, 5]
 LARGE_DIMS = [16, 17, 24, 8, 33]
 MAX_SIZE = 4096
 SPECIAL_FLOATS = [np.inf, -np.inf, np.nan, 0.0, -0.0, 1e30, -1e30, 1e-40, 89.0, 710.0, -745.0, 0.5, 2.5]
+NUMPY_ONLY_DTYPES = ["int8", "uint8", "int16"]    # numpy's results of some bool ops: tfn must match or say why
 LITERALS = [2, 0.5, -1.5, 3, 1, 0, -2, 2.0, 1e-3, True, False, 0.25]
 
 
@@ -93,7 +94,7 @@ class Builder:
             return None
         if isinstance(value, np.generic):
             value = np.asarray(value)
-        if not isinstance(value, np.ndarray) or value.dtype.name not in DTYPES["general"]:
+        if not isinstance(value, np.ndarray) or value.dtype.name not in DTYPES["general"] + NUMPY_ONLY_DTYPES:
             return None
         if value.size > MAX_SIZE * 2 or value.ndim > 5:
             return None
@@ -599,6 +600,11 @@ INVALID = {
     "argmax_axis": lambda b, a: f"xp.argmax({a}, axis={len(b.shape(a)) + 1})",
     "tensordot": lambda b, a: f"xp.tensordot({a}, {b.new_input((b.shape(a)[-1] + 1,), 'float32')}, axes=1)"
     if b.shape(a) else None,
+    "tensordot_axis": lambda b, a: f"xp.tensordot({a}, {a}, axes=([{len(b.shape(a)) + 1}], [0]))",
+    "take": lambda b, a: f"xp.take({a}, [{int(np.size(b.env[a])) + 2}])",
+    "take_axis": lambda b, a: f"xp.take({a}, [{-b.shape(a)[0] - 1}], axis=0)" if b.shape(a) else None,
+    "reshape_unknowns": lambda b, a: f"xp.reshape({a}, (-1, -1))",
+    "pad": lambda b, a: f"xp.pad({a}, -1)",
 }
 
 

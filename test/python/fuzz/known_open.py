@@ -34,9 +34,29 @@ class KnownOpen:
 
 
 KNOWN_OPEN: list[KnownOpen] = [
-    KnownOpen("aot-0d-input", "tfn.aot Library.__call__ turns 0-d inputs into shape (1,) and rejects them",
-              "tfn.aot.compile(lambda x: tnp.exp(x), np.array(4.0), name='g').load()(np.array(4.0))",
-              oracles=("aot",), kinds=("unclear-error",), message=r"expected shape \(\), got \(1,\)"),
+    KnownOpen("bool-arith-int8", "bool ** n, square, // and % of bools give int32 where numpy gives int8",
+              "tfn.jit(lambda a: a ** 2)(np.array([False, True])).dtype  # int32, numpy int8",
+              kinds=("dtype",), message=r"numpy gives u?int(8|16)"),
+    KnownOpen("logaddexp-inf", "logaddexp(inf, inf) and logaddexp(-inf, -inf) give nan",
+              "tfn.jit(lambda x: tnp.logaddexp(x, x))(np.array([np.inf, -np.inf]))  # [nan, nan]",
+              kinds=("mismatch",), ops_any=("logaddexp",),
+              message=r"got np\.float\d+\(nan\), numpy gives np\.float\d+\(-?inf\)"),
+    KnownOpen("cosh-overflow", "cosh and sinh overflow to inf for 709.78 < |x| < 710.48 (float32: 88.72-89.41)",
+              "tfn.jit(lambda x: tnp.cosh(x))(np.array([710.0]))  # inf, numpy 1.117e308",
+              kinds=("mismatch",), ops_any=("cosh", "sinh"),
+              message=r"got np\.float\d+\(-?inf\), numpy gives np\.float\d+\(-?[\d.]+(e[-+]?\d+)?\)"),
+    KnownOpen("round-int-negative-decimals", "round(int array, decimals < 0) returns the input",
+              "tfn.jit(lambda a: tnp.round(a, -1))(np.array([15, 25]))  # [15, 25], numpy [20, 20]",
+              kinds=("mismatch",), ops_any=("round", "around"), message=r"numpy gives np\.int"),
+    KnownOpen("take-out-of-bounds", "take / take_along_axis accept out-of-bounds constant indices",
+              "tfn.jit(lambda a: tnp.take(a, [5]))(np.ones(3))  # [0.], numpy IndexError",
+              kinds=("accepts-invalid",), ops_any=("take", "take_along_axis")),
+    KnownOpen("tensordot-axis-out-of-range", "tensordot wraps out-of-range axes instead of rejecting them",
+              "tfn.jit(lambda a: tnp.tensordot(a, a, axes=([5], [0])))(np.ones((3, 3)))",
+              kinds=("accepts-invalid",), ops_any=("tensordot",)),
+    KnownOpen("pad-0d-negative", "pad of a 0-d array accepts negative widths",
+              "tfn.jit(lambda a: tnp.pad(a, -1))(np.array(True))  # array(True), numpy ValueError",
+              kinds=("accepts-invalid",), ops_any=("pad",)),
 ]
 
 
