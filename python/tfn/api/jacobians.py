@@ -11,11 +11,11 @@ from typing import Callable, Sequence
 import numpy as np
 
 from tfn import numpy as tnp
-from tfn.api.transforms import _Args, _check_argnums, _is_int, _normalize_argnums, _Transformed, jvp, vjp
+from tfn.api.transforms import _Args, _error, _check_argnums, _is_int, _normalize_argnums, _Transformed, jvp, vjp
 from tfn.api.vmap import vmap
 from tfn.dialect import ops
 from tfn.frontend import pytree
-from tfn.frontend.tracer import Tracer, wrap
+from tfn.frontend.tracer import ShapeDtype, Tracer, wrap
 
 
 def _eye(n: int, dtype) -> Tracer:
@@ -68,7 +68,13 @@ class _Jacobian(_Transformed):
         """(requested argnums, distinct argnums): a repeated argnum gets the same full Jacobian."""
         argnums = _normalize_argnums(self.argnums, len(args), self.kind, self.f)
         unique = tuple(dict.fromkeys(argnums))
-        _Args(self.kind, self.f, args, {}, unique)  # every differentiated leaf is an array or a number
+        a = _Args(self.kind, self.f, args, {}, unique)  # every differentiated leaf is an array or a number
+        for k in unique:
+            for n in a.arg_dynamic[k]:
+                dtype = ShapeDtype.of(a.dynamic_leaves[n]).dtype
+                if dtype.kind != "f":
+                    raise _error(self.kind, self.f, f"{a.describe_dynamic(n)} has dtype {dtype.name}; only "
+                                                    f"floating-point inputs can be differentiated")
         return argnums, unique
 
     def _result(self, out_tree, out_shapes, args, argnums, unique, per_unique_blocks, aux):
@@ -83,7 +89,10 @@ class _JacRev(_Jacobian):
 
     def __init__(self, f, argnums, has_aux, chunk_size):
         super().__init__(f, argnums, has_aux)
-        self.chunk_size = chunk_size
+        if chunk_size is not None and (not _is_int(chunk_size) or chunk_size < 1):
+            raise _error("jacrev", f, f"chunk_size must be a positive int or None, got {chunk_size!r}",
+                         ValueError if _is_int(chunk_size) else TypeError)
+        self.chunk_size = None if chunk_size is None else int(chunk_size)
 
     def _traced_call(self, *args):
         argnums, unique = self._selected(args)
@@ -163,6 +172,14 @@ class _JacFwd(_Jacobian):
         return self._result(out_tree, [t.shape[1:] for t in out_leaves], args, argnums, unique, per_unique, aux)
 
 
+class _Hessian(_Jacobian):
+    kind = "hessian"
+
+    def _traced_call(self, *args):
+        self._selected(args)
+        return jacfwd(jacrev(self.f, self.argnums), self.argnums)(*args)
+
+
 def jacrev(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False, chunk_size: int | None = None):
     """Jacobian by reverse mode: one vjp per output element, batched with vmap.
 
@@ -195,5 +212,4 @@ def hessian(f: Callable, argnums: int | Sequence[int] = 0):
         array([[ 6.,  0.],
                [ 0., 12.]])
     """
-    argnums = _check_argnums(argnums, "hessian", f)
-    return jacfwd(jacrev(f, argnums), argnums)
+    return _Hessian(f, argnums, False)

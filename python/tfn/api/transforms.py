@@ -348,8 +348,11 @@ def grad_and_value(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool 
 # ---------------------------------------------------------------- vjp and jvp
 
 def _primal_args(kind, f, primals) -> "_Args":
-    """Checks that every primal leaf is an array or a Python number (each is differentiated)."""
-    return _Args(kind, f, primals, {}, range(len(primals)))
+    """Checks that every primal leaf is a float array or a Python float (each is differentiated)."""
+    a = _Args(kind, f, primals, {}, range(len(primals)))
+    _check_float_leaves(kind, f, [ShapeDtype.of(x) for x in a.dynamic_leaves], range(len(a.dynamic)),
+                        a.describe_dynamic)
+    return a
 
 
 def _traced_vjp(f, traced, primals, cotangents, has_aux):
