@@ -118,7 +118,7 @@ def device_put(x, device: str = "cuda") -> DeviceArray:
         raise ValueError(f"tfn.device_put: unknown device {device!r} (only 'cuda')")
     if isinstance(x, DeviceArray):
         return x
-    a = np.ascontiguousarray(x, dtype=canonical_dtype(np.asarray(x).dtype))
+    a = np.asarray(x, dtype=canonical_dtype(np.asarray(x).dtype), order="C")  # keeps 0-d
     out = empty(a.shape, a.dtype)
     if a.nbytes:
         driver().upload(out.pointer, a)
