@@ -303,3 +303,23 @@ def test_stack_module_state_of_modules_with_buffers_and_functional_call_merging(
     # per-layer dicts with the same keys are a tfn parameter tuple, not torch's (params, buffers)
     layers = ({"w": 2.}, {"w": 3.})
     assert tfn.functional_call(lambda p, x: p[0]["w"] * p[1]["w"] * x, layers, 1.) == 6.
+
+
+# ---------------------------------------------------------------- pytree structures
+
+def test_pytree_dict_order_is_kept_but_does_not_change_leaf_order():
+    from tfn.frontend import pytree
+    a, b = {"b": 1, "a": 2}, {"a": 2, "b": 1}
+    (la, ta), (lb, tb) = pytree.flatten(a), pytree.flatten(b)
+    assert la == lb == [2, 1]
+    assert list(pytree.unflatten(ta, [5, 6])) == ["b", "a"]
+    assert ta != tb and ta.canonical() == tb.canonical() and hash(ta.canonical()) == hash(tb.canonical())
+    od = collections.OrderedDict(b=1, a=2)
+    leaves, tree = pytree.flatten(od)
+    assert leaves == [1, 2] and type(pytree.unflatten(tree, leaves)) is collections.OrderedDict
+    assert tree.canonical() != pytree.tree_structure({"b": 1, "a": 2}).canonical()   # an OrderedDict is not a dict
+    assert repr(tree) == "OrderedDict({'b': *, 'a': *})"
+    weird = {(1, "x"): 1, (1, 2): 2}   # keys that do not order: the dict's own order
+    assert pytree.unflatten(*reversed(pytree.flatten(weird))) == weird
+    with pytest.raises(ValueError, match="already a pytree node"):
+        tfn.register_pytree_node(dict, lambda d: ((), None), lambda a, c: {})
