@@ -11,8 +11,12 @@ so `tnp.sin(np.ones(3))` returns a numpy array.
     >>> f(np.zeros((2, 3), np.float32))
     array([0., 0.], dtype=float32)
 
-Semantics follow numpy 2: broadcasting, NEP 50 promotion (Python scalars are
-weak), `axis`/`keepdims`, float64 defaults for creation functions.
+Semantics follow numpy 2: broadcasting, `axis`/`keepdims`, float64 defaults for
+creation functions, and each function's own dtype rule (numpy decides it: ufunc loop
+resolution, NEP 50). Only Python scalars used directly as operands are weak, as in
+numpy: `tnp.abs(1)` is a strong int64 like `np.abs(1)`. Dtypes tfn lacks widen:
+numpy's float16 is float32 here, int8 is int32. Traced arrays are immutable; `x.at[i]`
+gives updated copies (`x.at[1:].set(0.0)`, `.add`, `.multiply`, `.min`, `.max`).
 """
 from __future__ import annotations
 
