@@ -323,3 +323,22 @@ def test_pytree_dict_order_is_kept_but_does_not_change_leaf_order():
     assert pytree.unflatten(*reversed(pytree.flatten(weird))) == weird
     with pytest.raises(ValueError, match="already a pytree node"):
         tfn.register_pytree_node(dict, lambda d: ((), None), lambda a, c: {})
+
+
+def test_jit_static_argument_specs_are_validated():
+    for bad in ("a", 1.0, (0, "b")):
+        with pytest.raises(TypeError, match=r"tfn.jit\(<lambda>\): static_argnums must be an int or a sequence "
+                                            r"of ints(.|\n)*test_api_regressions.py"):
+            tfn.jit(lambda x, n: x, static_argnums=bad)
+    with pytest.raises(TypeError, match="static_argnames must be a str or a sequence of strs"):
+        tfn.jit(lambda x, n: x, static_argnames=1)
+    close(tfn.jit(lambda x, n: x * n, static_argnums=np.int64(1))(np.ones(2), 3), [3., 3.])
+
+
+def test_eager_vjp_compiles_its_forward_once():
+    from tfn.api import transforms
+    f = lambda x: tnp.sin(x) * 2  # noqa: E731
+    for _ in range(3):
+        out, vjp_fn = tfn.vjp(f, np.ones(2))
+    close(vjp_fn(np.ones(2))[0], 2 * np.cos(np.ones(2)))
+    assert transforms._EAGER[("forward", f)].cache_size() == 1

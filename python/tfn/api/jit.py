@@ -26,12 +26,28 @@ class Compiled:
     executable: Any
 
 
-def _normalize_argnums(static_argnums) -> tuple[int, ...]:
+def _is_int(x) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def _normalize_argnums(static_argnums, name: str = "f") -> tuple[int, ...]:
     if static_argnums is None:
         return ()
-    if isinstance(static_argnums, int):
-        return (static_argnums,)
-    return tuple(static_argnums)
+    if _is_int(static_argnums):
+        return (int(static_argnums),)
+    if isinstance(static_argnums, (tuple, list)) and all(_is_int(a) for a in static_argnums):
+        return tuple(int(a) for a in static_argnums)
+    raise TypeError(f"tfn.jit({name}): static_argnums must be an int or a sequence of ints, got "
+                    f"{static_argnums!r}\n  at {user_line()}")
+
+
+def _normalize_argnames(static_argnames, name: str = "f") -> tuple[str, ...]:
+    if isinstance(static_argnames, str):
+        return (static_argnames,)
+    if isinstance(static_argnames, (tuple, list)) and all(isinstance(a, str) for a in static_argnames):
+        return tuple(static_argnames)
+    raise TypeError(f"tfn.jit({name}): static_argnames must be a str or a sequence of strs, got "
+                    f"{static_argnames!r}\n  at {user_line()}")
 
 
 def _is_array_leaf(x) -> bool:
@@ -46,8 +62,9 @@ class Jitted:
             raise ValueError(f"tfn.jit: unknown device {device!r}; choose one of {', '.join(DEVICES)}")
         self.fn = fn
         self.device = device
-        argnums = _normalize_argnums(static_argnums)
-        argnames = tuple([static_argnames] if isinstance(static_argnames, str) else static_argnames)
+        name = getattr(fn, "__name__", type(fn).__name__)
+        argnums = _normalize_argnums(static_argnums, name)
+        argnames = _normalize_argnames(static_argnames, name)
         # A static parameter is static however it is passed: by position or by keyword.
         try:
             positional = [p.name for p in inspect.signature(fn).parameters.values()

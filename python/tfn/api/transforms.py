@@ -414,7 +414,7 @@ def _call(traced, args):
 
 def _eager_vjp(f, primals, has_aux):
     from tfn.api.jit import jit
-    out = jit(f)(*primals)
+    out = _eager_cache(("forward", f), lambda: jit(f))(*primals)
     if has_aux and not (isinstance(out, (tuple, list)) and len(out) == 2):
         raise _error("vjp", f, f"has_aux=True needs f to return a pair (output, aux), got structure "
                                f"{pytree.tree_structure(out)}")
@@ -499,7 +499,7 @@ def linearize(f: Callable, *primals):
     _primal_args("linearize", f, primals)
     if current_scope() is None:
         from tfn.api.jit import jit
-        out = jit(f)(*primals)
+        out = _eager_cache(("forward", f), lambda: jit(f))(*primals)
         apply = _eager_cache(("linearize", f), lambda: jit(lambda p, t: _jvp("linearize", f, p, t, False)[1]))
         return out, lambda *tangents: apply(tuple(primals), tuple(tangents))
     out = _call(_trace_private(f, primals), primals)
