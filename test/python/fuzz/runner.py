@@ -25,6 +25,7 @@ from hypothesis import seed as hypothesis_seed
 from fuzz import known_open
 from fuzz.generator import cases
 from fuzz.program import Case, Failure, render_inputs
+from fuzz.simplify import simplify
 from fuzz.worker import Worker
 
 SHRINK_S = 120.0         # shrinking one failure stops after this long, keeping the smallest case so far
@@ -107,13 +108,13 @@ def run_shard(seed: int, programs: int, seconds: float, shrink: bool, timeout: f
     worker = Worker(timeout)
     start = time.monotonic()
     deadline = start + seconds
-    saved: set[str] = set()
+    saved: list[Failure] = []          # minimal failures recorded so far (deduplication)
     run = 0
     shrink_until = [0.0]
     progress = [start + PROGRESS_S]
     try:
         while report.programs < programs and time.monotonic() < deadline:
-            target: list[str] = []          # the signature being shrunk, once one is found
+            target: list[tuple] = []        # (oracle, kind) being shrunk, once one is found
             best: list[Failure] = []        # failing cases in the order found: the last is the smallest
 
             def body(case: Case) -> None:
@@ -145,10 +146,10 @@ def run_shard(seed: int, programs: int, seconds: float, shrink: bool, timeout: f
                         if sig not in {f["signature"] for f in report.failures}:
                             report.failures.append(failure_record(failure))
                         continue
-                    if sig in saved or (target and sig != target[0]):
+                    if is_known(failure, saved) or (target and (oracle, kind) != target[0]):
                         continue
                     if not target:
-                        target.append(sig)
+                        target.append((oracle, kind))
                         shrink_until[0] = time.monotonic() + SHRINK_S
                         log(f"shard {seed}: found {sig}; shrinking (at most {SHRINK_S:.0f} s)")
                     best.append(failure)
@@ -163,13 +164,11 @@ def run_shard(seed: int, programs: int, seconds: float, shrink: bool, timeout: f
             run += 1
             try:
                 test()
-            except Found as exc:
-                record(report, exc.failure, saved, save)
-            except Exception:               # flaky, or shrinking cut short: keep the smallest seen
-                if best:
-                    record(report, best[-1], saved, save)
-                else:
+            except Exception as exc:        # Found; or flaky, or shrinking cut short: the smallest seen
+                if not best:
                     raise
+                smallest = exc.failure if isinstance(exc, Found) else best[-1]
+                record(report, simplify(smallest, lambda c: worker.run(c).failures()), saved, save)
             if not shrink:
                 break
     finally:
@@ -185,8 +184,14 @@ def failure_record(failure: Failure, path: Path | None = None) -> dict:
             "file": str(path) if path else ""}
 
 
-def record(report: Report, failure: Failure, saved: set, save: bool) -> None:
-    saved.add(failure.signature())
+def is_known(failure: Failure, saved: list[Failure]) -> bool:
+    """Already recorded: a saved minimal failure of the same oracle and kind whose ops this program uses."""
+    return any(s.oracle == failure.oracle and s.kind == failure.kind and s.case.ops() <= failure.case.ops()
+               for s in saved)
+
+
+def record(report: Report, failure: Failure, saved: list, save: bool) -> None:
+    saved.append(failure)
     path = save_regression(failure) if save else None
     report.failures.append(failure_record(failure, path))
     log(f"fuzz: new failure {failure.signature()}" + (f" -> {path}" if path else ""))
