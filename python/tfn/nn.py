@@ -43,23 +43,33 @@ def gelu(x, approximate: bool = False):
     return 0.5 * x * (1 + tnp.erf(x * 0.7071067811865476))
 
 
+def _shift(x, axis):
+    """The (gradient-free) maximum over `axis` with kept dims, that exp(x - shift) cannot overflow;
+    0 over an empty axis (which has no maximum, and nothing to shift)."""
+    x = tnp.asarray(x)
+    axes = tnp._axes(axis, x.ndim, "nn")
+    if any(x.shape[a] == 0 for a in axes):
+        return tnp.zeros(tuple(1 if i in axes else n for i, n in enumerate(x.shape)), x.dtype)
+    return tnp.stop_gradient(tnp.max(x, axis=axis, keepdims=True))
+
+
 @_op
 def logsumexp(x, axis=None, keepdims=False):
-    """log(sum(exp(x))) computed around the (gradient-free) maximum."""
-    m = tnp.stop_gradient(tnp.max(x, axis=axis, keepdims=True))
+    """log(sum(exp(x))) computed around the (gradient-free) maximum; -inf over an empty axis."""
+    m = _shift(x, axis)
     out = tnp.log(tnp.sum(tnp.exp(x - m), axis=axis, keepdims=True)) + m
     return out if keepdims else tnp.squeeze(out, axis=tnp._axes(axis, tnp.asarray(x).ndim, "logsumexp"))
 
 
 @_op
 def log_softmax(x, axis=-1):
-    shifted = x - tnp.stop_gradient(tnp.max(x, axis=axis, keepdims=True))
+    shifted = x - _shift(x, axis)
     return shifted - tnp.log(tnp.sum(tnp.exp(shifted), axis=axis, keepdims=True))
 
 
 @_op
 def softmax(x, axis=-1):
-    e = tnp.exp(x - tnp.stop_gradient(tnp.max(x, axis=axis, keepdims=True)))
+    e = tnp.exp(x - _shift(x, axis))
     return e / tnp.sum(e, axis=axis, keepdims=True)
 
 

@@ -64,6 +64,15 @@ def test_zero_size_bool_and_other_arrays():
             np.full((0, 2), True))
     for o, r in zip(out, refs):
         assert_close(o, r)
+    # nn functions shift by a maximum that an empty axis lacks; logsumexp of nothing is -inf.
+    from tfn import nn
+    e = np.zeros((0, 3), np.float32)
+    out = tfn.jit(lambda e: (nn.softmax(e, axis=0), nn.log_softmax(e), nn.logsumexp(e, axis=0), nn.logsumexp(e)))(e)
+    for o, r in zip(out, (e, e, np.full(3, -np.inf, np.float32), np.float32(-np.inf))):
+        assert_close(o, r)
+    key = tfn.random.key(0)
+    assert tfn.random.uniform(key, (0, 3)).shape == (0, 3) and tfn.random.split(key, 0).shape == (0, 2)
+    assert_close(tnp.at(np.ones(3))[1:].add(2.0), np.array([1.0, 3.0, 3.0]))  # x.at for numpy arrays, eagerly
 
 
 # ---------------------------------------------------------------- indexing
