@@ -164,6 +164,10 @@ def binary_cases():
             yield Case(f"{name}({d}, {s!r})", lambda xp, a, f=f, s=s: f(xp, a, s), (x,))
             yield Case(f"{name}({s!r}, {d})", lambda xp, a, f=f, s=s: f(xp, s, a), (x,))
             yield Case(f"{name}({d}, arg {s!r})", f, (x, s))
+        for d, e in ((I32, F32), (B, I64), (F64, F32)):  # a numpy array written in the function, either side
+            c, x = data((3,), e, dom, seed=2), data((2, 3), d, dom)
+            yield Case(f"{name}(const {e}, {d})", lambda xp, a, f=f, c=c: f(xp, c, a), (x,))
+            yield Case(f"{name}({d}, const {e})", lambda xp, a, f=f, c=c: f(xp, a, c), (x,))
         for s, t in ((True, 2), (2, 1.5), (1.5, 2.5), (False, True)):
             yield Case(f"{name}({s!r}, {t!r})", lambda xp, f=f, s=s, t=t: f(xp, s, t), ())
             yield Case(f"{name}(arg {s!r}, arg {t!r})", f, (s, t))
