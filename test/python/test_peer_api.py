@@ -442,3 +442,11 @@ def test_transforms_inside_jit_match_eager_ones():
     close(tfn.jit(lambda w, x: tfn.grad(loss)(w, x, 2))(X3, Y3), eager)
     close(tfn.jit(tfn.grad(loss), static_argnums=2)(X3, Y3, 2), eager)
     close(tfn.jit(lambda w, x, k: tfn.grad(loss)(w, x, k), static_argnums=2)(X3, Y3, 2), eager)
+
+
+@pytest.mark.parametrize("jac", [tfn.jacrev, tfn.jacfwd], ids=["jacrev", "jacfwd"])
+def test_jacobian_keyword_arguments_are_passed_not_differentiated(jac):
+    f = lambda x, scale=1.0, mode="mul": x * scale if mode == "mul" else x + scale  # noqa: E731
+    close(jac(f)(X3, scale=3.0), 3 * np.eye(3))
+    close(jac(f)(X3, scale=Y3, mode="add"), np.eye(3))
+    close(tfn.hessian(lambda x, p=2: tnp.sum(x ** p))(X3, p=3), np.diag(6 * X3))

@@ -27,13 +27,14 @@ def _size(shape: Sequence[int]) -> int:
     return int(np.prod(shape, dtype=np.int64))
 
 
-def _with_args(f, args, argnums):
-    """f as a function of the arguments at `argnums` only (others fixed)."""
+def _with_args(f, args, argnums, kwargs):
+    """f as a function of the arguments at `argnums` only (the others, and keywords, fixed)."""
     def partial(*selected):
         full = list(args)
         for a, v in zip(argnums, selected):
             full[a] = v
-        return f(*full)
+        return f(*full, **kwargs)
+    partial.__name__ = getattr(f, "__name__", "f")
     return partial
 
 
@@ -64,11 +65,11 @@ class _Jacobian(_Transformed):
     def _traced_args(self, args):
         return _normalize_argnums(self.argnums, len(args), self.kind, self.f)
 
-    def _selected(self, args):
+    def _selected(self, args, kwargs):
         """(requested argnums, distinct argnums): a repeated argnum gets the same full Jacobian."""
         argnums = _normalize_argnums(self.argnums, len(args), self.kind, self.f)
         unique = tuple(dict.fromkeys(argnums))
-        a = _Args(self.kind, self.f, args, {}, unique)  # every differentiated leaf is an array or a number
+        a = _Args(self.kind, self.f, args, kwargs, unique)  # every differentiated leaf is an array or a number
         for k in unique:
             for n in a.arg_dynamic[k]:
                 dtype = ShapeDtype.of(a.dynamic_leaves[n]).dtype
@@ -94,10 +95,10 @@ class _JacRev(_Jacobian):
                          ValueError if _is_int(chunk_size) else TypeError)
         self.chunk_size = None if chunk_size is None else int(chunk_size)
 
-    def _traced_call(self, *args):
-        argnums, unique = self._selected(args)
+    def _traced_call(self, *args, **kwargs):
+        argnums, unique = self._selected(args, kwargs)
         selected = [args[a] for a in unique]
-        res = vjp(_with_args(self.f, args, unique), *selected, has_aux=self.has_aux)
+        res = vjp(_with_args(self.f, args, unique, kwargs), *selected, has_aux=self.has_aux)
         out, vjp_fn = res[0], res[1]
         aux = res[2] if self.has_aux else None
         out_leaves, out_tree = pytree.flatten(out)
@@ -129,11 +130,11 @@ class _JacRev(_Jacobian):
 class _JacFwd(_Jacobian):
     kind = "jacfwd"
 
-    def _traced_call(self, *args):
-        argnums, unique = self._selected(args)
+    def _traced_call(self, *args, **kwargs):
+        argnums, unique = self._selected(args, kwargs)
         selected = tuple(tnp.asarray(args[a]) if pytree.children_of(args[a]) is None else args[a]
                          for a in unique)
-        g = _with_args(self.f, args, unique)
+        g = _with_args(self.f, args, unique, kwargs)
         in_leaves, in_tree = pytree.flatten(selected)
         in_leaves = [tnp.asarray(x) for x in in_leaves]
         shapes = [x.shape for x in in_leaves]
@@ -175,9 +176,9 @@ class _JacFwd(_Jacobian):
 class _Hessian(_Jacobian):
     kind = "hessian"
 
-    def _traced_call(self, *args):
-        self._selected(args)
-        return jacfwd(jacrev(self.f, self.argnums), self.argnums)(*args)
+    def _traced_call(self, *args, **kwargs):
+        self._selected(args, kwargs)
+        return jacfwd(jacrev(self.f, self.argnums), self.argnums)(*args, **kwargs)
 
 
 def jacrev(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False, chunk_size: int | None = None):
