@@ -193,9 +193,11 @@ def _resolve(ufunc, keys: tuple) -> tuple:
 
 
 def _ufunc_dtypes(name: str, ufunc, *xs) -> tuple[tuple, _np.dtype]:
-    """(dtypes the operands are computed in, result dtype): numpy's loop for `ufunc` on xs."""
+    """(dtypes the operands are computed in, result dtype): numpy's loop for `ufunc` on xs.
+    Python scalars only (np.equal(1, 2)) are converted to their default dtypes, as numpy does."""
+    weak = [_is_weak(x) for x in xs]
     try:
-        return _resolve(ufunc, tuple(_loop_key(x) for x in xs))
+        return _resolve(ufunc, tuple(_dtype(x) if builtins.all(weak) else _loop_key(x) for x in xs))
     except TypeError as error:  # no loop: negative or sign of bool, bool - bool, ...
         raise TypeError(f"tfn.numpy.{name}: not supported for {', '.join(_describe(x) for x in xs)}, "
                         f"as in numpy ({error})\n  at {user_line()}") from None

@@ -190,6 +190,7 @@ def binary_cases():
         yield Case(f"(arg 2 * arg 3) + {d}", lambda xp, a, s, t: (s * t) + a, (x, 2, 3))
         yield Case(f"(arg 2.0 - arg 1) * {d}", lambda xp, a, s, t: (s - t) * a, (x, 2.0, 1))
         yield Case(f"(arg True + arg True) + {d}", lambda xp, a, s, t: (s + t) + a, (x, True, True))
+        yield Case(f"(arg 3 / arg 2, arg 1 == arg 1) + {d}", lambda xp, a, s, t: ((s / t) + a, (t == t) + a), (x, 3, 2))
         yield Case(f"(-arg 2) * {d}", lambda xp, a, s: (-s) * a, (x, 2))
         yield Case(f"exp(arg 2.0) * {d}", lambda xp, a, s: xp.exp(s) * a, (x, 2.0))
         yield Case(f"asarray(arg 2) + {d}", lambda xp, a, s: xp.asarray(s) + a, (x, 2))

@@ -270,8 +270,8 @@ def _operator(name: str, python_op, *operands):
         dtype = canonical_dtype(np.asarray(python_op(*samples)).dtype)  # Python's result type: True + True is 2
     except ZeroDivisionError:
         dtype = np.dtype(np.float64)
-    if dtype.kind != "b":  # bools in arithmetic are Python ints
-        operands = [_tnp().asarray(o, np.int64) if _kind(o) == "b" else o for o in operands]
+    if dtype.kind != "b":  # computed in Python's result type: True + True is 2, 2 ** -1 is 0.5
+        operands = [_tnp().asarray(o, dtype) for o in operands]
     out = _tnp().asarray(operands[0]) if name == "positive" else getattr(_tnp(), name)(*operands)
     if out.dtype != dtype:
         out = _tnp().asarray(out, dtype)
@@ -280,10 +280,6 @@ def _operator(name: str, python_op, *operands):
 
 def _is_python_scalar(x) -> bool:
     return isinstance(x, (bool, int, float)) and not isinstance(x, np.generic)
-
-
-def _kind(x) -> str:
-    return x.dtype.kind if isinstance(x, Tracer) else np.asarray(x).dtype.kind
 
 
 def _no_positive(x):
