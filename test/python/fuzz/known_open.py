@@ -57,6 +57,12 @@ KNOWN_OPEN: list[KnownOpen] = [
     KnownOpen("pad-0d-negative", "pad of a 0-d array accepts negative widths",
               "tfn.jit(lambda a: tnp.pad(a, -1))(np.array(True))  # array(True), numpy ValueError",
               kinds=("accepts-invalid",), ops_any=("pad",)),
+    KnownOpen("vmap-size-0", "vmap over a size-0 axis is a BatchingError (batch_size must be positive)",
+              "tfn.vmap(lambda a: a * 2)(np.ones((0, 3)))",
+              kinds=("rejects-valid",), message=r"batch_size must be positive"),
+    KnownOpen("divmod-infinite-divisor", "float floor_divide and remainder by +-inf give nan",
+              "tfn.jit(lambda a: a // np.inf)(np.array([-0.25, 1.0]))  # [nan nan], numpy [-1. 0.]",
+              kinds=("mismatch",), ops_any=("floor_divide", "remainder", "mod"), message=r"got np\.float\d+\(nan\)"),
 ]
 
 
