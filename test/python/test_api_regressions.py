@@ -342,3 +342,16 @@ def test_eager_vjp_compiles_its_forward_once():
         out, vjp_fn = tfn.vjp(f, np.ones(2))
     close(vjp_fn(np.ones(2))[0], 2 * np.cos(np.ones(2)))
     assert transforms._EAGER[("forward", f)].cache_size() == 1
+
+
+@pytest.mark.parametrize("jac", [tfn.jacrev, tfn.jacfwd], ids=["jacrev", "jacfwd"])
+def test_jacobians_of_zero_size_outputs_and_inputs(jac):
+    x = np.linspace(0., 1., 5)
+    j = jac(lambda v: tnp.tanh(v[1:1]))(x)
+    assert j.shape == (0, 5)
+    j = jac(lambda v: tnp.sum(v) * tnp.ones(2))(np.ones(0))
+    assert j.shape == (2, 0)
+    j = jac(lambda v, w: (v[:0], w * 2), argnums=(0, 1))(x, np.ones(2))
+    assert j[0][0].shape == (0, 5) and j[0][1].shape == (0, 2) and j[1][0].shape == (2, 5)
+    close(j[1][1], 2 * np.eye(2))
+    assert tfn.hessian(lambda v: tnp.sum(v ** 2))(np.ones(0)).shape == (0, 0)

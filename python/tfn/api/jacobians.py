@@ -57,6 +57,16 @@ def _assemble(out_tree, out_shapes, arg_trees, per_arg_leaf_jacobians, single_ar
     return pytree.unflatten(out_tree, result_leaves)
 
 
+def _zero_blocks(out_leaves, selected, dtype):
+    """Jacobian blocks of zeros, [argument][output leaf][argument leaf], for zero-size inputs or outputs."""
+    blocks = []
+    for arg in selected:
+        arg_leaves = [tnp.asarray(x) for x in pytree.tree_leaves(arg)]
+        blocks.append([[tnp.zeros(tuple(o.shape) + tuple(x.shape), dtype(o, x)) for x in arg_leaves]
+                       for o in out_leaves])
+    return blocks
+
+
 class _Jacobian(_Transformed):
     def __init__(self, f, argnums, has_aux):
         super().__init__(f)
@@ -104,9 +114,10 @@ class _JacRev(_Jacobian):
         out_leaves, out_tree = pytree.flatten(out)
         out_leaves = [tnp.asarray(o) for o in out_leaves]
         shapes = [o.shape for o in out_leaves]
-        if not out_leaves:  # nothing to differentiate: the (empty) output structure, as jacfwd gives
-            return self._result(out_tree, [], args, argnums, unique, [[] for _ in unique], aux)
         total = sum(_size(s) for s in shapes)
+        if total == 0:  # no output element (or no output): zero-size blocks, or the empty structure
+            return self._result(out_tree, shapes, args, argnums, unique,
+                                _zero_blocks(out_leaves, selected, lambda o, x: x.dtype), aux)
         basis = [tnp.asarray(b, o.dtype) for b, o in
                  zip(_split_basis(_eye(total, tnp.result_type(*out_leaves)), shapes), out_leaves)]
         cts = vmap(lambda ct: vjp_fn(pytree.unflatten(out_tree, list(ct))), chunk_size=self.chunk_size)(
@@ -140,11 +151,12 @@ class _JacFwd(_Jacobian):
         shapes = [x.shape for x in in_leaves]
         total = sum(_size(s) for s in shapes)
         aux = g(*selected)[1] if self.has_aux else None
-        if total == 0:  # no input element: each output leaf gets the (empty) argument structure
+        if total == 0:  # no input element: zero-size blocks, or the empty argument structure
             out = g(*selected)
             out_leaves, out_tree = pytree.flatten(out[0] if self.has_aux else out)
+            out_leaves = [tnp.asarray(o) for o in out_leaves]
             return self._result(out_tree, [o.shape for o in out_leaves], args, argnums, unique,
-                                [[[] for _ in out_leaves] for _ in unique], aux)
+                                _zero_blocks(out_leaves, selected, lambda o, x: o.dtype), aux)
         basis = [tnp.asarray(b, x.dtype) for b, x in
                  zip(_split_basis(_eye(total, tnp.result_type(*in_leaves)), shapes), in_leaves)]
 
