@@ -63,6 +63,10 @@ KNOWN_OPEN: list[KnownOpen] = [
     KnownOpen("divmod-infinite-divisor", "float floor_divide and remainder by +-inf give nan",
               "tfn.jit(lambda a: a // np.inf)(np.array([-0.25, 1.0]))  # [nan nan], numpy [-1. 0.]",
               kinds=("mismatch",), ops_any=("floor_divide", "remainder", "mod"), message=r"got np\.float\d+\(nan\)"),
+    KnownOpen("take-nonfinite", "take and take_along_axis give nan when the axis holds inf or nan anywhere "
+                                "(one-hot contraction: 0 * inf)",
+              "tfn.jit(lambda a: tnp.take(a, [0]))(np.array([1.0, np.inf]))  # [nan], numpy [1.]",
+              kinds=("mismatch",), ops_any=("take", "take_along_axis"), message=r"got np\.float\d+\(nan\)"),
 ]
 
 

@@ -18,9 +18,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
 @dataclass
 class Case:
     """One program with its inputs; `checks` names the oracles to run (see oracles.ORACLES)."""
@@ -78,10 +75,6 @@ def load_function(source: str, filename: str = "<fuzz program>"):
     namespace: dict = {"np": np}
     exec(compile(source, filename, "exec"), namespace)
     return namespace["f"]
-
-
-def is_float(x) -> bool:
-    return isinstance(x, float) or (isinstance(x, np.ndarray) and x.dtype.kind == "f")
 
 
 def diff_positions(inputs) -> list[int]:

@@ -2,10 +2,11 @@
 
 `run_shard` is one process's campaign (one worker). Without shrinking (the `make test`
 slice) every failure is collected and the run goes on; with shrinking (`make fuzz`) the
-first failure of a new signature is shrunk by hypothesis to a minimal program, saved as
-a regression file, and the campaign goes on with a fresh seed, skipping failures whose
-signature it has already saved. Failures that match `known_open` are counted apart.
-`run_parallel` runs shards in child processes (one per core) and merges their reports.
+first new failure is shrunk by hypothesis (at most SHRINK_S seconds), simplified line by
+line (simplify.py), saved as a regression file, and the campaign goes on with a fresh
+seed, skipping failures of the same oracle and kind whose program uses every op of a
+saved one. Failures that match `known_open` are counted apart. `run_parallel` runs
+shards in child processes (one per core) and merges their reports.
 """
 from __future__ import annotations
 
@@ -179,8 +180,9 @@ def run_shard(seed: int, programs: int, seconds: float, shrink: bool, timeout: f
 
 def failure_record(failure: Failure, path: Path | None = None) -> dict:
     return {"signature": failure.signature(), "oracle": failure.oracle, "kind": failure.kind,
-            "message": failure.message, "repro": failure.case.source + "inputs = " +
-            render_inputs(failure.case.inputs) + f"\nchecks = {failure.case.checks}, seed = {failure.case.seed}",
+            "message": failure.message,
+            "repro": failure.case.repro() + f"# failed check: {failure.oracle} (checks {failure.case.checks}, "
+                                            f"seed {failure.case.seed})\n",
             "file": str(path) if path else ""}
 
 
