@@ -539,7 +539,17 @@ def _float_mod(x: Tracer, y: Tracer) -> Tracer:
     for _ in range(2):
         p, e = _two_product(floor(r / y), y)
         r = (r - p) - e
-    return where(logical_and(not_equal(r, 0), not_equal(less(r, 0), less(y, 0))), r + y, r)
+    r = where(logical_and(not_equal(r, 0), not_equal(less(r, 0), less(y, 0))), r + y, r)
+    # y = +-inf: the product above is inf * 0; numpy's x % inf is x, or y where the signs differ.
+    return where(_finite_by_infinite(x, y), where(_same_sign(x, y), x, y), r)
+
+
+def _finite_by_infinite(x: Tracer, y: Tracer) -> Tracer:
+    return logical_and(isinf(y), isfinite(x))
+
+
+def _same_sign(x: Tracer, y: Tracer) -> Tracer:
+    return logical_or(equal(x, 0), equal(less(x, 0), less(y, 0)))
 
 
 def _floor_divide(out, a, b):
@@ -550,6 +560,8 @@ def _floor_divide(out, a, b):
         div = (x - _float_mod(x, y)) / y
         q = floor(div)
         q = where(greater(div - q, 0.5), q + 1, q)
+        zero, minus_one = q.dtype.type(0), q.dtype.type(-1)
+        q = where(_finite_by_infinite(x, y), where(_same_sign(x, y), zero, minus_one), q)  # -1 // inf is -1
         return where(equal(y, 0), x / y, q)
     q = asarray(floor(asarray(x, float64) / asarray(y, float64)), out)
     return where(equal(y, 0), 0, q)

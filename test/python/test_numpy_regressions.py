@@ -327,6 +327,12 @@ def test_float_remainder_and_floor_divide_are_exact_like_numpy():
             r, q = tfn.jit(lambda a, b: (a % b, a // b))(a, b)
             assert_close(r, a % b)
             assert_close(q, a // b)
+    inf = np.inf
+    a = np.array([1.0, -1.0, 0.0, -0.0, inf, -inf, np.nan, 3.0, 1.0, 1.0, -2.0])
+    b = np.array([inf, inf, inf, -inf, 2.0, 2.0, 2.0, 0.0, -inf, np.nan, 0.0])  # infinities and zeros
+    with np.errstate(all="ignore"):
+        for o, r in zip(tfn.jit(lambda a, b: (a % b, a // b))(a, b), (a % b, a // b)):
+            assert_close(o, r)
     ai, bi = np.array([7, -7, 3, 0, 5], np.int32), np.array([2, 2, 0, 0, -3], np.int32)
     with np.errstate(all="ignore"):
         for o, r in zip(tfn.jit(lambda a, b: (a % b, a // b))(ai, bi), (ai % bi, ai // bi)):
