@@ -450,3 +450,11 @@ def test_jacobian_keyword_arguments_are_passed_not_differentiated(jac):
     close(jac(f)(X3, scale=3.0), 3 * np.eye(3))
     close(jac(f)(X3, scale=Y3, mode="add"), np.eye(3))
     close(tfn.hessian(lambda x, p=2: tnp.sum(x ** p))(X3, p=3), np.diag(6 * X3))
+
+
+def test_vmap_over_an_empty_batch():
+    assert tfn.vmap(lambda v: tnp.sum(v) * tnp.ones(2))(np.ones((0, 3))).shape == (0, 2)
+    a, c = tfn.vmap(lambda v: (v, tnp.ones(2)), out_dims=(1, None))(np.ones((0, 3)))
+    assert a.shape == (3, 0)
+    close(c, np.ones(2))
+    assert tfn.vmap(tfn.grad(lambda v: tnp.sum(v ** 2)))(np.ones((0, 3))).shape == (0, 3)

@@ -180,11 +180,30 @@ class _Vmap(_Transformed):
         if chunk is not None and chunk < size and self.randomness == "different":
             raise _error(f, "chunk_size with randomness='different' would repeat the draws of each chunk; "
                             "map over explicit keys (tfn.random.split(key, n) with in_dim 0) instead")
-        if chunk is None or chunk >= size:
+        if size == 0:
+            outs = self._emit_empty(traced, in_dims, out_dims, avals, values)
+        elif chunk is None or chunk >= size:
             outs = self._emit(traced, in_dims, out_dims, size, values)
         else:
             outs = self._emit_chunked(traced, in_dims, out_dims, size, values, chunk)
         return pytree.unflatten(traced.out_tree, _wrap_all(outs))
+
+    def _emit_empty(self, traced, in_dims, out_dims, avals, values):
+        """A batch of zero examples: batched results are empty; unbatched ones come from one call
+        on zeros in place of the (absent) examples, on which they do not depend."""
+        from mlir.dialects import func
+
+        from tfn import numpy as tnp
+        from tfn.frontend.source import user_location
+        with user_location():
+            example = [value_of(tnp.zeros(avals[k].shape, avals[k].dtype)) if k < len(avals) and d >= 0 else v
+                       for k, (v, d) in enumerate(zip(values, in_dims))]
+            call = func.CallOp(list(traced.function_type.results), ir.FlatSymbolRefAttr.get(traced.name), example)
+            outs = []
+            for r, d, aval in zip(call.results, out_dims, traced.out_avals):
+                shape = list(aval.shape)
+                outs.append(r if d < 0 else value_of(tnp.zeros(tuple(shape[:d] + [0] + shape[d:]), aval.dtype)))
+        return outs
 
     def _emit(self, traced, in_dims, out_dims, size, values):
         rtype = vmap_type(traced.function_type, in_dims, out_dims, size)
