@@ -1084,6 +1084,11 @@ def einsum(subscripts: str, *operands) -> Tracer:
         counts = {c: inputs.count(c) for c in inputs if c in string.ascii_letters}
         output = "".join(sorted(c for c, k in counts.items() if k == 1))
     arrays = [_as_tracer(o) for o in operands]
+    if len({a.dtype for a in arrays}) > 1:
+        # Promote before the per-operand sums below: a bool operand summed on its own would
+        # count as "any" instead of adding up in the result's dtype.
+        common = result_type(*arrays)
+        arrays = [asarray(a, common) for a in arrays]
     sizes: dict[str, int] = {}
     for term, arr in zip(terms, arrays):
         if len(term) != arr.ndim or len(set(term)) != len(term):
