@@ -510,10 +510,23 @@ tan = _elementwise("tan", _np.tan, _via(lambda x: true_divide(sin(x), cos(x))))
 log2 = _elementwise("log2", _np.log2, _via(lambda x: log(x) / x.dtype.type(_np.log(2.0))))
 log10 = _elementwise("log10", _np.log10, _via(lambda x: log(x) / x.dtype.type(_np.log(10.0))))
 exp2 = _elementwise("exp2", _np.exp2, _via(lambda x: exp(x * x.dtype.type(_np.log(2.0)))))
-sinh = _elementwise("sinh", _np.sinh, _via(lambda x: (expm1(x) - expm1(-x)) * 0.5))  # no cancellation near 0
-cosh = _elementwise("cosh", _np.cosh, _via(lambda x: (exp(x) + exp(-x)) * 0.5))
-logaddexp = _elementwise("logaddexp", _np.logaddexp, _via(
-    lambda a, b: maximum(a, b) + log1p(exp(negative(abs(a - b))))))
+def _hyperbolic(small, odd: bool):
+    """sinh or cosh: `small` for |x| <= 20; above, exp(-|x|) is negligible and the result is
+    (exp(|x| / 2) / 2) * exp(|x| / 2), which does not overflow before the result does (exp(|x|)
+    alone does, for 709.78 < |x| < 710.48). Each branch sees inputs it is finite on, so the
+    unused one adds no nan to derivatives."""
+    def compute(x):
+        large = greater(abs(x), 20)
+        half = exp(abs(where(large, x, 0)) * 0.5)
+        big = half * 0.5 * half
+        return where(large, sign(x) * big if odd else big, small(where(large, 0, x)))
+    return compute
+
+
+sinh = _elementwise("sinh", _np.sinh, _via(_hyperbolic(lambda x: (expm1(x) - expm1(-x)) * 0.5, True)))
+cosh = _elementwise("cosh", _np.cosh, _via(_hyperbolic(lambda x: (exp(x) + exp(-x)) * 0.5, False)))
+logaddexp = _elementwise("logaddexp", _np.logaddexp, _via(  # equal arguments: log 2 above them, also at +-inf
+    lambda a, b: maximum(a, b) + log1p(exp(negative(abs(where(equal(a, b), 0, a - b)))))))
 isnan, isinf, isfinite = (_elementwise(n, getattr(_np, n), _is_value(n)) for n in ("isnan", "isinf", "isfinite"))
 
 
@@ -585,7 +598,10 @@ def round(x, decimals: int = 0):
     out = _numpy_result("round", _np.round, _np.zeros(1, _dtype(x)) if not _is_weak(x) else
                         {"b": False, "i": 0, "f": 0.0}[_dtype(x).kind])
     if out.kind != "f":
-        return asarray(x, out)
+        if decimals >= 0:
+            return asarray(x, out)
+        scale = 10.0 ** -decimals  # to tens, hundreds, ...: halves to even, through float64 as numpy
+        return asarray(rint(asarray(x, float64) / scale) * scale, out)
     x = asarray(x, out)
     if decimals == 0:
         return rint(x)
@@ -852,6 +868,8 @@ def pad(x, pad_width, constant_values=0) -> Tracer:
     widths = _np.asarray(pad_width)
     if widths.dtype.kind not in "iu" and widths.size:
         _fail("pad", f"pad_width must be integers, got {_describe(pad_width)}")
+    if (widths < 0).any():
+        _fail("pad", f"pad_width must be non-negative, got {pad_width!r}")
     try:
         widths = _np.broadcast_to(widths.astype(_np.int64), (x.ndim, 2))
     except ValueError:
@@ -1064,8 +1082,8 @@ def tensordot(a, b, axes=2) -> Tracer:
         ca, cb = list(range(len(sa) - axes, len(sa))), list(range(axes))
     else:
         ca, cb = [axes[0]] if isinstance(axes[0], int) else list(axes[0]), [axes[1]] if isinstance(axes[1], int) else list(axes[1])
-    ca, cb = [c % len(sa) for c in ca], [c % len(sb) for c in cb]
-    if [sa[i] for i in ca] != [sb[j] for j in cb]:
+    ca, cb = [_axis(c, len(sa), "tensordot") for c in ca], [_axis(c, len(sb), "tensordot") for c in cb]
+    if len(ca) != len(cb) or [sa[i] for i in ca] != [sb[j] for j in cb]:
         _fail("tensordot", f"shape-mismatch for sum: {sa} axes {ca} vs {sb} axes {cb}")
     return _dot_general(a, b, ([], []), (ca, cb), "tensordot")
 
@@ -1130,13 +1148,25 @@ def _one_hot_along(indices, n: int, axis: int, dtype):
     return asarray(equal(expand_dims(indices, axis), k), dtype)
 
 
+def _check_indices(name: str, indices, n: int, axis: int):
+    """Indices known while tracing (not traced values) must lie in [-n, n), as numpy checks."""
+    if isinstance(indices, Tracer) or _nested_tracers(indices):
+        return
+    values = _numpy_array(indices, name)
+    if values.dtype.kind in "iu" and values.size and (values.min() < -n or values.max() >= n):
+        bad = values[(values < -n) | (values >= n)].flat[0]
+        raise IndexError(f"tfn.numpy.{name}: index {bad} is out of bounds for axis {axis} with size {n}"
+                         f"\n  at {user_line()}")
+
+
 @_op
 def take_along_axis(a, indices, axis: int):
     """out[..., j, ...] = a[..., indices[..., j, ...], ...] along `axis` (numpy's rule; indices wrap
     negatively like numpy's for -n <= i < 0)."""
     a = _as_tracer(a)
-    indices = _as_tracer(indices)
     axis = _axes(axis, a.ndim, "take_along_axis")[0]
+    _check_indices("take_along_axis", indices, a.shape[axis], axis)
+    indices = _as_tracer(indices)
     if indices.ndim != a.ndim:
         _fail("take_along_axis", f"indices of shape {indices.shape} need the rank of a, shape {a.shape}")
     n = a.shape[axis]
@@ -1152,8 +1182,9 @@ def take(a, indices, axis: int | None = None):
     if axis is None:
         a, axis = ravel(a), 0
     axis = _axes(axis, a.ndim, "take")[0]
-    indices = _as_tracer(indices)
     n = a.shape[axis]
+    _check_indices("take", indices, n, axis)
+    indices = _as_tracer(indices)
     indices = where(less(indices, 0), add(indices, n), indices)
     mask = _one_hot_along(indices, n, indices.ndim, a.dtype)      # indices.shape + (n,)
     picked = tensordot(mask, moveaxis(a, axis, 0), axes=1)         # indices.shape + rest

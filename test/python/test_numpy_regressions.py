@@ -340,3 +340,27 @@ def test_float_remainder_and_floor_divide_are_exact_like_numpy():
     g = tfn.grad(lambda x, y: tnp.sum(x % y), argnums=(0, 1))(np.array([1.0, 7.5]), np.array([0.001, 2.0]))
     assert_close(g[0], np.ones(2))
     assert_close(g[1], -np.floor(np.array([1.0, 7.5]) / np.array([0.001, 2.0])) + np.array([1.0, 0.0]))
+
+
+def test_edges_the_fuzzer_found():
+    """logaddexp of equal infinities, sinh/cosh just below their overflow, round of integers to
+    tens, and arguments numpy rejects (constant out-of-bounds take indices, tensordot axes out of
+    range, negative pad widths)."""
+    x = np.array([-711.0, -710.2, -30.0, -1e-7, 0.0, 5.0, 21.0, 88.9, 709.9, 710.3])
+    with np.errstate(all="ignore"):
+        for dtype in (np.float64, np.float32):
+            xx = x.astype(dtype)
+            s, c = tfn.jit(lambda x: (tnp.sinh(x), tnp.cosh(x)))(xx)
+            assert_close(s, np.sinh(xx))
+            assert_close(c, np.cosh(xx))
+    assert_close(tfn.grad(lambda x: tnp.sum(tnp.cosh(x) + tnp.sinh(x)))(np.array([1.0, 30.0, -30.0])),
+                 np.exp(np.array([1.0, 30.0, -30.0])))
+    e = np.array([np.inf, -np.inf, 1.0])
+    assert_close(tfn.jit(lambda x: tnp.logaddexp(x, x))(e), np.logaddexp(e, e))
+    i = np.array([15, 25, -35, 149])
+    assert_close(tfn.jit(lambda a: tnp.round(a, -1))(i), np.round(i, -1))
+    for bad in (lambda a: tnp.take(a, [5]), lambda a: tnp.take_along_axis(a[None], np.array([[3]]), 1),
+                lambda a: tnp.tensordot(a, a, axes=([5], [0])), lambda a: tnp.pad(a[0], -1)):
+        with pytest.raises((IndexError, ValueError)) as info:
+            tfn.jit(bad)(np.ones(3))
+        assert HERE in str(info.value)
