@@ -156,7 +156,7 @@ def example(batched, in_dims, b):
 def oracle_vmap(ctx: Context) -> int:
     size, in_dims, batched = batch_plan(ctx)
     out_rank = min(np.ndim(r[0]) for r in ctx.refs())
-    out_dim = int(ctx.rng.integers(0, out_rank + 1))
+    out_dim = int(ctx.rng.integers(-out_rank - 1, out_rank + 1))     # negative: counted from the end
     f = ctx.f
 
     def loop(xp, *xs):
@@ -232,7 +232,7 @@ def compare_fd(got, want, low: bool, what: str) -> int:
 
 
 def oracle_fd(ctx: Context) -> int:
-    """jvp, vjp and grad against finite differences of the numpy program."""
+    """jvp, linearize, vjp and grad against finite differences of the numpy program (one compiled function)."""
     native = smooth_case(ctx)
     v = [ctx.random_like(ctx.inputs[i]) for i in ctx.diff]
     w = ctx.random_like(native)
@@ -248,11 +248,13 @@ def oracle_fd(ctx: Context) -> int:
         args, tangents = args[:n], list(args[n:])
         diff = [args[i] for i in ctx.diff]
         jv = tfn.jvp(partial(ctx, args), diff, tangents)[1]
+        lin = tfn.linearize(partial(ctx, args), *diff)[1](*tangents)
         cts = tfn.vjp(partial(ctx, args), *diff)[1](w)
         grads = tfn.grad(loss, argnums=tuple(ctx.diff))(*args)
-        return jv, cts, grads
-    jv, cts, grads = ctx.run_tfn(lambda: tfn.jit(run)(w, *ctx.inputs, *v))
+        return jv, lin, cts, grads
+    jv, lin, cts, grads = ctx.run_tfn(lambda: tfn.jit(run)(w, *ctx.inputs, *v))
     checked += compare_fd(jv, fd, ctx.low, "jvp tangent")
+    checked += check_self(lin, jv, "linearize vs jvp", ctx.low)
     lhs = sum(float(np.vdot(np.asarray(c, np.float64), t)) for c, t in zip(cts, v))
     checked += compare_fd(np.array(lhs), np.array(float(np.vdot(w, fd))), ctx.low, "vjp <cotangent, v>")
     for k, (g, c) in enumerate(zip(grads, cts)):

@@ -62,7 +62,7 @@ class Report:
         rate = self.programs / self.seconds if self.seconds else 0.0
         lines = [f"fuzz: {self.programs} programs, {self.checks} checks passed ({self.elements} values compared), "
                  f"{self.skipped} checks not applicable, {len(self.failures)} failures, "
-                 f"{sum(self.known.values())} known-open hits, {self.seconds:.0f} s ({rate:.1f} programs/s per shard set)",
+                 f"{sum(self.known.values())} known-open hits, {self.seconds:.0f} s ({rate:.1f} programs/s)",
                  "  checks by oracle: " + ", ".join(f"{k} {v}" for k, v in sorted(self.by_oracle.items()))]
         if self.known:
             lines.append("  known open: " + ", ".join(f"{k} x{v}" for k, v in sorted(self.known.items())))
