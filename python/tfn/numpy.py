@@ -1135,17 +1135,26 @@ def einsum(subscripts: str, *operands) -> Tracer:
     return transpose(arr, [term.index(c) for c in output])
 
 
-# ---------------------------------------------------------------- gathers by one-hot contraction
+# ---------------------------------------------------------------- gathers by one-hot selection
 # tfn has no gather op yet: an integer index selects through a one-hot mask, which
-# costs O(len(indices) * n) but is differentiable and batchable like any other op.
+# costs O(len(indices) * n) but is differentiable and batchable like any other op. The
+# mask *selects* (`where(mask, a, 0)`, then a sum along the mask's axis: one term is not
+# zero) rather than multiplies, so an inf or nan elsewhere on the axis never meets a 0
+# (0 * inf = nan), and the cotangent of an unselected element is an exact 0.
 
-def _one_hot_along(indices, n: int, axis: int, dtype):
-    """mask[..., k, ...] = (indices[...] == k), with the k axis inserted at `axis`."""
+def _one_hot_along(name: str, indices, n: int, axis: int):
+    """bool mask[..., k, ...] = (indices[...] == k), with the k axis inserted at `axis`."""
     indices = _as_tracer(indices)
     if indices.dtype.kind not in "iu":
-        _fail("take", f"indices must be integers, got {indices.dtype}")
+        _fail(name, f"indices must be integers, got {indices.dtype}")
     k = wrap(ops.iota(indices.shape[:axis] + (n,) + indices.shape[axis:], axis, indices.dtype))
-    return asarray(equal(expand_dims(indices, axis), k), dtype)
+    return equal(expand_dims(indices, axis), k)
+
+
+def _select_along(mask: Tracer, a: Tracer, axis: int) -> Tracer:
+    """sum over `axis` of where(mask, a, 0) (broadcast): a's one selected entry, or 0 (False) for none.
+    a bool's sum is an any, an integer's keeps a's dtype."""
+    return _sum_keeping_dtype(where(mask, a, zeros((), a.dtype)), axis)
 
 
 def _check_indices(name: str, indices, n: int, axis: int):
@@ -1171,13 +1180,20 @@ def take_along_axis(a, indices, axis: int):
         _fail("take_along_axis", f"indices of shape {indices.shape} need the rank of a, shape {a.shape}")
     n = a.shape[axis]
     indices = where(less(indices, 0), add(indices, n), indices)
-    mask = _one_hot_along(indices, n, axis + 1, a.dtype)          # [..., j, k, ...]
-    return _sum_keeping_dtype(multiply(expand_dims(a, axis), mask), axis + 1)
+    mask = _one_hot_along("take_along_axis", indices, n, axis + 1)    # [..., j, k, ...]
+    return _select_along(mask, expand_dims(a, axis), axis + 1)
 
 
 @_op
 def take(a, indices, axis: int | None = None):
-    """a's entries at `indices` along `axis` (flattened when None), numpy's `take`."""
+    """a's entries at `indices` along `axis` (flattened when None), numpy's `take`.
+
+    Indices in [-n, n) select as in numpy, negative ones counting from the end. Indices
+    known while tracing must lie in that range (IndexError, as numpy). A traced index
+    outside it matches no position and gives 0 (False for bool `a`), with a zero
+    gradient; numpy raises and JAX's `jnp.take` fills with NaN by default. The same holds
+    for `take_along_axis`.
+    """
     a = _as_tracer(a)
     if axis is None:
         a, axis = ravel(a), 0
@@ -1186,9 +1202,9 @@ def take(a, indices, axis: int | None = None):
     _check_indices("take", indices, n, axis)
     indices = _as_tracer(indices)
     indices = where(less(indices, 0), add(indices, n), indices)
-    mask = _one_hot_along(indices, n, indices.ndim, a.dtype)      # indices.shape + (n,)
-    picked = tensordot(mask, moveaxis(a, axis, 0), axes=1)         # indices.shape + rest
-    nidx = indices.ndim
-    order = tuple(range(nidx, nidx + axis)) + tuple(range(nidx)) + tuple(range(nidx + axis, picked.ndim))
-    return transpose(picked, order)
+    nidx, before, after = indices.ndim, a.shape[:axis], a.shape[axis + 1:]
+    mask = _one_hot_along("take", indices, n, nidx)                   # indices.shape + (n,)
+    mask = reshape(mask, (1,) * len(before) + mask.shape + (1,) * len(after))
+    a = reshape(a, before + (1,) * nidx + (n,) + after)               # before + indices.shape + (n,) + after
+    return _select_along(mask, a, axis + nidx)
 

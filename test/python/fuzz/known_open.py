@@ -37,10 +37,6 @@ KNOWN_OPEN: list[KnownOpen] = [
     KnownOpen("bool-arith-int8", "bool ** n, square, // and % of bools give int32 where numpy gives int8",
               "tfn.jit(lambda a: a ** 2)(np.array([False, True])).dtype  # int32, numpy int8",
               kinds=("dtype",), message=r"numpy gives u?int(8|16)"),
-    KnownOpen("take-nonfinite", "take and take_along_axis give nan when the axis holds inf or nan anywhere "
-                                "(one-hot contraction: 0 * inf)",
-              "tfn.jit(lambda a: tnp.take(a, [0]))(np.array([1.0, np.inf]))  # [nan], numpy [1.]",
-              kinds=("mismatch",), ops_any=("take", "take_along_axis"), message=r"got np\.float\d+\(nan\)"),
 ]
 
 
