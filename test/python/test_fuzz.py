@@ -10,7 +10,7 @@ from fuzz.runner import run_parallel
 
 SEED = 20261201
 PROGRAMS = 300
-BUDGET_S = 70.0    # wall-clock cap: a loaded machine runs fewer programs rather than take longer
+BUDGET_S = 80.0    # wall-clock cap: a loaded machine runs fewer programs rather than take longer
 
 
 def test_fuzz_slice(capsys):

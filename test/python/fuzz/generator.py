@@ -16,6 +16,7 @@ and the case expects a clear error from tfn.
 """
 from __future__ import annotations
 
+import re
 import warnings
 from typing import Callable
 
@@ -639,7 +640,6 @@ CHECKS = {  # per profile and mode, oracle: percent of programs that run it (jit
 
 def prune(lines, params, inputs, results):
     """Drops lines and inputs that the results do not depend on."""
-    import re
     needed = set(results)
     kept = []
     for name, expr in reversed(lines):

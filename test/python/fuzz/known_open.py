@@ -37,6 +37,12 @@ KNOWN_OPEN: list[KnownOpen] = [
     KnownOpen("bool-arith-int8", "bool ** n, square, // and % of bools give int32 where numpy gives int8",
               "tfn.jit(lambda a: a ** 2)(np.array([False, True])).dtype  # int32, numpy int8",
               kinds=("dtype",), message=r"numpy gives u?int(8|16)"),
+    KnownOpen("int-negative-power-empty", "int ** negative int is rejected at trace time even for empty arrays",
+              "tfn.jit(lambda a: tnp.power(a, -2))(np.zeros((0,), np.int32))  # numpy: empty int32 array",
+              kinds=("rejects-valid",), message=r"integers to negative integer powers are not allowed \(int\d+\[[^]]*\b0\b"),
+    KnownOpen("f32-sincos-large-argument", "float32 sin and cos return values far outside [-1, 1] for |x| > ~1e10",
+              "tfn.jit(lambda a: tnp.cos(a))(np.array([1e20], np.float32))  # 5.88e37, numpy 0.754",
+              kinds=("mismatch",), ops_any=("sin", "cos", "tan"), message=r"np\.float32"),
 ]
 
 
