@@ -471,7 +471,7 @@ def power(a, b):
     """
     if _is_scalar(b) and not isinstance(b, bool):
         (dtype, _), out = _ufunc_dtypes("power", _np.power, a, b)
-        if b < 0 and out.kind == "i":
+        if b < 0 and out.kind == "i" and 0 not in _shape(a):  # numpy computes the empty case
             raise ValueError(f"tfn.numpy.power: integers to negative integer powers are not allowed "
                              f"({_describe(a)} ** {b})\n  at {user_line()}")
         if b == 2:
