@@ -1,8 +1,8 @@
-"""Pass `tfn-pool-host-allocations`: every buffer of the CPU entry point is a view of one workspace.
+"""Pass `tfn-pool-host-allocations`: every buffer of the CPU entry point lives in one workspace.
 
 Shapes are static, so after bufferization the temporaries of a call are a fixed set of
-`memref.alloc`s. They become `memref.view`s at fixed offsets of one trailing
-`memref<Nxi8>` argument of the entry function, which the caller allocates:
+`memref.alloc`s. They move into one trailing `memref<Nxi8>` argument of the entry
+function, which the caller allocates:
 
 - allocation can fail in one place only, before any code runs: the jit allocates the
   workspace with numpy (a `MemoryError`), the AOT C wrapper mallocs it and returns
@@ -10,20 +10,29 @@ Shapes are static, so after bufferization the temporaries of a call are a fixed 
   a NULL pointer written through (a segfault), with no way to unwind;
 - N is known when compiling, so a workspace larger than the machine is refused then.
 
-Buffers whose lifetimes do not overlap share space: a buffer lives from its alloc to the
-last op that uses it or anything derived from it (views, pointers, loop results), in the
-entry block's order; offsets are assigned first-fit in that order.
+Buffers whose lifetimes do not overlap share a *slot*: a buffer lives from its alloc to
+the last op that uses it or anything derived from it (views, pointers, loop results), in
+the entry block's order. Each slot is its own `noalias` argument of a private body
+function that the entry calls with views of the workspace. Views of one `i8` argument
+would leave LLVM unable to prove that two temporaries never overlap, and it then kept
+loops that read one and write another scalar (a row softmax ran 7x slower); malloc'ed
+buffers were known apart, and `noalias` slots are too.
 
 ```mlir
-%a = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
-// becomes (%ws: memref<1024xi8>, a new last argument)
-%a = memref.view %ws[%c256][] : memref<1024xi8> to memref<4x8xf32>
+func.func @_tfn_entry(%x: memref<4x8xf32>, %ws: memref<1024xi8>) {
+  %s0 = memref.view %ws[%c0][] : memref<1024xi8> to memref<128xi8>
+  call @_tfn_entry_body(%x, %s0, ...) : ...
+}
+func.func private @_tfn_entry_body(%x: memref<4x8xf32>, %slot0: memref<128xi8> {llvm.noalias}, ...) {
+  %a = memref.view %slot0[%c0][] : memref<128xi8> to memref<4x8xf32>   // was memref.alloc
+  ...
+}
 ```
 """
 from __future__ import annotations
 
 from mlir import ir
-from mlir.dialects import arith, memref
+from mlir.dialects import arith, func, memref
 
 from tfn.lowering.builders import product
 from tfn.transforms.ir_utils import find_ops
@@ -82,22 +91,32 @@ def _last_use(alloc: ir.Operation, func_op: ir.Operation, position: dict) -> int
     return last
 
 
-def _first_fit(lifetimes: list[tuple[int, int, int]]) -> tuple[list[int], int]:
-    """Offsets for (start, end, size) intervals in order, sharing space where lifetimes are
-    disjoint; returns (offsets, total bytes)."""
-    placed: list[tuple[int, int, int, int]] = []   # (start, end, offset, size)
-    offsets, total = [], 0
+def _assign_slots(lifetimes: list[tuple[int, int, int]]) -> tuple[list[int], list[int]]:
+    """A slot for each (start, end, size) interval in order, reusing a slot whose last
+    buffer is dead (the smallest that fits, else the largest, grown); returns
+    (slot of each interval, size of each slot)."""
+    sizes: list[int] = []
+    free_after: list[int] = []
+    chosen = []
     for start, end, size in lifetimes:
-        busy = sorted((o, o + s) for a, b, o, s in placed if a <= end and start <= b and s)
-        offset = 0
-        for lo, hi in busy:
-            if offset + size <= lo:
-                break
-            offset = max(offset, -(-hi // ALIGNMENT) * ALIGNMENT)
-        placed.append((start, end, offset, size))
-        offsets.append(offset)
-        total = max(total, offset + size)
-    return offsets, total
+        free = [k for k in range(len(sizes)) if free_after[k] < start]
+        fits = [k for k in free if sizes[k] >= size]
+        if fits:
+            k = min(fits, key=lambda k: sizes[k])
+        elif free:
+            k = max(free, key=lambda k: sizes[k])
+            sizes[k] = size
+        else:
+            k = len(sizes)
+            sizes.append(size)
+            free_after.append(end)
+        free_after[k] = end
+        chosen.append(k)
+    return chosen, sizes
+
+
+def _aligned(n: int) -> int:
+    return -(-n // ALIGNMENT) * ALIGNMENT
 
 
 def pool_host_allocations(module_op: ir.Operation, entry: str) -> int:
@@ -116,21 +135,49 @@ def pool_host_allocations(module_op: ir.Operation, entry: str) -> int:
     position = {op.operation: i for i, op in enumerate(block.operations)}
     lifetimes = [(position[a], _last_use(a, func_op, position), byte_size(ir.MemRefType(a.results[0].type)))
                  for a in allocs]
-    offsets, total = _first_fit(lifetimes)
+    slot_of, slot_sizes = _assign_slots(lifetimes)
+    slot_sizes = [_aligned(max(n, 1)) for n in slot_sizes]
+    offsets = [sum(slot_sizes[:k]) for k in range(len(slot_sizes))]
+    total = sum(slot_sizes)
     if total >= 1 << 63:  # not even addressable: a memref type could not say it
         from tfn.runtime.errors import format_bytes
         raise MemoryError(f"a call needs {format_bytes(total)} of temporaries, more than any machine's memory")
-    total = max(total, 1)
     i8 = ir.IntegerType.get_signless(8)
-    workspace = block.add_argument(ir.MemRefType.get([total], i8), ir.Location.unknown())
-    ftype = ir.FunctionType(ir.TypeAttr(func_op.attributes["function_type"]).value)
-    func_op.attributes["function_type"] = ir.TypeAttr.get(
-        ir.FunctionType.get(list(ftype.inputs) + [workspace.type], list(ftype.results)))
     index = ir.IndexType.get()
-    for alloc, offset in zip(allocs, offsets):
+    slot_types = [ir.MemRefType.get([n], i8) for n in slot_sizes]
+    ftype = ir.FunctionType(ir.TypeAttr(func_op.attributes["function_type"]).value)
+    inputs, results = list(ftype.inputs), list(ftype.results)
+
+    # The body moves into a private function whose slot arguments are noalias.
+    with ir.InsertionPoint(func_op), func_op.location:
+        body_fn = func.FuncOp(f"{entry}_body", (inputs + slot_types, results))
+    body_fn.attributes["sym_visibility"] = ir.StringAttr.get("private")
+    no_alias = ir.DictAttr.get({"llvm.noalias": ir.UnitAttr.get()})
+    body_fn.attributes["arg_attrs"] = ir.ArrayAttr.get(
+        [ir.DictAttr.get({})] * len(inputs) + [no_alias] * len(slot_types))
+    body = body_fn.add_entry_block()
+    with ir.InsertionPoint(body), ir.Location.unknown():
+        anchor = arith.ConstantOp(index, 0)
+    for op in list(block.operations):
+        op.operation.move_before(anchor)
+    for old, new in zip(block.arguments, body.arguments):
+        old.replace_all_uses_with(new)
+    for alloc, k in zip(allocs, slot_of):
         with ir.InsertionPoint(alloc), alloc.location:
-            shift = arith.ConstantOp(index, offset).result
-            view = memref.ViewOp(alloc.results[0].type, workspace, shift, []).result
+            zero = arith.ConstantOp(index, 0).result
+            view = memref.ViewOp(alloc.results[0].type, body.arguments[len(inputs) + k], zero, []).result
         alloc.results[0].replace_all_uses_with(view)
         alloc.erase()
+    anchor.operation.erase()
+
+    # The entry: views of the workspace for the slots, the call, its results returned.
+    workspace = block.add_argument(ir.MemRefType.get([total], i8), ir.Location.unknown())
+    func_op.attributes["function_type"] = ir.TypeAttr.get(
+        ir.FunctionType.get(inputs + [workspace.type], results))
+    with ir.InsertionPoint(block), func_op.location:
+        slots = [memref.ViewOp(t, workspace, arith.ConstantOp(index, o).result, []).result
+                 for t, o in zip(slot_types, offsets)]
+        call = func.CallOp(results, ir.FlatSymbolRefAttr.get(body_fn.name.value),
+                           list(block.arguments)[:len(inputs)] + slots)
+        func.ReturnOp(list(call.results))
     return total
