@@ -27,7 +27,8 @@ def canonical_dtype(dtype) -> np.dtype:
     """Maps any numpy-understood dtype to one tfn supports, or raises TypeError.
 
     Byte order is dropped (data is converted to native order where it enters), narrow
-    types widen: float16 -> float32, (u)int8/16 and uint32 -> int32, uint64 -> int64.
+    types widen: float16 -> float32, int8/16 and uint8/16 -> int32, uint32 and uint64 -> int64
+    (uint64 values above 2**63 - 1 do not fit and wrap).
 
         >>> canonical_dtype(">f4"), canonical_dtype(np.int8)
         (dtype('float32'), dtype('int32'))
@@ -39,7 +40,7 @@ def canonical_dtype(dtype) -> np.dtype:
         return d
     if d.kind == "f" and d.itemsize < 4:
         return np.dtype(np.float32)
-    if d.kind in "iu" and d.itemsize <= 4:
+    if (d.kind == "i" and d.itemsize <= 4) or (d.kind == "u" and d.itemsize <= 2):
         return np.dtype(np.int32)
     if d.kind in "iu":
         return np.dtype(np.int64)

@@ -34,9 +34,6 @@ class KnownOpen:
 
 
 KNOWN_OPEN: list[KnownOpen] = [
-    KnownOpen("bool-arith-int8", "bool ** n, square, // and % of bools give int32 where numpy gives int8",
-              "tfn.jit(lambda a: a ** 2)(np.array([False, True])).dtype  # int32, numpy int8",
-              kinds=("dtype",), message=r"numpy gives u?int(8|16)"),
     KnownOpen("f32-sincos-large-argument", "float32 sin and cos return values far outside [-1, 1] for |x| > ~1e10",
               "tfn.jit(lambda a: tnp.cos(a))(np.array([1e20], np.float32))  # 5.88e37, numpy 0.754",
               kinds=("mismatch",), ops_any=("sin", "cos", "tan"), message=r"np\.float32"),
