@@ -478,10 +478,39 @@ def power(a, b):
             x = asarray(a, dtype)
             return asarray(multiply(x, x), out)
     return _power(a, b)
+_COMPARISONS = (("equal", "eq"), ("not_equal", "ne"), ("less", "lt"), ("less_equal", "le"),
+                ("greater", "gt"), ("greater_equal", "ge"))
+# direction -> (result against an int above every value of the array, the swapped direction)
+_AGAINST_HUGE = {"eq": (False, "eq"), "ne": (True, "ne"), "lt": (True, "gt"), "le": (True, "ge"),
+                 "gt": (False, "lt"), "ge": (False, "le")}
+
+
+def _comparison(name: str, direction: str):
+    """A comparison with numpy 2's rule for a Python int out of the array's integer range: it
+    compares exactly (numpy does not raise there, unlike arithmetic)."""
+    plain = _elementwise(name, getattr(_np, name), _compare_rule(direction))
+
+    def compare(a, b):
+        for k, (x, c) in enumerate(((a, b), (b, a))):
+            if not (type(c) is int and _dtype(x).kind in "iu"):
+                continue
+            info = _np.iinfo(_dtype(x))
+            if info.min <= c <= info.max:
+                break
+            d = direction if k == 0 else _AGAINST_HUGE[direction][1]   # as x <op> c
+            if -(1 << 63) <= c < (1 << 63):
+                wide = asarray(x, _np.int64)
+                return plain(wide, c) if k == 0 else plain(c, wide)
+            above = _AGAINST_HUGE[d][0]
+            return full(_shape(x), above if c > 0 else (not above if d not in ("eq", "ne") else above), bool)
+        return plain(a, b)
+    compare.__name__ = compare.__qualname__ = name
+    compare.__doc__ = plain.__doc__
+    return _op(compare)
+
+
 equal, not_equal, less, less_equal, greater, greater_equal = (
-    _elementwise(name, getattr(_np, name), _compare_rule(d)) for name, d in
-    (("equal", "eq"), ("not_equal", "ne"), ("less", "lt"), ("less_equal", "le"), ("greater", "gt"),
-     ("greater_equal", "ge")))
+    _comparison(name, d) for name, d in _COMPARISONS)
 logical_and = _elementwise("logical_and", _np.logical_and,
                            lambda out, a, b: wrap(ops.select(_bool_of(a), _bool_of(b), ops.full(shape_of(a), False, _np.bool_))))
 logical_or = _elementwise("logical_or", _np.logical_or,
