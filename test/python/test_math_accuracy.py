@@ -50,11 +50,9 @@ CASES = {
     "expm1": (tnp.expm1, np.expm1, [(-20, 20), (-1e-3, 1e-3), (-110, 90)], [88.7, 88.8, -1e-10, 1e-10], 3),
     "tanh": (tnp.tanh, np.tanh, [(-10, 10), (-0.7, 0.7), (0.6, 0.65)], [0.625, -0.625, 9.0, 9.1, 20.0, -20.0], 3),
     "sigmoid": (nn.sigmoid, _sigmoid64, [(-110, 110), (-5, 5)], [88.8, -88.8, 104.0, -104.0], 4),
-    "sin": (tnp.sin, np.sin, [(-10, 10), (-1e4, 1e4), (-8e8, 8e8)], [np.pi, 2 * np.pi, 1e6, 16777216.0], 1),
-    "cos": (tnp.cos, np.cos, [(-10, 10), (-1e4, 1e4), (-8e8, 8e8)], [np.pi / 2, 1e6, 16777216.0], 1),
+    "sin": (tnp.sin, np.sin, [(-10, 10), (-1e4, 1e4), (-8e8, 8e8)], [np.pi, 2 * np.pi, 1e6, 16777216.0, 1e20], 1),
+    "cos": (tnp.cos, np.cos, [(-10, 10), (-1e4, 1e4), (-8e8, 8e8)], [np.pi / 2, 1e6, 16777216.0, 1e20], 1),
 }
-# Beyond |x| ~ 8e8 sin/cos reduce inexactly (see math_approx); random points stay below.
-LIMIT = {"sin": 8e8, "cos": 8e8}
 
 
 def _ulps(got, ref):
@@ -72,9 +70,6 @@ def rng():
 def test_f32_accuracy(name, rng):
     fn, ref64, ranges, special, max_ulps = CASES[name]
     x = _points(rng, ranges, special)
-    if name in LIMIT:
-        keep = ~(np.abs(x) > LIMIT[name])
-        x = x[keep]
     got = np.asarray(tfn.jit(fn)(x))
     assert got.dtype == F32
     with np.errstate(all="ignore"):
@@ -95,6 +90,48 @@ def test_f32_accuracy(name, rng):
     # And numpy's own f32 result, to 1e-6 relative (subnormal results: absolute).
     fin = np.isfinite(npf32)
     np.testing.assert_allclose(got[fin], npf32[fin], rtol=1e-6, atol=TINY)
+
+
+# The f32 inputs closest to a multiple of pi/2, the hardest cases of the range reduction:
+# |x 2/pi - k| = 2^-29.86, 2^-28.86, 2^-29.54, 2^-28.54, 2^-28.48 (the minimum over
+# every f32 exponent of |m 2^e 2/pi - k| for 24-bit m).
+SINCOS_HARD = [16367173 * 2.0 ** 72, 16367173 * 2.0 ** 73, 10741887 * 2.0 ** 11, 10741887 * 2.0 ** 12,
+               16573937 * 2.0 ** -16]
+
+
+def _sincos_large_points():
+    rng = np.random.default_rng(7)
+    # |x| log-spaced over [1, 3.4e38], random mantissas, both signs.
+    mags = np.exp2(rng.uniform(0, 128, 200000)).astype(F32)
+    sweep = np.geomspace(1.0, 3.4e38, 20000).astype(F32)
+    # The f32 values nearest k pi/2 for k up to 2e38 (and their neighbours): sin or cos
+    # near 0, where any absolute error of the reduction shows.
+    k = np.unique(np.round(np.geomspace(1, 2.1e38, 4000)))
+    near = (k * (np.pi / 2)).astype(F32)
+    near = np.concatenate([near] + [np.nextafter(near, s * np.inf, dtype=F32) for s in (-1, 1)])
+    x = np.concatenate([mags, sweep, near, np.asarray(SINCOS_HARD, F32), [MAX, F32(2.0 ** 53),
+                        np.nextafter(F32(2.0 ** 53), F32(0)), F32(2.0 ** 81), F32(2.0 ** 109), F32(2.0 ** 127)]])
+    x = np.abs(x[np.isfinite(x)])
+    return np.concatenate([x, -x])
+
+
+@pytest.mark.parametrize("name,max_ulps", [("sin", 1), ("cos", 1), ("tan", 3)])
+def test_f32_sincos_large_arguments(name, max_ulps):
+    # Every finite f32 is reduced exactly enough (math_approx: Payne-Hanek with the chunks
+    # of 2/pi picked by |x|), up to 3.4e38; tan is sin / cos.
+    fn, ref64 = getattr(tnp, name), getattr(np, name)
+    x = _sincos_large_points()
+    got = np.asarray(tfn.jit(fn)(x))
+    ref = ref64(x.astype(np.float64)).astype(F32)
+    assert np.all(np.isfinite(got))
+    if name != "tan":
+        assert np.all(np.abs(got) <= 1.0)
+    ulps = _ulps(got, ref)
+    worst = int(np.argmax(ulps))
+    assert ulps[worst] <= max_ulps, (
+        f"{name}: {ulps[worst]:.1f} ulp at x={x[worst]!r}: got {got[worst]!r}, want {ref[worst]!r}")
+    special = np.asarray(tfn.jit(fn)(np.array([np.inf, -np.inf, np.nan, -np.nan], F32)))
+    assert np.isnan(special).all()
 
 
 def test_f32_signed_zero_and_saturation():

@@ -13,12 +13,11 @@ so the loops run as SIMD code. f64 ops keep libm.
 | log1p | u = 1 + x; x if u == 1 else log(u) * x / (u - 1) (Goldberg) | few ulp |
 | expm1 | u = exp(x); x if u == 1, -1 if u - 1 == -1, else (u - 1) * x / log(u) (Kahan) | few ulp |
 | tanh | odd poly for \\|x\\| < 0.625, else sign(x) (1 - 2 / (exp(2\\|x\\|) + 1)); saturates to +-1 | <= 3 ulp |
-| sin, cos | in f64: k = round(x 2/pi), r = x - k pi/2 in four parts (exact for \\|x\\| < 2^29 pi/2), Taylor polys | <= 1 ulp |
+| sin, cos | in f64: x 2/pi mod 4 from x times 28-bit chunks of 2/pi picked by \\|x\\| (Payne-Hanek without a table, every finite x), r = frac pi/2, polys of degree 9 and 8 | <= 1 ulp (all f32 checked) |
 
 Special values follow IEEE/numpy: exp(-inf) = 0, exp(+inf) = inf, exp overflows to inf
 and underflows through the subnormals to 0; log(0) = -inf, log(x < 0) = nan,
 log(inf) = inf; tanh(+-inf) = +-1; sin/cos(+-inf) = nan; nan propagates everywhere.
-sin/cos lose accuracy beyond |x| ~ 8e8, where f32 spacing is already > 100.
 
 ```mlir
 %y = math.exp %x : f32
@@ -202,45 +201,93 @@ def tanh_f32(e: _Emit, x):
 
 
 # ------------------------------------------------------------------ sin, cos (f64 inside)
+#
+# Range reduction for every finite f32 x, exact enough that the result is within an ulp
+# (Payne-Hanek without a table). Write x = m 2^e, m < 2^24 an integer, and split 2/pi into
+# 28-bit chunks c_i (the bits of weights 2^-(28i+1) .. 2^-28(i+1)). Each x c_i is exact in
+# f64 (24 + 28 bits) and is m times an integer times 2^(e - 28(i+1)): a multiple of 4, so
+# irrelevant to x 2/pi mod 4, once e >= 28(i+1) + 2. So for |x| >= 2^(28j+25) the first j
+# chunks drop out, and x 2/pi mod 4 = x c_j + x c_(j+1) + x c_(j+2) + x tail_(j+3) mod 4 with
+# j = 0..3 picked by three compares of |x| (selects of constants, no branch, no table):
+# - p0 = x c_j, |p0| < 2^53, reduced mod 4 exactly: t0 = p0 - ((p0 + 1.5 2^54) - 1.5 2^54);
+# - n = round(t0 + p1 + p2) (|.| < 2^26), the quadrant's integer;
+# - f = (((t0 - n) + p1) + p2) + p3 in [-1/2, 1/2]: t0 - n is exact (a multiple of 2^-26
+#   below 2^26, or Sterbenz where e < 2), p0..p2 are exact and |p3| < 2^-31 is the rounded
+#   product with the rounded tail, so f carries an absolute error ~2^-56 (+ 2^-53 relative);
+#   over every f32 the smallest |f| is 2^-29.86 (x = 16367173 2^72; test_math_accuracy's
+#   SINCOS_HARD), so r = f pi/2 keeps ~2^-26 relative accuracy: below f32's half ulp.
+# inf and nan give nan (inf - inf in t0). Then r in [-pi/4, pi/4] goes through f64 polys.
 
-_TWO_OVER_PI = 0.63661977236758134308
-_MAGIC52 = 6755399441055744.0  # 1.5 * 2^52
-# pi/2 in four parts, the first three with 24 significant bits, so k * part is exact for |k| < 2^29.
-_PIO2 = []
+_MAGIC52 = 6755399441055744.0  # 1.5 * 2^52: adding it rounds |v| < 2^51 to an integer
+_MAGIC54 = 27021597764222976.0  # 1.5 * 2^54: adding it rounds |v| < 2^53 to a multiple of 4
+_CHUNK = 28
+_PIO2_F64 = 1.5707963267948966
 
 
-def _split_pio2():
+def _two_over_pi_chunks():
+    """(chunks, tails): chunks[i] the 28-bit chunk i of 2/pi, tails[i] = f64(sum of chunks >= i)."""
     from fractions import Fraction
-    # pi/2 to 160 bits.
-    pio2 = Fraction(0x1921FB54442D18469898CC51701B839A252049C1114CF98E804177D4C7627, 2 ** 240)
-    rest = pio2
-    for _ in range(3):
-        part = float(rest)
-        m, ex = __import__("math").frexp(part)
-        part = __import__("math").ldexp(int(m * 2 ** 24) / 2 ** 24, ex)
-        _PIO2.append(part)
-        rest -= Fraction(part)
-    _PIO2.append(float(rest))
+    guard = 400
+
+    def atan_inv(n):  # atan(1/n) * 2^guard (Machin), truncation error ~ #terms units
+        total, term, k, sign = 0, (1 << guard) // n, 1, 1
+        while term:
+            total += sign * (term // k)
+            term //= n * n
+            k, sign = k + 2, -sign
+        return total
+
+    pi = 16 * atan_inv(5) - 4 * atan_inv(239)  # pi * 2^guard
+    bits = 320
+    tpi = (1 << (guard + bits + 1)) // pi  # 2/pi * 2^320, good to ~2^-300
+    chunks, tails = [], []
+    for i in range(8):
+        shift = bits - _CHUNK * (i + 1)
+        chunks.append(float(Fraction((tpi >> shift) & ((1 << _CHUNK) - 1), 1 << (bits - shift))))
+        tails.append(float(Fraction(tpi & ((1 << (bits - _CHUNK * i)) - 1), 1 << bits)))
+    return chunks, tails
 
 
-_split_pio2()
-_SIN_POLY = [(-1) ** i / __import__("math").factorial(2 * i + 1) for i in range(6, 0, -1)] + [1.0]
-_COS_POLY = [(-1) ** i / __import__("math").factorial(2 * i) for i in range(6, -1, -1)]
+_TPI_CHUNKS, _TPI_TAILS = _two_over_pi_chunks()
+# |x| >= 2^(28j + 25) (exponent e >= 28j + 2): chunks below j drop out.
+_TPI_THRESHOLDS = [2.0 ** (_CHUNK * j + 25) for j in (1, 2, 3)]
+# sin r = r (1 + r^2 S(r^2)), cos r = 1 - r^2/2 + r^4 C(r^2) on |r| <= pi/4: least squares in the
+# relative error on 400 Chebyshev nodes (mpmath); max relative error 2^-37.4 and 2^-33.0.
+_SIN_POLY = [2.718451852368319e-06, -0.00019839353051810075, 0.008333329459675043, -0.16666666642528497]
+_COS_POLY = [2.4432843909089896e-05, -0.0013887312828762862, 0.04166664559049635]
+
+
+def _reduce_pio2(e: _Emit, x):
+    """(r, q): x = r + q pi/2 (mod 2pi) with r in [-pi/4, pi/4] as f64, q as i32; see above."""
+    xd = arith.extf(e.f64, x)
+    ax = e.flt(arith.andi(e.bits(x), e.ci(0x7FFFFFFF)))
+    big = [e.cmp(_F.OGE, ax, e.c(t)) for t in _TPI_THRESHOLDS]
+
+    def pick(values):  # values[j] for the j picked by |x|
+        v = e.c(values[0], e.f64)
+        for cond, value in zip(big, values[1:]):
+            v = e.sel(cond, e.c(value, e.f64), v)
+        return v
+
+    p0, p1, p2 = (e.mul(xd, pick(_TPI_CHUNKS[i:i + 4])) for i in range(3))
+    p3 = e.mul(xd, pick(_TPI_TAILS[3:7]))
+    m54 = e.c(_MAGIC54, e.f64)
+    t0 = e.sub(p0, e.sub(e.add(p0, m54), m54))
+    tm = e.add(e.add(e.add(t0, p1), p2), e.c(_MAGIC52, e.f64))
+    n = e.sub(tm, e.c(_MAGIC52, e.f64))
+    q = arith.trunci(e.i32, arith.bitcast(e.i64, tm))
+    f = e.add(e.add(e.add(e.sub(t0, n), p1), p2), p3)
+    return e.mul(f, e.c(_PIO2_F64, e.f64)), q
 
 
 def _sincos_f32(e: _Emit, x, cosine: bool):
-    xd = arith.extf(e.f64, x)
-    t = e.add(e.mul(xd, e.c(_TWO_OVER_PI, e.f64)), e.c(_MAGIC52, e.f64))
-    k = e.sub(t, e.c(_MAGIC52, e.f64))
-    q = arith.trunci(e.i32, arith.bitcast(e.i64, t))
+    r, q = _reduce_pio2(e, x)
     if cosine:
         q = arith.addi(q, e.ci(1))
-    r = xd
-    for part in _PIO2:
-        r = e.sub(r, e.mul(k, e.c(part, e.f64)))
     r2 = e.mul(r, r)
-    s = e.mul(e.horner(r2, _SIN_POLY), r)
-    c = e.horner(r2, _COS_POLY)
+    s = e.mul(e.horner(r2, _SIN_POLY + [1.0]), r)  # a product with r keeps the sign of -0
+    c = e.add(e.mul(e.mul(r2, r2), e.horner(r2, _COS_POLY), True),
+              e.sub(e.c(1.0, e.f64), e.mul(r2, e.c(0.5, e.f64), True), True), True)
     odd = arith.cmpi(_I.ne, arith.andi(q, e.ci(1)), e.ci(0))
     neg = arith.cmpi(_I.ne, arith.andi(q, e.ci(2)), e.ci(0))
     v = e.sel(odd, c, s)
