@@ -26,8 +26,9 @@ def _float_sign(x):
     zero, one = scalar_constant(x.type, 0.0), scalar_constant(x.type, 1.0)
     positive = arith.select(arith.cmpf(arith.CmpFPredicate.OGT, x, zero), one, zero)
     negative = arith.select(arith.cmpf(arith.CmpFPredicate.OLT, x, zero), one, zero)
-    # x - x keeps NaN propagating through sign(nan) like numpy.
-    return arith.addf(arith.subf(positive, negative), arith.subf(x, x))
+    # sign(nan) is nan, like numpy; sign(+-inf) is +-1 (so not `+ (x - x)`, which is nan there).
+    is_nan = arith.cmpf(arith.CmpFPredicate.UNO, x, x)
+    return arith.select(is_nan, x, arith.subf(positive, negative))
 
 
 def _int_sign(x):
