@@ -163,7 +163,7 @@ class CpuExecutable:
         self.name = _source_name(module, entry)
         self.stages = self._lower(module, entry)
         self._workspace_bytes = self.stages.get("host_workspace_bytes", 0)
-        check_memory(self._workspace_bytes, self.out_specs)
+        self._call_bytes = check_memory(self._workspace_bytes, self.out_specs)
         self.engine = self._make_engine(module, opt_level)
         self._function = self.engine.lookup(ENTRY)
         # Trailing arguments the target adds itself (a device workspace): set once, never by callers.
@@ -237,8 +237,7 @@ class CpuExecutable:
                 keep.append(_aligned_buffer(self._workspace_bytes))
                 self.set_extra_pointer(0, _pointer(keep[-1]))
         except MemoryError:
-            needed = self._workspace_bytes + sum(_nbytes(shape, dtype) for _, shape, dtype in self._outputs)
-            raise MemoryError(f"{self.name}: cannot allocate the {format_bytes(needed)} that a call needs "
+            raise MemoryError(f"{self.name}: cannot allocate the {format_bytes(self._call_bytes)} that a call needs "
                               f"(results and temporaries)") from None
         self._function(self._packed)
         return outs
@@ -267,8 +266,9 @@ def _source_name(module: ir.Module, entry: str) -> str:
     return entry
 
 
-def check_memory(workspace_bytes: int, out_specs) -> None:
-    """Raises MemoryError when one call needs more memory than this machine has.
+def check_memory(workspace_bytes: int, out_specs) -> int:
+    """The bytes one call allocates (results and workspace); raises MemoryError when that is
+    more memory than this machine has.
 
     Shapes are static, so what a call allocates (its results and its workspace) is known
     when compiling; refusing then beats an allocation failure, or the OOM killer, later.
@@ -281,6 +281,7 @@ def check_memory(workspace_bytes: int, out_specs) -> None:
         raise MemoryError(f"a call needs {format_bytes(needed)} of memory: {format_bytes(workspace_bytes)} "
                           f"of temporaries and {format_bytes(needed - workspace_bytes)} of results{detail}, "
                           f"more than this machine's {format_bytes(total)}")
+    return needed
 
 
 def _np_dtype(t: ir.Type) -> np.dtype:
