@@ -1,6 +1,8 @@
 """Contexts with the tfn dialect loaded from its IRDL file."""
 from __future__ import annotations
 
+import sys
+import types
 from pathlib import Path
 
 from mlir import ir
@@ -20,12 +22,26 @@ def dialect_path() -> Path:
 
 _dialect_text: str | None = None
 
+# Each time the bindings wrap an op as an OpView they look for the Python module of
+# its dialect, `mlir.dialects.<namespace>`, and remember only a success: for the tfn
+# dialect (defined in IRDL, no generated Python classes) every wrap retried the import
+# and failed, ~80 us per op. An (empty) module of that name stops the search at once;
+# the ops still come back as generic OpViews.
+_BINDINGS_MODULE = "mlir.dialects.tfn"
+
+
+def _register_bindings_module() -> None:
+    if _BINDINGS_MODULE not in sys.modules:
+        module = types.ModuleType(_BINDINGS_MODULE, "tfn ops have no Python classes: they are generic OpViews.")
+        sys.modules[_BINDINGS_MODULE] = module
+
 
 def load_dialect(context: ir.Context) -> None:
     """Registers the tfn dialect in `context` (idempotent per context)."""
     global _dialect_text
     if _dialect_text is None:
         _dialect_text = dialect_path().read_text()
+        _register_bindings_module()
     with context, ir.Location.unknown():
         irdl.load_dialects(ir.Module.parse(_dialect_text))
 
