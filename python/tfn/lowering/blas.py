@@ -19,15 +19,61 @@ The symbols are those of the 64-bit-integer OpenBLAS that numpy's wheels ship
 (`scipy_cblas_sgemm64_`, `scipy_cblas_dgemm64_`); `tfn.runtime.blas` loads it into
 the process so the JIT resolves them. beta = 1 keeps the op's accumulate semantics
 (beta = 0 after a zero fill).
+
+tfn, not OpenBLAS, decides how many threads each gemm runs on (`gemm_threads`, from
+the static shape): before a call the code sets OpenBLAS's thread count where it
+differs, and the entry point restores the count it found when it returns, so numpy's
+own matmuls keep theirs.
+
+```mlir
+%saved = func.call @scipy_openblas_get_num_threads64_() : () -> i32   // entry: kept in a global
+...
+%cur = func.call @scipy_openblas_get_num_threads64_() : () -> i32
+%differ = arith.cmpi ne, %cur, %c1_i32 : i32
+scf.if %differ { func.call @scipy_openblas_set_num_threads64_(%c1_i32) : (i32) -> () }
+func.call @scipy_cblas_sgemm64_(...)
+...
+// before the entry returns: set %saved back where it differs
+```
 """
 from __future__ import annotations
 
+import os
+
 from mlir import ir
 from mlir.dialects import arith, func, llvm, memref, scf
-from tfn.transforms.ir_utils import find_ops
+from tfn.transforms.ir_utils import find_ops, functions
 
 GEMM_SYMBOLS = {"f32": "scipy_cblas_sgemm64_", "f64": "scipy_cblas_dgemm64_"}
+GET_THREADS, SET_THREADS = "scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"
+SAVED_THREADS = "__tfn_blas_saved_threads"   # the count the entry point found, restored on return
+ENTRY = "_tfn_entry"                          # tfn.runtime.cpu.ENTRY
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
+
+# Multiply-adds each thread must get before a gemm is split across threads. OpenBLAS
+# splits from m*n*k >= 262144 (~5 us of work on one core), where waking a worker costs
+# as much as the work, and on a busy machine a worker that waits for a core stalls the
+# whole call: tfn was 10-100x slower with two spinning processes on two cores. Measured
+# on 2 cores (square f32 gemms, 1 vs 2 threads): two threads win from 2^21 when the
+# machine is idle (0.73x at 128^3), but lose up to 2^23 with one or two busy processes
+# (1.6x at 128^3, 1.2x at 192^3) and break even at 2^24 (0.9x). From 2^23 per thread
+# (~0.17 ms of work) the wake-up is noise and the cost under load is bounded.
+PER_THREAD_MNK = 1 << 23
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - no affinity API
+        return os.cpu_count() or 1
+
+
+def gemm_threads(m: int, n: int, k: int, available: int) -> int:
+    """Threads for one m x k by k x n gemm: 1 unless each thread gets PER_THREAD_MNK
+    multiply-adds, never more than `available`. At run time the count is further capped
+    by the one the entry point found (numpy's, or OPENBLAS_NUM_THREADS)."""
+    return max(1, min(available, m * n * k // PER_THREAD_MNK))
 
 
 def _elem_key(t: ir.Type):
@@ -97,16 +143,66 @@ def _unit_inner_stride(t: ir.MemRefType) -> bool:
     return t.shape[-1] == 1 or strides[-1] == 1
 
 
-def _declare(body: ir.Block, symbol: str, elem: ir.Type) -> None:
+def _declare(body: ir.Block, symbol: str, args: list, results: list | None = None) -> None:
     for op in body.operations:
         if op.operation.name == "func.func" and ir.StringAttr(op.attributes["sym_name"]).value == symbol:
             return
+    with ir.InsertionPoint.at_block_begin(body), ir.Location.unknown():
+        decl = func.FuncOp(symbol, (args, results or []))
+        decl.attributes["sym_visibility"] = ir.StringAttr.get("private")
+
+
+def _declare_gemm(body: ir.Block, symbol: str, elem: ir.Type) -> None:
     i32, i64 = ir.IntegerType.get_signless(32), ir.IntegerType.get_signless(64)
     ptr = llvm.PointerType.get()
-    args = [i32, i32, i32, i64, i64, i64, elem, ptr, i64, ptr, i64, elem, ptr, i64]
-    with ir.InsertionPoint.at_block_begin(body), ir.Location.unknown():
-        decl = func.FuncOp(symbol, (args, []))
-        decl.attributes["sym_visibility"] = ir.StringAttr.get("private")
+    _declare(body, symbol, [i32, i32, i32, i64, i64, i64, elem, ptr, i64, ptr, i64, elem, ptr, i64])
+
+
+def _i32(v: int) -> ir.Value:
+    return arith.ConstantOp(ir.IntegerType.get_signless(32), v).result
+
+
+def _set_threads_if_differs(want: ir.Value) -> None:
+    """OpenBLAS's thread count := `want`, skipping the set (~0.3 us) where it already is."""
+    i32 = ir.IntegerType.get_signless(32)
+    current = func.CallOp([i32], ir.FlatSymbolRefAttr.get(GET_THREADS), []).result
+    branch = scf.IfOp(arith.cmpi(arith.CmpIPredicate.ne, current, want))
+    with ir.InsertionPoint(branch.then_block):
+        func.CallOp([], ir.FlatSymbolRefAttr.get(SET_THREADS), [want])
+        scf.YieldOp([])
+
+
+def _saved_threads() -> ir.Value:
+    i32 = ir.IntegerType.get_signless(32)
+    return llvm.load(i32, llvm.mlir_addressof(llvm.PointerType.get(), SAVED_THREADS))
+
+
+def _threads_before_gemm(threads: int, capped: bool) -> None:
+    want = _i32(threads)
+    if threads > 1 and capped:   # never more than the caller runs numpy's matmuls with
+        want = arith.minsi(want, _saved_threads())
+    _set_threads_if_differs(want)
+
+
+def _save_and_restore_threads(module_op: ir.Operation, entry: str) -> bool:
+    """Makes `entry` keep OpenBLAS's thread count in a global on entry and set it back
+    before returning; False where the module has no such function."""
+    body = module_op.regions[0].blocks[0]
+    entry_op = functions(module_op).get(entry)
+    if entry_op is None:
+        return False
+    i32 = ir.IntegerType.get_signless(32)
+    with ir.Location.unknown():
+        body.append(ir.Operation.parse(f"llvm.mlir.global internal @{SAVED_THREADS}(1 : i32) : i32"))
+    block = entry_op.regions[0].blocks[0]
+    returns = [op for op in find_ops(entry_op, "func.return") if op.parent == entry_op]
+    with ir.InsertionPoint.at_block_begin(block), entry_op.location:
+        saved = func.CallOp([i32], ir.FlatSymbolRefAttr.get(GET_THREADS), []).result
+        llvm.store(saved, llvm.mlir_addressof(llvm.PointerType.get(), SAVED_THREADS))
+    for ret in returns:
+        with ir.InsertionPoint(ret), ret.location:
+            _set_threads_if_differs(saved)
+    return True
 
 
 def _index(v: int) -> ir.Value:
@@ -175,7 +271,7 @@ def _zero_fill_before(op, c: ir.Value):
     return last if zero else None
 
 
-def _rewrite(body: ir.Block, op) -> bool:
+def _rewrite(body: ir.Block, op, available: int, capped: bool) -> bool:
     plan = _plan(op)
     if plan is None or len(op.operands) != 3 or len(op.results) != 0:
         return False
@@ -193,7 +289,7 @@ def _rewrite(body: ir.Block, op) -> bool:
         return False
     elem = types[0].element_type
     symbol = GEMM_SYMBOLS[key]
-    _declare(body, symbol, elem)
+    _declare_gemm(body, symbol, elem)
     c_shape = types[2].shape
     m, n = c_shape[-2], c_shape[-1]
     k = types[0].shape[-2] if trans_a else types[0].shape[-1]
@@ -212,6 +308,7 @@ def _rewrite(body: ir.Block, op) -> bool:
         one = arith.ConstantOp(elem, ir.FloatAttr.get(elem, 1.0)).result
         beta = arith.ConstantOp(elem, ir.FloatAttr.get(elem, 0.0 if fill else 1.0)).result
         lds = [a.leading_dim(), b.leading_dim(), c.leading_dim()]
+        _threads_before_gemm(gemm_threads(m, n, k, available), capped)
 
         def call(index):
             func.CallOp([], ir.FlatSymbolRefAttr.get(symbol),
@@ -230,12 +327,24 @@ def _rewrite(body: ir.Block, op) -> bool:
     return True
 
 
-def linalg_to_blas(module_op: ir.Operation) -> int:
-    """Rewrites the matmuls of `module_op` (a builtin.module on memrefs) to gemm calls; returns how many."""
+def linalg_to_blas(module_op: ir.Operation, available: int | None = None, entry: str = ENTRY) -> int:
+    """Rewrites the matmuls of `module_op` (a builtin.module on memrefs) to gemm calls; returns how many.
+
+    Each call runs on `gemm_threads(m, n, k, available)` threads (`available`: default
+    the cores this process may use), capped at run time by the count `entry` found.
+    """
     module_op = module_op.operation
     body = module_op.regions[0].blocks[0]
     found = find_ops(module_op, ("linalg.matmul", "linalg.batch_matmul"))
-    return sum(_rewrite(body, op) for op in found)
+    available = cores() if available is None else available
+    capped = entry in functions(module_op)
+    rewritten = sum(_rewrite(body, op, available, capped) for op in found)
+    if rewritten:
+        i32 = ir.IntegerType.get_signless(32)
+        _declare(body, GET_THREADS, [], [i32])
+        _declare(body, SET_THREADS, [i32])
+        _save_and_restore_threads(module_op, entry)
+    return rewritten
 
 
 def _register() -> None:
