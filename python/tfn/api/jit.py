@@ -181,7 +181,9 @@ def trace_module(fn: Callable, args: tuple, kwargs: dict, avals: Sequence[ShapeD
     module = ir.Module.create()
     traced = trace(fn, args, kwargs, module, "main", leaf_avals=avals)
     traced.func_op.attributes["tfn.source_name"] = ir.StringAttr.get(name)
+    from tfn.transforms.merge_identical_functions import merge_identical_functions
     from tfn.transforms.transform_driver import expand_all
+    merge_identical_functions(module.operation)  # a transform of a function traced K times is expanded once
     expand_all(module.operation)
     return module, traced
 

@@ -15,6 +15,8 @@ EXPANDERS: dict[str, Callable] = {}
 
 def _load_expanders():
     # Imported on first use: the expanders import the rule tables, which import the builders.
+    if EXPANDERS:
+        return
     from tfn.transforms.autodiff import EXPANDERS as AD
     from tfn.transforms.batching import EXPANDERS as BATCH
     EXPANDERS.update(AD)
