@@ -38,6 +38,15 @@ def context() -> ir.Context:
     return _CONTEXT
 
 
+def renew_context() -> None:
+    """Makes the next `context()` a fresh context. MLIR keeps every attribute it uniqued (a
+    traced constant is one) for the life of its context; the old context is freed with the
+    last IR object made in it. Call only between compiles (under the compile lock)."""
+    global _CONTEXT
+    with _CONTEXT_LOCK:
+        _CONTEXT = None
+
+
 class TraceError(TypeError):
     """Misuse of a traced value (Python control flow on it, leaking it out of its trace, ...)."""
 
