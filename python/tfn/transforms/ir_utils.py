@@ -52,12 +52,13 @@ def entry_block(func_op) -> ir.Block:
 
 
 def unique_symbol(block: ir.Block, base: str) -> str:
-    """`base`, or `base_N`, unused among the symbols of `block`.
+    """`base`, or `base_N`, unused among the symbols of `block` (a module's body).
 
     Duplicate symbols trip an assertion (a process abort) in MLIR's SymbolTable.
+    The table is built in C++: scanning the block from Python on every new
+    function made tracing quadratic in the number of functions.
     """
-    taken = {ir.StringAttr(op.attributes["sym_name"]).value for op in block.operations
-             if "sym_name" in op.attributes}
+    taken = ir.SymbolTable(block.owner)
     if base not in taken:
         return base
     i = 1
@@ -104,13 +105,14 @@ def callee_name(call_op: ir.Operation) -> str:
 
 def inline_calls(func_op, module_op: ir.Operation) -> None:
     """Inlines every `func.call` in `func_op` (recursively), so rules see one flat body."""
-    funcs = functions(module_op)
+    table = None
     while True:
         calls = [op for op in body_ops(func_op) if op.name == "func.call"]
         if not calls:
             return
+        table = table or ir.SymbolTable(module_op)
         for call in calls:
-            callee = funcs[callee_name(call)]
+            callee = table[callee_name(call)]
             mapping = dict(zip(entry_block(callee).arguments, call.operands))
             ip = ir.InsertionPoint(call)
             results = None
@@ -145,20 +147,27 @@ def _unused(value: ir.Value) -> bool:
     return True
 
 
-def contains_transforms(func_op, module_op: ir.Operation, _seen: set | None = None) -> bool:
-    """Whether `func_op` or any function it calls still holds a transform op."""
-    seen = _seen if _seen is not None else set()
+def contains_transforms(func_op, module_op: ir.Operation, funcs: dict | None = None,
+                        known: dict | None = None) -> bool:
+    """Whether `func_op` or any function it calls still holds a transform op.
+
+    `funcs` (name -> function, default: the module's) and `known` (name -> answer, filled
+    in) let a caller asking about many functions walk each body once.
+    """
+    funcs = functions(module_op) if funcs is None else funcs
+    known = {} if known is None else known
     name = symbol_name(func_op)
-    if name in seen:
-        return False
-    seen.add(name)
-    funcs = functions(module_op)
+    if name in known:
+        return known[name]
+    known[name] = False   # a cycle adds nothing new
+    answer = False
     for op in body_ops(func_op):
-        if op.name in TRANSFORM_OPS or op.name == "func.call_indirect":
-            return True
-        if op.name == "func.call" and contains_transforms(funcs[callee_name(op)], module_op, seen):
-            return True
-    return False
+        if op.name in TRANSFORM_OPS or op.name == "func.call_indirect" or (
+                op.name == "func.call" and contains_transforms(funcs[callee_name(op)], module_op, funcs, known)):
+            answer = True
+            break
+    known[name] = answer
+    return answer
 
 
 def zeros_like_type(t: ir.Type) -> ir.Value:

@@ -123,6 +123,7 @@ def expand_all(module_op: ir.Operation, kinds: tuple[str, ...] | None = None) ->
                 U.dead_code_elimination(f)
             return
         progressed = False
+        has_transforms: dict[str, bool] = {}   # per round: expansions only ever remove transforms
         for op in pending:
             callee_name = _constant_callee(op)
             if callee_name is not None and callee_name in funcs and callee_name not in acyclic:
@@ -130,13 +131,13 @@ def expand_all(module_op: ir.Operation, kinds: tuple[str, ...] | None = None) ->
                 if cycle is not None:
                     raise _recursion_error(op, cycle)
                 acyclic.add(callee_name)
-            if callee_name is None or U.contains_transforms(funcs[callee_name], module_op):
+            if callee_name is None or U.contains_transforms(funcs[callee_name], module_op, funcs, has_transforms):
                 continue
             key = (op.name, callee_name, tuple(sorted((a.name, str(a.attr)) for a in map(op.attributes.__getitem__, range(len(op.attributes))))))
             new_name = memo.get(key)
             if new_name is None:
                 new_name = memo[key] = EXPANDERS[op.name](op, funcs[callee_name], module_op)
-                funcs = U.functions(module_op)
+                funcs[new_name] = ir.SymbolTable(module_op)[new_name].operation
             new_type = U.function_type(funcs[new_name])
             if new_type != op.results[0].type:
                 raise TransformExpansionError(
