@@ -65,7 +65,17 @@ def element_type(dtype) -> ir.Type:
     return _TO_MLIR[canonical_dtype(dtype)]()
 
 
+# By the class the bindings give an element type (a hot path: printing a type costs ~3 us).
+_FROM_CLASS = {ir.F32Type: np.dtype(np.float32), ir.F64Type: np.dtype(np.float64)}
+_FROM_INT_WIDTH = {1: np.dtype(np.bool_), 32: np.dtype(np.int32), 64: np.dtype(np.int64)}
+
+
 def to_dtype(element: ir.Type) -> np.dtype:
+    dtype = _FROM_CLASS.get(type(element))
+    if dtype is not None:
+        return dtype
+    if type(element) is ir.IntegerType and element.is_signless and element.width in _FROM_INT_WIDTH:
+        return _FROM_INT_WIDTH[element.width]
     try:
         return _FROM_MLIR[str(element)]
     except KeyError:
