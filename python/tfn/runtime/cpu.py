@@ -9,7 +9,10 @@ to track.
 from __future__ import annotations
 
 import ctypes
+import os
+import sys
 import threading
+import time
 import numpy as np
 from mlir import ir
 from mlir.dialects import arith, bufferization, func
@@ -24,6 +27,8 @@ from tfn.lowering.builders import elementwise
 from tfn.lowering.fastmath import relax_reductions
 from tfn.lowering.math_approx import approximate_math
 from tfn.lowering.outline import allow_inlining, outline_for_fusion
+from tfn.lowering.outline_kernels import outline_kernels
+from tfn.lowering.kernel_noalias import mark_kernel_noalias
 from tfn.lowering.destinations import drop_self_copies, write_into_results
 from tfn.lowering.loop_hints import disable_unrolling
 from tfn.lowering.to_linalg import lower_to_linalg
@@ -82,7 +87,21 @@ def add_entry_wrapper(module: ir.Module, callee: str) -> None:
             func.ReturnOp([])
 
 
-def lower_for_cpu(module: ir.Module, entry: str, use_blas: bool | None = None) -> dict[str, str]:
+class StageClock:
+    """Seconds per compile stage, added into `stats[name]` by `lap(name)` (time since the last lap)."""
+
+    def __init__(self, stats: dict):
+        self.stats = stats
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.stats[name] = self.stats.get(name, 0.0) + (now - self._last)
+        self._last = now
+
+
+def lower_for_cpu(module: ir.Module, entry: str, use_blas: bool | None = None, keep_stages: bool = True,
+                  stats: dict | None = None) -> dict:
     """Lowers a tfn module in place to the LLVM dialect; returns the text of each stage.
 
     `use_blas` (default: whether a BLAS could be loaded into this process) turns large
@@ -90,34 +109,102 @@ def lower_for_cpu(module: ir.Module, entry: str, use_blas: bool | None = None) -
     The entry point's temporaries are views of one workspace, a trailing `memref<Nxi8>`
     argument that the caller allocates; `stages["host_workspace_bytes"]` is N (0: no
     such argument). See `tfn.lowering.workspace`.
+
+    With `keep_stages=False` no IR is printed: the result holds the numbers only. `stats`,
+    when given, receives the seconds of each stage and the sizes of the program
+    (see `COMPILE_STAGES`).
     """
     if use_blas is None:
         use_blas = blas_runtime.available()
-    stages = {"tfn": str(module)}
+    stats = {} if stats is None else stats
+    clock = StageClock(stats)
+    stages: dict = {}
+
+    def keep(name):  # called right after a lap: the printing is timed on its own
+        if keep_stages:
+            stages[name] = str(module)
+            clock.lap("print_stages")
+
+    keep("tfn")
     lower_to_linalg(module.operation)
     add_entry_wrapper(module, entry)
+    clock.lap("to_linalg")
     outline_for_fusion(module.operation)
     PassManager.parse(f"builtin.module({pipelines.LINALG_CLEANUP})").run(module.operation)
     if allow_inlining(module.operation):
         PassManager.parse(f"builtin.module({pipelines.INLINE_OUTLINED})").run(module.operation)
     fold_transposed_matmuls(module.operation)
     relax_reductions(module.operation)
-    stages["linalg"] = str(module)
+    clock.lap("linalg_cleanup")
+    keep("linalg")
     approximate_math(module.operation)
     write_into_results(module.operation)
     if use_blas:
         private_zero_inits(module.operation)
     PassManager.parse(f"builtin.module({pipelines.CPU_BUFFERIZE})").run(module.operation)
     drop_self_copies(module.operation)
+    clock.lap("bufferize")
     if use_blas:
         linalg_to_blas(module.operation)
     lower_strided_copies(module.operation)
     stages["host_workspace_bytes"] = pool_host_allocations(module.operation, ENTRY)
-    stages["buffers"] = str(module)
+    clock.lap("blas_workspace")
+    stats["kernels_before_dedup"], stats["kernels"] = outline_kernels(module.operation)
+    clock.lap("outline_kernels")
+    keep("buffers")
+    internal_linkage(module)
     PassManager.parse(f"builtin.module({pipelines.CPU_BUFFERS_TO_LLVM})").run(module.operation)
+    mark_kernel_noalias(module.operation)
     disable_unrolling(module.operation)
-    stages["llvm"] = str(module)
+    stats["llvm_ops"] = count_ops(module)
+    clock.lap("to_llvm")
+    keep("llvm")
     return stages
+
+
+def internal_linkage(module: ir.Module) -> None:
+    """Gives every function defined in the module internal linkage in LLVM.
+
+    The entry point stays reachable through the external `_mlir_ciface_` wrapper that its
+    `llvm.emit_c_interface` makes. Internal, the entry and its body are inlined into that
+    wrapper (each is called once), and the ExecutionEngine makes no packed wrapper for
+    them: a call passing every memref of the program as 3 + 2 * rank scalars cost LLVM's
+    instruction selection seconds, superlinear in their number.
+    """
+    internal = ir.Attribute.parse("#llvm.linkage<internal>")
+    for op in module.body.operations:
+        if op.operation.name == "func.func" and len(op.regions[0].blocks):
+            op.attributes["llvm.linkage"] = internal
+
+
+# The keys of `compile_stats`: seconds per stage, in order, then sizes.
+COMPILE_STAGES = ("to_linalg", "linalg_cleanup", "bufferize", "blas_workspace", "outline_kernels", "to_llvm",
+                  "print_stages", "llvm_opt", "llvm_codegen")
+COMPILE_SIZES = ("kernels_before_dedup", "kernels", "llvm_ops")
+
+
+def count_ops(module: ir.Module) -> int:
+    """Ops in the bodies of a module's functions, one level deep (all of them in the LLVM dialect)."""
+    n = 0
+    for op in module.body.operations:
+        for region in op.regions:
+            for block in region.blocks:
+                n += len(block.operations)
+    return n
+
+
+def report_compile_stats(name: str, stats: dict, file=None) -> None:
+    """Prints `stats` (see COMPILE_STAGES) as one line per stage, each naming the function."""
+    file = sys.stderr if file is None else file
+    total = 0.0
+    for key in COMPILE_STAGES:
+        if key in stats:
+            total += stats[key]
+            print(f"tfn compile {name}: {key:<16}{stats[key] * 1e3:9.1f} ms", file=file)
+    print(f"tfn compile {name}: {'total':<16}{total * 1e3:9.1f} ms", file=file)
+    sizes = ", ".join(f"{key} {stats[key]}" for key in COMPILE_SIZES if key in stats)
+    if sizes:
+        print(f"tfn compile {name}: {sizes}", file=file)
 
 
 def _data_pointer_reader():
@@ -153,7 +240,7 @@ class CpuExecutable:
     right dtype are used as they are) and allocates the outputs with numpy.
     """
 
-    def __init__(self, module: ir.Module, entry: str, opt_level: int = 3):
+    def __init__(self, module: ir.Module, entry: str, opt_level: int = 3, keep_stages: bool = True):
         ftype = None
         for op in module.body.operations:
             if op.operation.name == "func.func" and ir.StringAttr(op.attributes["sym_name"]).value == entry:
@@ -161,11 +248,18 @@ class CpuExecutable:
         self.in_specs = [(tuple(ir.RankedTensorType(t).shape), _np_dtype(t)) for t in ftype.inputs]
         self.out_specs = [(tuple(ir.RankedTensorType(t).shape), _np_dtype(t)) for t in ftype.results]
         self.name = _source_name(module, entry)
-        self.stages = self._lower(module, entry)
+        # Seconds per stage and sizes (COMPILE_STAGES, COMPILE_SIZES); tracing is timed by the caller.
+        self.compile_stats: dict = {}
+        self.stages = self._lower(module, entry, keep_stages)
         self._workspace_bytes = self.stages.get("host_workspace_bytes", 0)
         self._call_bytes = check_memory(self._workspace_bytes, self.out_specs)
+        clock = StageClock(self.compile_stats)
         self.engine = self._make_engine(module, opt_level)
+        clock.lap("llvm_opt")
         self._function = self.engine.lookup(ENTRY)
+        clock.lap("llvm_codegen")
+        if os.environ.get("TFN_COMPILE_TIMINGS", "") not in ("", "0"):
+            report_compile_stats(self.name, self.compile_stats)
         # Trailing arguments the target adds itself (a device workspace): set once, never by callers.
         self.extra_specs: list = getattr(self, "extra_specs", [])
         specs = self.in_specs + self.out_specs + self.extra_specs
@@ -201,8 +295,8 @@ class CpuExecutable:
         self._words[off] = self._words[off + 1] = address
 
     # Targets other than the host CPU override these two.
-    def _lower(self, module: ir.Module, entry: str) -> dict[str, str]:
-        stages = lower_for_cpu(module, entry)
+    def _lower(self, module: ir.Module, entry: str, keep_stages: bool = True) -> dict:
+        stages = lower_for_cpu(module, entry, keep_stages=keep_stages, stats=self.compile_stats)
         n = stages["host_workspace_bytes"]
         self.extra_specs = [((n,), np.dtype(np.uint8))] if n else []
         return stages
