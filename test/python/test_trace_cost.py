@@ -161,3 +161,33 @@ def test_vmap_of_repeated_grad_is_expanded_once(monkeypatch):
         d[i] = eps
         fd[i] = (f(w64 + d) - f(w64 - d)) / (2 * eps)
     np.testing.assert_allclose(g, fd, rtol=2e-2, atol=2e-3)
+
+
+def test_distinct_transforms_cost_no_module_rescans(monkeypatch):
+    """K different gradients: expansion looks the module's functions up a bounded number
+    of times (once per round), not once per transform or per function."""
+    from tfn.transforms import ir_utils
+
+    def make(k):
+        def train(w, x):
+            for i in range(k):
+                w = w - 0.1 * tfn.grad(lambda w, x: tnp.sum(tnp.tanh(x @ w) * float(i + 1)))(w, x)
+            return tnp.sum(w)
+        return train
+
+    calls = {"functions": 0, "find_ops": 0}
+    for name in calls:
+        original = getattr(ir_utils, name)
+
+        def counting(*args, _original=original, _name=name, **kwargs):
+            calls[_name] += 1
+            return _original(*args, **kwargs)
+        monkeypatch.setattr(ir_utils, name, counting)
+    seen = {}
+    for k in (4, 16):
+        for name in calls:
+            calls[name] = 0
+        _, names, _ = _trace(make(k), *_args())
+        assert len(names) == 2 * k + 1   # main, k traced lambdas and their k gradients
+        seen[k] = dict(calls)
+    assert seen[4] == seen[16], seen
