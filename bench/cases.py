@@ -393,8 +393,9 @@ def ensemble():
                 torch=torch_fn, rtol=1e-4, tags=("seed", "vmap", "ensemble"))
 
 
-def _maml(xp, tanh, grad, vmap, in_dims_kw, alpha=0.01):
-    """Meta-gradient of the post-adaptation query loss, averaged over tasks (MLP 1-40-40-1)."""
+def _maml(xp, tanh, grad, vmap, in_dims_kw, alpha=0.01, steps=1):
+    """Meta-gradient of the post-adaptation query loss, averaged over tasks (MLP 1-40-40-1),
+    after `steps` unrolled inner SGD steps on the support set."""
     def net(p, x):
         (w1, b1), (w2, b2), (w3, b3) = p
         return tanh(tanh(x @ w1 + b1) @ w2 + b2) @ w3 + b3
@@ -403,8 +404,11 @@ def _maml(xp, tanh, grad, vmap, in_dims_kw, alpha=0.01):
         return xp.mean((net(p, x) - y) ** 2)
 
     def task_loss(p, xs, ys, xq, yq):
-        g = grad(loss)(p, xs, ys)
-        adapted = tuple(tuple(w - alpha * gw for w, gw in zip(layer, glayer)) for layer, glayer in zip(p, g))
+        adapted = p
+        for _ in range(steps):
+            g = grad(loss)(adapted, xs, ys)
+            adapted = tuple(tuple(w - alpha * gw for w, gw in zip(layer, glayer))
+                            for layer, glayer in zip(adapted, g))
         return loss(adapted, xq, yq)
 
     def meta_loss(p, xs, ys, xq, yq):
@@ -412,16 +416,19 @@ def _maml(xp, tanh, grad, vmap, in_dims_kw, alpha=0.01):
     return lambda p, xs, ys, xq, yq: grad(meta_loss)(p, xs, ys, xq, yq)
 
 
+def _maml_inputs(rng):
+    sizes = [(1, 40), (40, 40), (40, 1)]
+    params = tuple((_normal(rng, s, scale=1 / np.sqrt(s[0])), np.zeros(s[1], np.float32)) for s in sizes)
+    amp = rng.uniform(0.1, 5.0, (32, 1, 1)).astype(np.float32)
+    phase = rng.uniform(0, np.pi, (32, 1, 1)).astype(np.float32)
+    xs = rng.uniform(-5, 5, (32, 10, 1)).astype(np.float32)
+    xq = rng.uniform(-5, 5, (32, 10, 1)).astype(np.float32)
+    return params, xs, amp * np.sin(xs + phase), xq, amp * np.sin(xq + phase)
+
+
 @case
 def maml():
-    def inputs(rng):
-        sizes = [(1, 40), (40, 40), (40, 1)]
-        params = tuple((_normal(rng, s, scale=1 / np.sqrt(s[0])), np.zeros(s[1], np.float32)) for s in sizes)
-        amp = rng.uniform(0.1, 5.0, (32, 1, 1)).astype(np.float32)
-        phase = rng.uniform(0, np.pi, (32, 1, 1)).astype(np.float32)
-        xs = rng.uniform(-5, 5, (32, 10, 1)).astype(np.float32)
-        xq = rng.uniform(-5, 5, (32, 10, 1)).astype(np.float32)
-        return params, xs, amp * np.sin(xs + phase), xq, amp * np.sin(xq + phase)
+    inputs = _maml_inputs
 
     def tfn_fn(*args):
         import tfn
@@ -439,3 +446,54 @@ def maml():
         return _maml(torch, torch.tanh, tf.grad, tf.vmap, "in_dims")(*args)
     return Case(name="MAML meta-grad 32 tasks, MLP 1-40-40-1, 10 shots", inputs=inputs, tfn=tfn_fn,
                 jax=jax_fn, torch=torch_fn, rtol=1e-3, tags=("seed", "maml", "grad", "vmap"))
+
+
+# ------------------------------------------------------------------ compile-time scaling
+# Programs that grow with a parameter; `bench/run.py --compile-scaling` times the first
+# call of each (trace + compile + one run) in a fresh process, for tfn and JAX.
+
+COMPILE_CASES: list[Case] = []
+
+
+def _maml_steps_case(steps: int) -> Case:
+    def tfn_fn(*args):
+        import tfn
+        import tfn.numpy as tnp
+        return _maml(tnp, tnp.tanh, tfn.grad, tfn.vmap, "in_dims", steps=steps)(*args)
+
+    def jax_fn(*args):
+        import jax
+        import jax.numpy as jnp
+        return _maml(jnp, jnp.tanh, jax.grad, jax.vmap, "in_axes", steps=steps)(*args)
+    return Case(name=f"MAML meta-grad, {steps} inner SGD step{'s' if steps > 1 else ''}", inputs=_maml_inputs,
+                tfn=tfn_fn, jax=jax_fn, tags=("compile", "maml"))
+
+
+def _deep_mlp_grad_case(layers: int, width: int = 64, batch: int = 32) -> Case:
+    def inputs(rng):
+        params = tuple((_normal(rng, (width, width), scale=1 / np.sqrt(width)), np.zeros(width, np.float32))
+                       for _ in range(layers))
+        return params, _normal(rng, (batch, width))
+
+    def loss(xp, tanh):
+        def f(params, x):
+            for w, b in params:
+                x = tanh(x @ w + b)
+            return xp.mean(x * x)
+        return f
+
+    def tfn_fn(params, x):
+        import tfn
+        import tfn.numpy as tnp
+        return tfn.grad(loss(tnp, tnp.tanh))(params, x)
+
+    def jax_fn(params, x):
+        import jax
+        import jax.numpy as jnp
+        return jax.grad(loss(jnp, jnp.tanh))(params, x)
+    return Case(name=f"grad of {layers}-layer tanh MLP {width} wide, batch {batch}", inputs=inputs,
+                tfn=tfn_fn, jax=jax_fn, tags=("compile", "depth"))
+
+
+COMPILE_CASES += [_maml_steps_case(s) for s in (1, 5, 20)]
+COMPILE_CASES += [_deep_mlp_grad_case(n) for n in (4, 16, 64)]

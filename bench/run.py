@@ -1,6 +1,7 @@
 """Side-by-side timings: tfn.jit against numpy, jax.jit and torch (eager), on one machine.
 
     python bench/run.py [--repeat N] [--warmup N] [--rounds N] [-k SUBSTRING] [--frameworks tfn,numpy,jax,torch]
+                        [--busy 1,2] [--compile-scaling]
                         [--markdown bench/RESULTS.md] [--png bench/results.png] [--no-save]
 
 Each case (bench/cases.py) is run by every installed framework that has a function
@@ -14,13 +15,24 @@ Rows with a `baseline` (a gradient and its forward pass) also get the ratio
 gradient time / forward time of every framework. The report (machine, versions,
 tables) is written to bench/RESULTS.md and a bar chart of tfn/JAX and tfn/torch per
 case (log scale) to bench/results.png, unless --no-save.
+
+--busy 1,2 times the table again with 1, then 2, processes spinning in a Python loop
+on the machine's cores (started before and killed after each run) and adds a table of
+quiet and busy times of tfn, JAX and torch with the ratios tfn/other under each load.
+--compile-scaling adds a table of first-call (trace + compile) seconds of tfn and JAX
+for programs that grow with a parameter (bench/cases.py COMPILE_CASES), each call in a
+fresh process so no cache helps; -k selects among these cases too.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import platform
+import signal
 import statistics
+import subprocess
 import sys
 import time
 
@@ -182,6 +194,113 @@ def run(cases, frameworks, repeat, warmup, pause=0.5, rounds=2):
     return rows
 
 
+# ------------------------------------------------------------------ load
+
+# A pure Python busy loop; it also ends when its parent has gone (even killed outright).
+SPIN = ("import os\nparent = os.getppid()\nwhile os.getppid() == parent:\n"
+        "    for _ in range(1000000):\n        pass\n")
+
+
+@contextlib.contextmanager
+def busy(n: int, settle: float = 0.5):
+    """Runs `n` processes spinning on the CPU for the duration of the block; they are
+    killed on the way out, also on an error, Ctrl-C or SIGTERM."""
+    procs = []
+    previous = signal.getsignal(signal.SIGTERM)
+    if n:
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally below
+    try:
+        procs = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(n)]
+        time.sleep(settle if n else 0)
+        yield
+    finally:
+        for proc in procs:
+            proc.kill()
+        for proc in procs:
+            proc.wait()
+        if n:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def busy_table(levels, rows_by_level, frameworks) -> str:
+    """One table: the ms of tfn, JAX and torch quiet and under each load, then tfn/other per load."""
+    shown = [f for f in ("tfn", "jax", "torch") if f in frameworks]
+    others = [f for f in shown if f != "tfn"] if "tfn" in shown else []
+
+    def label(level):
+        return "" if level == 0 else f" busy{level}"
+    head = (["case"] + [f"{f} ms{label(n)}" for f in shown for n in levels]
+            + [f"tfn/{f}{label(n)}" for f in others for n in levels])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for i, row in enumerate(rows_by_level[levels[0]]):
+        ms = {n: rows_by_level[n][i]["ms"] for n in levels}
+        cells = [row["case"]] + [_fmt(ms[n].get(f)) for f in shown for n in levels]
+        for f in others:
+            for n in levels:
+                t, o = ms[n].get("tfn"), ms[n].get(f)
+                cells.append("—" if t is None or not o else f"{t / o:.2f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ compile-time scaling
+
+def _compile_child(framework: str, name: str) -> None:
+    """In a fresh process: import `framework`, build the inputs, then time the first call of
+    the case `name`; prints {"s": seconds} or {"error": text} as JSON on the last line."""
+    import cases
+    case = next(c for c in cases.COMPILE_CASES if c.name == name)
+    try:
+        __import__(framework)
+        if framework == "jax":
+            import jax
+            jax.config.update("jax_enable_x64", True)
+        # The framework's own start-up (backend, context) is not the program's compile time.
+        warm, one, _ = PREPARE[framework](lambda x: x + 1, (np.ones(3, np.float32),))
+        warm(*one)
+        call, args, _ = PREPARE[framework](getattr(case, framework), case.inputs(np.random.default_rng(0)))
+        t0 = time.perf_counter()
+        call(*args)
+        print(json.dumps({"s": time.perf_counter() - t0}))
+    except Exception as e:  # noqa: BLE001 - reported in the table
+        text = str(e).strip().splitlines()
+        print(json.dumps({"error": f"{type(e).__name__}: {text[0][:100] if text else ''}"}))
+
+
+def compile_scaling(selected, frameworks, timeout: float = 900) -> list[dict]:
+    """First-call seconds per case and framework (tfn, jax), each in its own process."""
+    rows = []
+    for case in selected:
+        row = {"case": case.name, "s": {}, "problems": []}
+        for name in (f for f in ("tfn", "jax") if f in frameworks and getattr(case, f) is not None):
+            cmd = [sys.executable, os.path.abspath(__file__), "--compile-child", name, case.name]
+            try:
+                done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+                lines = done.stdout.strip().splitlines()
+                result = json.loads(lines[-1]) if lines else {"error": done.stderr.strip()[-200:]}
+            except subprocess.TimeoutExpired:
+                result = {"error": f"no result within {timeout:.0f} s"}
+            except ValueError:
+                result = {"error": lines[-1][:200]}
+            if "s" in result:
+                row["s"][name] = result["s"]
+            else:
+                row["problems"].append(f"{name}: {result['error']}")
+        rows.append(row)
+        print(f"  {case.name}: " + ", ".join(f"{k} {v:.2f} s" for k, v in row["s"].items()), flush=True)
+    return rows
+
+
+def compile_table(rows) -> str:
+    lines = ["| case | tfn compile s | jax compile s | tfn/jax |", "|---|---|---|---|"]
+    for r in rows:
+        t, j = r["s"].get("tfn"), r["s"].get("jax")
+        cells = [r["case"], "—" if t is None else f"{t:.2f}", "—" if j is None else f"{j:.2f}",
+                 "—" if t is None or not j else f"{t / j:.1f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def _fmt(ms):
     return "—" if ms is None else (f"{ms:.3f}" if ms < 10 else f"{ms:.1f}")
 
@@ -327,7 +446,19 @@ def main(argv=None) -> int:
     p.add_argument("--no-save", action="store_true", help="print only")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                    help="cuda: tfn, torch and JAX on the GPU (numpy is left out); report in RESULTS-cuda.md")
+    p.add_argument("--busy", default="", metavar="N,N",
+                   help="also time the table with N processes spinning on the cores, for each N listed")
+    p.add_argument("--compile-scaling", action="store_true",
+                   help="also time the first call of the compile-scaling cases, each in a fresh process")
+    p.add_argument("--compile-child", nargs=2, metavar=("FRAMEWORK", "CASE"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.compile_child:
+        _compile_child(*args.compile_child)
+        return 0
+    try:
+        levels = [0] + sorted({int(n) for n in args.busy.split(",") if n.strip()} - {0})
+    except ValueError:
+        p.error(f"--busy takes a comma-separated list of process counts, not {args.busy!r}")
     global DEVICE
     DEVICE = args.device
     if DEVICE == "cuda":
@@ -351,12 +482,31 @@ def main(argv=None) -> int:
         header += f"\nSkipped (not installed): {', '.join(skipped)}."
     print(header + "\n")
     selected = [c for c in registry.CASES if args.select.lower() in c.name.lower()]
-    rows = run(selected, frameworks, args.repeat, args.warmup, rounds=max(1, args.rounds))
-    report = [header, "", table(rows, frameworks)]
-    ratios = ratio_table(selected, rows, frameworks)
-    if ratios:
-        report += ["", "Cost of a gradient relative to its forward pass (time ratio):", "", ratios]
-    notes = [f"- {r['case']}: {m}" for r in rows for m in r["problems"]]
+    rows_by_level = {}
+    for n in levels if selected else []:
+        if n:
+            print(f"timing with {n} busy process{'es' if n > 1 else ''} ...", flush=True)
+        with busy(n):
+            rows_by_level[n] = run(selected, frameworks, args.repeat, args.warmup, rounds=max(1, args.rounds))
+    rows = rows_by_level.get(0, [])
+    report = [header]
+    if rows:
+        report += ["", table(rows, frameworks)]
+        ratios = ratio_table(selected, rows, frameworks)
+        if ratios:
+            report += ["", "Cost of a gradient relative to its forward pass (time ratio):", "", ratios]
+    if len(levels) > 1 and rows:
+        report += ["", f"Under load: busyN = N processes spinning in a Python loop on the {os.cpu_count()} cores "
+                   "while timing (ms, and tfn/other under each load):", "", busy_table(levels, rows_by_level, frameworks)]
+    notes = [f"- {r['case']}{'' if n == 0 else f' (busy{n})'}: {m}"
+             for n, level_rows in rows_by_level.items() for r in level_rows for m in r["problems"]]
+    if args.compile_scaling:
+        chosen = [c for c in registry.COMPILE_CASES if args.select.lower() in c.name.lower()]
+        print("compile-time scaling (first call, fresh process each) ...", flush=True)
+        compile_rows = compile_scaling(chosen, frameworks)
+        report += ["", "Compile-time scaling: seconds of the first call (trace, compile, one run), "
+                   "each in a fresh process:", "", compile_table(compile_rows)]
+        notes += [f"- {r['case']}: {m}" for r in compile_rows for m in r["problems"]]
     if notes:
         report += ["", "Problems:", ""] + notes
     text = "\n".join(report[2:])
@@ -364,7 +514,7 @@ def main(argv=None) -> int:
     if not args.no_save:
         with open(args.markdown, "w") as f:
             f.write("\n".join(report) + "\n")
-        if save_chart(rows, frameworks, args.png):
+        if rows and save_chart(rows, frameworks, args.png):
             with open(args.markdown, "a") as f:
                 f.write(f"\n![tfn/JAX and tfn/torch per case]({os.path.basename(args.png)})\n")
         print(f"\nwrote {args.markdown}" + (f" and {args.png}" if os.path.exists(args.png) else ""))
