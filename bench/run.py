@@ -497,7 +497,8 @@ def main(argv=None) -> int:
             report += ["", "Cost of a gradient relative to its forward pass (time ratio):", "", ratios]
     if len(levels) > 1 and rows:
         report += ["", f"Under load: busyN = N processes spinning in a Python loop on the {os.cpu_count()} cores "
-                   "while timing (ms, and tfn/other under each load):", "", busy_table(levels, rows_by_level, frameworks)]
+                   "while timing (ms, and tfn/other under each load):", "",
+                   busy_table(levels, rows_by_level, frameworks)]
     notes = [f"- {r['case']}{'' if n == 0 else f' (busy{n})'}: {m}"
              for n, level_rows in rows_by_level.items() for r in level_rows for m in r["problems"]]
     if args.compile_scaling:
