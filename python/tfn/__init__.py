@@ -8,6 +8,7 @@
     (3, 2)
 """
 from tfn import aot, nn, numpy, random
+from tfn.api.caching import RecompileWarning, TfnWarning, clear_caches, set_cache_limits
 from tfn.api.ensemble import functional_call, stack_module_state
 from tfn.api.jacobians import hessian, jacfwd, jacrev
 from tfn.api.jit import Jitted, Lowered, jit
@@ -23,6 +24,8 @@ from tfn.runtime.device_array import DeviceArray, device_put
 __all__ = [
     # compilation
     "jit", "Jitted", "Lowered", "aot", "device_put", "DeviceArray",
+    # compile caches
+    "clear_caches", "set_cache_limits", "RecompileWarning", "TfnWarning",
     # transforms
     "grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "hessian", "vmap",
     "stop_gradient", "functional_call", "stack_module_state",

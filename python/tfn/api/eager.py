@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from tfn.api.caching import FunctionCache, Programs, try_key
 from tfn.frontend import pytree
 from tfn.frontend.tracer import Tracer
 
-_EAGER_CACHE: dict = {}
+# function key -> (structure and static leaves -> program), bounded; see tfn.api.caching.
+_EAGER_CACHE = FunctionCache("eager tfn.numpy calls")
 
 
 def _dynamic(x) -> bool:
@@ -15,25 +17,26 @@ def _dynamic(x) -> bool:
 
 def call_eagerly(fn, args, kwargs):
     """Runs fn(*args, **kwargs) compiled: numpy leaves are inputs, everything else is static."""
-    from tfn.api.jit import jit
+    from tfn.api.jit import Jitted
     leaves, tree = pytree.flatten((args, kwargs))
     dynamic = [i for i, x in enumerate(leaves) if _dynamic(x)]
     static = tuple((i, x) for i, x in enumerate(leaves) if not _dynamic(x))
     try:
         # 1, 1.0 and True are equal and hash alike but promote differently: key on their types too.
-        key = (fn, tree, static, tuple(type(x) for _, x in static))
+        key = (tree, static, tuple(type(x) for _, x in static))
         hash(key)
     except TypeError:
         raise TypeError(f"{fn.__name__}: eager call with unhashable non-array arguments") from None
-    jitted = _EAGER_CACHE.get(key)
-    if jitted is None:
-        fixed = dict(static)
+    name = getattr(fn, "__name__", "op")
+    keyed = try_key(fn)
+    programs = Programs() if keyed is None else _EAGER_CACHE.get(*keyed, Programs)
+    jitted = programs.get(key, lambda: Jitted(None, name=name))
+    fixed = dict(static)
 
-        def bound(*dyn):
-            it = iter(dyn)
-            full = [fixed[i] if i in fixed else next(it) for i in range(len(leaves))]
-            a, kw = pytree.unflatten(tree, full)
-            return fn(*a, **kw)
-        bound.__name__ = getattr(fn, "__name__", "op")
-        jitted = _EAGER_CACHE[key] = jit(bound)
-    return jitted(*[leaves[i] for i in dynamic])
+    def bound(*dyn):
+        it = iter(dyn)
+        full = [fixed[i] if i in fixed else next(it) for i in range(len(leaves))]
+        a, kw = pytree.unflatten(tree, full)
+        return fn(*a, **kw)
+    bound.__name__ = name
+    return jitted._call(bound, [leaves[i] for i in dynamic], {})

@@ -72,6 +72,9 @@ class _Jacobian(_Transformed):
         super().__init__(f)
         self.argnums, self.has_aux = _check_argnums(argnums, self.kind, f), has_aux
 
+    def _options(self):
+        return (self.argnums, bool(self.has_aux), getattr(self, "chunk_size", None))
+
     def _traced_args(self, args):
         return _normalize_argnums(self.argnums, len(args), self.kind, self.f)
 

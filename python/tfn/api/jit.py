@@ -4,16 +4,17 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
 from mlir import ir
 
+from tfn.api.caching import SignatureCache, count_compile, function_key
 from tfn.frontend import pytree
 from tfn.frontend.source import user_line
-from tfn.frontend.tracer import (ShapeDtype, TraceError, Tracer, TracedFunction, context, current_scope,
-                                  trace)
+from tfn.frontend.tracer import ShapeDtype, TraceError, Tracer, context, current_scope, renew_context, trace
 
 # One MLIR context serves the process: tracing and compiling happen one at a time.
 _COMPILE_LOCK = threading.RLock()
@@ -22,8 +23,14 @@ DEVICES = ("cpu", "cuda")
 
 @dataclass
 class Compiled:
-    traced: TracedFunction
+    """A cache entry: the program and how to rebuild its outputs (no IR is kept)."""
+    out_tree: pytree.TreeDef
     executable: Any
+    trace_seconds: float = 0.0
+
+    @property
+    def has_stages(self) -> bool:
+        return isinstance(getattr(self.executable, "stages", {}).get("tfn"), str)
 
 
 def _is_int(x) -> bool:
@@ -57,12 +64,14 @@ def _is_array_leaf(x) -> bool:
 class Jitted:
     """A function compiled on first call for each signature; see `tfn.jit`."""
 
-    def __init__(self, fn: Callable, static_argnums=(), static_argnames=(), device: str = "cpu"):
+    def __init__(self, fn: Callable | None, static_argnums=(), static_argnames=(), device: str = "cpu",
+                 name: str | None = None):
         if device not in DEVICES:
             raise ValueError(f"tfn.jit: unknown device {device!r}; choose one of {', '.join(DEVICES)}")
-        self.fn = fn
+        self.fn = fn  # None: the function is given at each call (`_call`), and never kept
         self.device = device
-        name = getattr(fn, "__name__", type(fn).__name__)
+        name = name or getattr(fn, "__name__", type(fn).__name__)
+        self._label = name if fn is None else f"tfn.jit({name})"
         argnums = _normalize_argnums(static_argnums, name)
         argnames = _normalize_argnames(static_argnames, name)
         # A static parameter is static however it is passed: by position or by keyword.
@@ -76,12 +85,16 @@ class Jitted:
                                               if n in positional and positional.index(n) not in argnums)
         self.static_argnames = argnames + tuple(positional[i] for i in argnums
                                                 if 0 <= i < len(positional) and positional[i] not in argnames)
-        self._cache: dict = {}
         # Calls whose arguments are all plain ndarrays (no pytrees, keywords or statics),
         # keyed by (shape, dtype) per argument: the common hot path skips the flattening.
+        # It only points into _cache, so it is emptied whenever _cache drops a program.
         self._flat_cache: dict = {}
+        self._cache = SignatureCache(self._label, on_evict=self._flat_cache.clear)
         self._has_statics = bool(self.static_argnums or self.static_argnames)
-        functools.update_wrapper(self, fn)
+        if fn is not None:
+            functools.update_wrapper(self, fn)
+        else:
+            self.__name__ = name
 
     # ---- signature handling
     def _split(self, args, kwargs):
@@ -104,7 +117,7 @@ class Jitted:
         """The parameter name of position or keyword k (so f(x, 3) and f(x, n=3) share a trace)."""
         return self._positional[k] if isinstance(k, int) and k < len(self._positional) else str(k)
 
-    def _bind(self, static_pos, static):
+    def _bind(self, fn, static_pos, static):
         fixed = {k: v for k, _, v in static}
 
         def bound(*dyn_args, **dyn_kwargs):
@@ -112,7 +125,7 @@ class Jitted:
             n = len(dyn_args) + len(static_pos)
             full = [fixed[i] if i in fixed else next(it) for i in range(n)]
             kw = {**dyn_kwargs, **{k: v for k, v in fixed.items() if isinstance(k, str)}}
-            return self.fn(*full, **kw)
+            return fn(*full, **kw)
         return bound
 
     def _leaves(self, dyn_args, dyn_kwargs):
@@ -127,45 +140,100 @@ class Jitted:
                     f"mark its argument static with static_argnums")
         return leaves, tree
 
-    def _compiled(self, args, kwargs) -> tuple[Compiled, list]:
+    def _compiled(self, args, kwargs, fn=None, keep_stages: bool = False) -> tuple[Compiled, list]:
         static_pos, static, dyn_args, dyn_kwargs = self._split(args, kwargs)
         leaves, tree = self._leaves(dyn_args, dyn_kwargs)
         avals = tuple(ShapeDtype.of(x) for x in leaves)
         key = (tree, avals, tuple(sorted((self._param_name(k), t, v) for k, t, v in static)))
         hit = self._cache.get(key)
-        if hit is None:
-            hit = self._cache[key] = compile_function(self._bind(static_pos, static), dyn_args, dyn_kwargs,
-                                                      avals, name=getattr(self.fn, "__name__", "f"),
-                                                      device=self.device, source=self.fn)
+        if hit is None or (keep_stages and not hit.has_stages):
+            fn = self.fn if fn is None else fn
+            hit = compile_function(self._bind(fn, static_pos, static), dyn_args, dyn_kwargs, avals,
+                                   name=getattr(fn, "__name__", self.__name__), device=self.device,
+                                   source=fn, keep_stages=keep_stages)
+            self._cache.put(key, hit, _describe_change)
         return hit, leaves
+
+    def _call(self, fn, args, kwargs):
+        """Runs the program compiled for these arguments, tracing `fn` on a miss."""
+        if not kwargs and not self._has_statics and all(type(a) is np.ndarray for a in args):
+            key = tuple((a.shape, a.dtype) for a in args)
+            compiled = self._flat_cache.get(key)
+            if compiled is None:
+                compiled, _ = self._compiled(args, kwargs, fn)
+                self._flat_cache[key] = compiled
+            return pytree.unflatten(compiled.out_tree, compiled.executable(*args))
+        compiled, leaves = self._compiled(args, kwargs, fn)
+        outs = compiled.executable(*leaves)  # executables convert what they must (scalars, lists)
+        return pytree.unflatten(compiled.out_tree, outs)
 
     # ---- public
     def __call__(self, *args, **kwargs):
         if current_scope() is not None:
             return self.fn(*args, **kwargs)  # inside another trace: just inline
-        if not kwargs and not self._has_statics and all(type(a) is np.ndarray for a in args):
-            key = tuple((a.shape, a.dtype) for a in args)
-            compiled = self._flat_cache.get(key)
-            if compiled is None:
-                compiled, _ = self._compiled(args, kwargs)
-                self._flat_cache[key] = compiled
-            return pytree.unflatten(compiled.traced.out_tree, compiled.executable(*args))
-        compiled, leaves = self._compiled(args, kwargs)
-        outs = compiled.executable(*leaves)  # executables convert what they must (scalars, lists)
-        return pytree.unflatten(compiled.traced.out_tree, outs)
+        return self._call(self.fn, args, kwargs)
 
     def lower(self, *args, **kwargs) -> "Lowered":
-        """Traces and compiles for these arguments; `.as_text(stage)` shows the IR of a stage."""
-        compiled, _ = self._compiled(args, kwargs)
-        return Lowered(compiled.executable.stages)
+        """Traces and compiles for these arguments, keeping the IR of every stage:
+        `.as_text(stage)` shows one, `.compile_stats()` the time each took.
+
+        The program joins the cache (calls with these arguments reuse it)."""
+        compiled, _ = self._compiled(args, kwargs, keep_stages=True)
+        stats = dict(getattr(compiled.executable, "compile_stats", None) or {})
+        stats["trace"] = compiled.trace_seconds
+        return Lowered(compiled.executable.stages, stats)
 
     def cache_size(self) -> int:
+        """How many signatures have a compiled program in this function's cache."""
         return len(self._cache)
+
+    def cache_clear(self) -> None:
+        """Drops every compiled program of this function (they are compiled again when needed).
+
+            >>> import numpy as np, tfn, tfn.numpy as tnp
+            >>> f = tfn.jit(lambda x: x + 1)
+            >>> _ = f(np.zeros(2)), f(np.zeros(3))
+            >>> f.cache_size()
+            2
+            >>> f.cache_clear()
+            >>> f.cache_size()
+            0
+        """
+        self._cache.clear()
+
+    def _cache_key(self, watch, depth):
+        return ("jit", self.static_argnums, self.static_argnames, self.device,
+                function_key(self.fn, watch, depth))
+
+
+def _describe_change(old, new) -> str:
+    """What differs between two signature keys (tree, avals, statics) of `Jitted`."""
+    (tree0, avals0, static0), (tree1, avals1, static1) = old, new
+    if tree0 != tree1:
+        return f"argument structure {tree0} -> {tree1}"
+    changed = [f"argument leaf {i} {a!r} -> {b!r}" for i, (a, b) in enumerate(zip(avals0, avals1)) if a != b]
+    if changed:
+        return ", ".join(changed[:3]) + (f" (and {len(changed) - 3} more)" if len(changed) > 3 else "")
+    before = {k: v for k, _, v in static0}
+    changed = [f"static argument {k} {before.get(k)!r} -> {v!r}" for k, _, v in static1 if before.get(k) != v]
+    return ", ".join(changed[:3])
 
 
 @dataclass
 class Lowered:
     stages: dict
+    _compile_stats: dict | None = None
+
+    def compile_stats(self) -> dict:
+        """Seconds spent per step of compiling this program: `trace` (tracing and expanding
+        transforms), then the compiler's stages where it reports them.
+
+            >>> import numpy as np, tfn, tfn.numpy as tnp
+            >>> stats = tfn.jit(tnp.cos).lower(np.ones(2)).compile_stats()
+            >>> stats["trace"] > 0
+            True
+        """
+        return dict(self._compile_stats or {})
 
     def as_text(self, stage: str = "tfn") -> str:
         """IR text of `stage`: 'tfn' (transforms expanded), 'linalg', 'buffers' or 'llvm'
@@ -188,20 +256,75 @@ def trace_module(fn: Callable, args: tuple, kwargs: dict, avals: Sequence[ShapeD
     return module, traced
 
 
+# MLIR uniques attributes (a traced numpy constant is one) in its context for the context's
+# whole life. The context is therefore replaced once the programs traced in it held more
+# than CONTEXT_RENEWAL["constant_bytes"] of constants, or after CONTEXT_RENEWAL["compiles"]
+# compiles (a new context costs ~7 ms); the old one is freed with its last module.
+CONTEXT_RENEWAL = {"constant_bytes": 32 << 20, "compiles": 512}
+_CONTEXT_USE = {"constant_bytes": 0, "compiles": 0, "depth": 0}
+
+
+def _constant_bytes(module: ir.Module) -> int:
+    """Bytes of the non-splat constants of a traced module (what its context keeps)."""
+    from tfn.dialect.types import to_dtype
+    total = [0]
+
+    def visit(op):
+        if op.name == "tfn.constant":
+            attr = op.attributes["value"]
+            if isinstance(attr, ir.DenseElementsAttr) and not attr.is_splat:
+                t = ir.RankedTensorType(attr.type)
+                total[0] += int(np.prod(t.shape, dtype=np.int64)) * to_dtype(t.element_type).itemsize
+        return ir.WalkResult.ADVANCE
+    module.operation.walk(visit)
+    return total[0]
+
+
+def _renew_context_if_worn():
+    use = _CONTEXT_USE
+    if use["depth"] == 0 and (use["constant_bytes"] > CONTEXT_RENEWAL["constant_bytes"]
+                              or use["compiles"] >= CONTEXT_RENEWAL["compiles"]):
+        renew_context()
+        use["constant_bytes"] = use["compiles"] = 0
+
+
+def _keeps_stages_option(executable_class) -> bool:
+    flag = getattr(executable_class, "_tfn_keep_stages", None)
+    if flag is None:
+        flag = "keep_stages" in inspect.signature(executable_class.__init__).parameters
+        executable_class._tfn_keep_stages = flag
+    return flag
+
+
 def compile_function(fn: Callable, args: tuple, kwargs: dict, avals: Sequence[ShapeDtype],
-                     name: str = "f", device: str = "cpu", source: Callable | None = None) -> Compiled:
+                     name: str = "f", device: str = "cpu", source: Callable | None = None,
+                     keep_stages: bool = False) -> Compiled:
+    """Traces and compiles fn for `avals`. `keep_stages` keeps the IR text of each stage
+    (for `Jitted.lower`); cached programs keep none."""
     if device == "cuda":
         from tfn.runtime.cuda import CudaExecutable as Executable, device_chip
         device_chip()  # a clear CudaUnavailable before any tracing work
     else:
         from tfn.runtime.cpu import CpuExecutable as Executable
-    with _COMPILE_LOCK, context(), ir.Location.unknown():
-        module, traced = trace_module(fn, args, kwargs, avals, name)
-        # Past tracing, a failure is the compiler's (or the machine's): name the user's function.
-        from tfn.runtime.errors import compile_errors, describe_function
-        with compile_errors(describe_function(name, source)):
-            executable = Executable(module, "main")  # its stages start with the tfn text
-    return Compiled(traced, executable)
+    options = {"keep_stages": keep_stages} if _keeps_stages_option(Executable) else {}
+    count_compile()
+    with _COMPILE_LOCK:
+        _renew_context_if_worn()
+        _CONTEXT_USE["depth"] += 1
+        try:
+            with context(), ir.Location.unknown():
+                start = time.perf_counter()
+                module, traced = trace_module(fn, args, kwargs, avals, name)
+                trace_seconds = time.perf_counter() - start
+                _CONTEXT_USE["compiles"] += 1
+                _CONTEXT_USE["constant_bytes"] += _constant_bytes(module)
+                # Past tracing, a failure is the compiler's (or the machine's): name the user's function.
+                from tfn.runtime.errors import compile_errors, describe_function
+                with compile_errors(describe_function(name, source)):
+                    executable = Executable(module, "main", **options)  # its stages start with the tfn text
+        finally:
+            _CONTEXT_USE["depth"] -= 1
+    return Compiled(traced.out_tree, executable, trace_seconds)
 
 
 def jit(fn: Callable | None = None, *, static_argnums: int | Sequence[int] = (),

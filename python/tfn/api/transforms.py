@@ -14,6 +14,7 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import func
 
+from tfn.api.caching import FunctionCache, Programs, freeze, function_key, try_key
 from tfn.api.jit import Jitted
 from tfn.frontend import pytree
 from tfn.frontend.source import user_line, user_location
@@ -239,17 +240,39 @@ def _wrap_all(values) -> list[Tracer]:
     return [wrap(v) for v in values]
 
 
+# Compiled programs of the eager transform API, shared by every transform object of the
+# same kind, options and function (see tfn.api.caching): `tfn.grad(f)(x)` in a loop
+# compiles once. Entries hold no user function: a program is traced with the function
+# given at the call that misses.
+_TRANSFORMS = FunctionCache("eager transforms")
+
+
 class _Transformed:
     """A transformed function: traces when called under a trace, else runs compiled.
 
     Outside a trace each call is split like `_Args`: the traced leaves go to a
-    `Jitted` program, cached per structure and static leaves."""
+    `Jitted` program, cached per structure and static leaves, in a table shared by
+    all transform objects of equal key (`_cache_key`)."""
     kind = "transform"
 
     def __init__(self, f: Callable):
         self.f = f
-        self._eager: dict = {}
+        self._entry: Programs | None = None
         functools.update_wrapper(self, f, updated=())
+
+    def _options(self) -> tuple:
+        """What, besides the kind and the function, the transform's result depends on."""
+        return ()
+
+    def _cache_key(self, watch, depth):
+        return (self.kind, type(self).__name__, freeze(self._options()), function_key(self.f, watch, depth))
+
+    def _programs(self) -> Programs:
+        entry = self._entry
+        if entry is None:
+            keyed = try_key(self)
+            entry = self._entry = Programs() if keyed is None else _TRANSFORMS.get(*keyed, Programs)
+        return entry
 
     def _traced_args(self, args) -> Sequence[int]:
         """Positional arguments whose Python numbers are traced (the differentiated ones)."""
@@ -258,25 +281,19 @@ class _Transformed:
     def __call__(self, *args, **kwargs):
         if current_scope() is not None:
             return self._traced_call(*args, **kwargs)
+        programs = self._programs()
         if not kwargs and all(type(x) is np.ndarray for x in args):  # the common case: no statics
-            jitted = self._eager.get(len(args))
-            if jitted is None:
-                jitted = self._eager[len(args)] = self._jit(self._traced_call)
-            return jitted(*args)
+            return programs.get(len(args), self._jit)._call(self._traced_call, args, {})
         a = _Args(self.kind, self.f, args, kwargs, self._traced_args(args))
-        key = a.cache_key()
-        jitted = self._eager.get(key)
-        if jitted is None:
-            def bound(*dynamic):
-                call_args, call_kwargs = a.rebuild(dynamic)
-                return self._traced_call(*call_args, **call_kwargs)
-            jitted = self._eager[key] = self._jit(bound)
-        return jitted(*a.dynamic_leaves)
 
-    def _jit(self, fn) -> Jitted:
-        jitted = Jitted(fn)
-        jitted.__name__ = _fn_name(self.f)
-        return jitted
+        def bound(*dynamic):
+            call_args, call_kwargs = a.rebuild(dynamic)
+            return self._traced_call(*call_args, **call_kwargs)
+        bound.__name__ = _fn_name(self.f)
+        return programs.get(a.cache_key(), self._jit)._call(bound, a.dynamic_leaves, {})
+
+    def _jit(self) -> Jitted:
+        return Jitted(None, name=f"tfn.{self.kind}({_fn_name(self.f)})")
 
     def _traced_call(self, *args, **kwargs):
         raise NotImplementedError
@@ -290,6 +307,9 @@ class _Grad(_Transformed):
         self.kind = kind
         self.argnums = _check_argnums(argnums, kind, f)
         self.has_aux, self.with_value = has_aux, with_value
+
+    def _options(self):
+        return (self.argnums, bool(self.has_aux), bool(self.with_value))
 
     def _traced_args(self, args):
         return _normalize_argnums(self.argnums, len(args), self.kind, self.f)
@@ -412,32 +432,69 @@ def _call(traced, args):
     return pytree.unflatten(traced.out_tree, _wrap_all(call.results))
 
 
+# Eager vjp, jvp and linearize: programs per (kind, options, function key), see _TRANSFORMS.
+_EAGER = FunctionCache("eager vjp, jvp and linearize")
+
+
+def _eager_program(kind: tuple, f) -> Jitted:
+    """The shared program table of `kind` for f (a private one when f cannot be keyed)."""
+    make = lambda: Jitted(None, name=f"tfn.{kind[0]}({_fn_name(f)})")  # noqa: E731
+    keyed = try_key(f)
+    if keyed is None:
+        return make()
+    key, watch = keyed
+    return _EAGER.get((kind, key), watch, make)
+
+
+def _saved(tree):
+    """A copy of the arrays of `tree`: what a vjp_fn or jvp_fn computes at, whatever the
+    caller later writes into its arrays."""
+    return pytree.tree_map(lambda x: np.array(x) if isinstance(x, np.ndarray) else x, tree)
+
+
+def _matching_leaves(values, tree, avals):
+    """The leaves of `values` as arrays of `avals`, or None unless they match (structure,
+    shapes, dtypes; Python numbers and values paired with weak avals take the dtype)."""
+    leaves, t = pytree.flatten(values)
+    if t.canonical() != tree.canonical() or len(leaves) != len(avals):
+        return None
+    out = []
+    for x, aval in zip(leaves, avals):
+        if not (_is_array(x) or isinstance(x, _NUMBERS)) or type(x).__name__ == "DeviceArray":
+            return None
+        ta = ShapeDtype.of(x)
+        if ta.shape != aval.shape or (ta.dtype != aval.dtype and not (ta.weak or aval.weak)):
+            return None
+        out.append(np.asarray(x, aval.dtype))
+    return out
+
+
 def _eager_vjp(f, primals, has_aux):
-    from tfn.api.jit import jit
-    out = _eager_cache(("forward", f), lambda: jit(f))(*primals)
+    """The forward program runs now; the program mapping (primals, cotangents) to
+    cotangents is traced and compiled now too, and vjp_fn runs it on a copy of the
+    primals: f is not traced again, and later changes to its captured state are not seen."""
+    out = _eager_program(("vjp", "forward"), f)._call(f, primals, {})
     if has_aux and not (isinstance(out, (tuple, list)) and len(out) == 2):
         raise _error("vjp", f, f"has_aux=True needs f to return a pair (output, aux), got structure "
                                f"{pytree.tree_structure(out)}")
     main, aux = (out if has_aux else (out, None))
-    apply = _eager_cache(("vjp", f, has_aux), lambda: jit(
-        lambda ps, ct: vjp(f, *ps, has_aux=has_aux)[1](ct)))
+    saved = _saved(tuple(primals))
+    apply = _eager_program(("vjp", bool(has_aux)), f)
+
+    def backward(ps, ct):
+        return vjp(f, *ps, has_aux=has_aux)[1](ct)
+    backward.__name__ = _fn_name(f)
+    compiled, leaves = apply._compiled((saved, main), {}, backward)
+    primal_leaves = leaves[:len(leaves) - len(pytree.tree_leaves(main))]
+    main_leaves, main_tree = pytree.flatten(main)
+    main_avals = [ShapeDtype.of(x) for x in main_leaves]
 
     def vjp_fn(cotangents):
-        return apply(tuple(primals), cotangents)
+        cts = _matching_leaves(cotangents, main_tree, main_avals)
+        if cts is None:  # tfn.vjp's own checks say what is wrong (or convert what they may)
+            return apply._call(backward, (saved, cotangents), {})
+        return pytree.unflatten(compiled.out_tree, compiled.executable(*primal_leaves, *cts))
     return (main, vjp_fn, aux) if has_aux else (main, vjp_fn)
-
-
-_EAGER: dict = {}
-
-
-def _eager_cache(key, make):
-    try:
-        hit = _EAGER.get(key)
-    except TypeError:
-        return make()
-    if hit is None:
-        hit = _EAGER[key] = make()
-    return hit
 
 
 def jvp(f: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = False):
@@ -463,9 +520,10 @@ def _jvp(kind, f, primals, tangents, has_aux):
         raise _error(kind, f, f"tangents structure {pytree.tree_structure(tangents)} does not match primals "
                               f"{pytree.tree_structure(primals)}", ValueError)
     if current_scope() is None:
-        from tfn.api.jit import jit
-        apply = _eager_cache((kind, f, has_aux), lambda: jit(lambda p, t: _jvp(kind, f, p, t, has_aux)))
-        return apply(primals, tangents)
+        def forward(p, t):
+            return _jvp(kind, f, p, t, has_aux)
+        forward.__name__ = _fn_name(f)
+        return _eager_program((kind, bool(has_aux)), f)._call(forward, (primals, tangents), {})
     traced = _trace_private(f, primals)
     main_tree, aux_tree, num_aux = _split_aux(kind, f, traced, has_aux)
     n_in = len(traced.in_avals)
@@ -498,9 +556,29 @@ def linearize(f: Callable, *primals):
     """
     _primal_args("linearize", f, primals)
     if current_scope() is None:
-        from tfn.api.jit import jit
-        out = _eager_cache(("forward", f), lambda: jit(f))(*primals)
-        apply = _eager_cache(("linearize", f), lambda: jit(lambda p, t: _jvp("linearize", f, p, t, False)[1]))
-        return out, lambda *tangents: apply(tuple(primals), tuple(tangents))
+        return _eager_linearize(f, primals)
     out = _call(_trace_private(f, primals), primals)
     return out, lambda *tangents: _jvp("linearize", f, primals, tangents, False)[1]
+
+
+def _eager_linearize(f, primals):
+    """As `_eager_vjp`: the JVP program is compiled now and jvp_fn runs it on a copy of
+    the primals, never tracing f again."""
+    out = _eager_program(("linearize", "forward"), f)._call(f, primals, {})
+    saved = _saved(tuple(primals))
+    apply = _eager_program(("linearize",), f)
+
+    def push(p, t):
+        return _jvp("linearize", f, p, t, False)[1]
+    push.__name__ = _fn_name(f)
+    compiled, leaves = apply._compiled((saved, saved), {}, push)
+    primal_leaves, tree = pytree.flatten(saved)
+    primal_leaves = leaves[:len(primal_leaves)]
+    avals = [ShapeDtype.of(x) for x in pytree.tree_leaves(saved)]
+
+    def jvp_fn(*tangents):
+        ts = _matching_leaves(tuple(tangents), tree, avals)
+        if ts is None:  # tfn.linearize's own checks say what is wrong
+            return apply._call(push, (saved, tuple(tangents)), {})
+        return pytree.unflatten(compiled.out_tree, compiled.executable(*primal_leaves, *ts))
+    return out, jvp_fn

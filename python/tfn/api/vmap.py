@@ -80,6 +80,9 @@ class _Vmap(_Transformed):
         self.out_dims = _check_dims(f, out_dims, "out_dims")
         self.randomness, self.chunk_size = randomness, None if chunk_size is None else int(chunk_size)
 
+    def _options(self):
+        return (self.in_dims, self.out_dims, self.randomness, self.chunk_size)
+
     # ---- in_dims
     def _leaf_dims(self, args) -> list[list]:
         f, in_dims = self.f, self.in_dims

@@ -1,0 +1,357 @@
+"""Compile caches with bounded memory: keys for functions, LRU tables, retrace warnings.
+
+A compiled program is cached under the *function* it came from and the *signature*
+it was traced for. Function keys never keep a user's function alive:
+
+- a transform object (`tfn.grad(f)`, `tfn.vmap(g, in_dims=...)`, a `tfn.jit`) keys as
+  (kind, options, key of its inner function), so `tfn.grad(f)(x)` written in a loop
+  compiles once, whatever transform object was built;
+- a plain Python function keys by what determines its trace: its code object, its
+  module, and the values of its closure cells and defaults. Numbers, strings and
+  other immutable atoms key by value; functions recursively; arrays and other objects
+  by identity, through a weak reference, and the cache entry is dropped when one of
+  them dies (so an id reused by a new object never finds a stale program). A cell that
+  holds an object that can be neither (a list, a dict) makes the function key by its
+  own identity, weakly. So `tfn.grad(lambda x: f(x) * 2)(x)` in a loop compiles once.
+
+Tables are LRU-bounded (`FunctionCache`, `SignatureCache`); `tfn.clear_caches()` empties
+all of them. A function traced for many signatures warns once (`RecompileWarning`).
+"""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import types
+import warnings
+import weakref
+from collections import OrderedDict
+from typing import Any, Callable
+
+import numpy as np
+
+
+class TfnWarning(UserWarning):
+    """Base class of tfn's warnings."""
+
+
+class RecompileWarning(TfnWarning):
+    """A function was traced and compiled again for many signatures (or its cache is full).
+
+        >>> import warnings, tfn
+        >>> issubclass(tfn.RecompileWarning, UserWarning)
+        True
+    """
+
+
+# Limits; change them with `set_cache_limits`.
+LIMITS = {
+    "signatures": 64,       # compiled signatures kept per function (LRU)
+    "functions": 512,       # functions kept by each global eager cache (LRU)
+    "warn_after": 16,       # traces of one function before a RecompileWarning
+}
+
+
+def set_cache_limits(signatures: int | None = None, functions: int | None = None,
+                     warn_after: int | None = None) -> dict:
+    """Sets the cache limits that are given; returns the previous limits.
+
+    `signatures`: compiled signatures kept per function (least recently used evicted);
+    `functions`: functions kept by each global cache of the eager transform API;
+    `warn_after`: traces of one function before a `RecompileWarning`.
+
+        >>> import tfn
+        >>> old = tfn.set_cache_limits(signatures=8)
+        >>> tfn.set_cache_limits(**old)["signatures"]
+        8
+    """
+    old = dict(LIMITS)
+    for name, value in (("signatures", signatures), ("functions", functions), ("warn_after", warn_after)):
+        if value is not None:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"tfn.set_cache_limits: {name} must be a positive int, got {value!r}")
+            LIMITS[name] = value
+    return old
+
+
+# ---------------------------------------------------------------- compile counter
+
+_COMPILES = [0]
+
+
+def count_compile() -> None:
+    _COMPILES[0] += 1
+
+
+def compile_count() -> int:
+    """How many programs this process has traced and compiled (for tests and profiling)."""
+    return _COMPILES[0]
+
+
+# ---------------------------------------------------------------- function keys
+
+class Unkeyable(Exception):
+    """A function whose behaviour cannot be keyed soundly by anything but its identity."""
+
+
+_ATOMS = (type(None), bool, int, float, complex, str, bytes, type(Ellipsis), range, slice, np.dtype)
+
+
+def _identity(obj, watch: list):
+    """Key of `obj` by identity, watched weakly; Unkeyable if it cannot be weakly referenced."""
+    try:
+        weakref.ref(obj)
+    except TypeError:
+        raise Unkeyable from None
+    watch.append(obj)
+    return ("id", id(obj))
+
+
+def value_key(v, watch: list, depth: int = 0):
+    """A hashable key standing for `v` as a value a traced function may read."""
+    if depth > 16:
+        raise Unkeyable
+    t = type(v)
+    if t in _ATOMS or isinstance(v, np.generic):
+        return (t, v)
+    if t in (tuple, frozenset):
+        return (t, tuple(value_key(x, watch, depth + 1) for x in v))
+    if isinstance(v, (types.ModuleType, type, types.BuiltinFunctionType, np.ufunc)):
+        return ("static", v)  # lives as long as the program, in practice
+    if isinstance(v, (types.FunctionType, types.MethodType)) or hasattr(type(v), "_cache_key"):
+        return function_key(v, watch, depth + 1)
+    return _identity(v, watch)
+
+
+def function_key(f, watch: list | None = None, depth: int = 0):
+    """A hashable key for `f`: equal keys trace alike. Objects it names by identity are
+    appended to `watch` (weakly held by the caller). Raises Unkeyable."""
+    watch = [] if watch is None else watch
+    if depth > 16:
+        raise Unkeyable
+    if hasattr(type(f), "_cache_key"):  # a transform object or a jitted function
+        return f._cache_key(watch, depth + 1)
+    if isinstance(f, types.MethodType):  # a bound method is a new object at each attribute access
+        return ("method", function_key(f.__func__, watch, depth + 1), _identity(f.__self__, watch))
+    if isinstance(f, types.FunctionType):
+        try:
+            parts = [value_key(c.cell_contents, watch, depth + 1) if _filled(c) else ("empty",)
+                     for c in f.__closure__ or ()]
+            parts.append(value_key(f.__defaults__, watch, depth + 1))
+            kw = f.__kwdefaults__
+            parts.append(value_key(tuple(sorted(kw.items())) if kw else None, watch, depth + 1))
+        except Unkeyable:
+            return _identity(f, watch)
+        module = sys.modules.get(f.__module__)
+        if module is None or getattr(module, "__dict__", None) is not f.__globals__:
+            return _identity(f, watch)  # globals of an exec namespace: no module keeps them
+        # Functions of one code object and module differ only by their cells and defaults.
+        return ("function", f.__code__, module, tuple(parts))
+    if isinstance(f, (types.BuiltinFunctionType, np.ufunc)):
+        return ("static", f)
+    return _identity(f, watch)
+
+
+def _filled(cell) -> bool:
+    try:
+        cell.cell_contents
+        return True
+    except ValueError:  # a cell not assigned yet
+        return False
+
+
+def try_key(f) -> tuple[Any, list] | None:
+    """(key, objects to watch) for f, or None when f cannot be keyed at all."""
+    watch: list = []
+    try:
+        key = function_key(f, watch)
+        hash(key)
+        return key, watch
+    except (Unkeyable, TypeError):
+        return None
+
+
+def freeze(x):
+    """A hashable stand-in for an option value (in_dims pytrees, argnums lists)."""
+    if isinstance(x, (list, tuple)):
+        return (type(x).__name__, tuple(freeze(y) for y in x))
+    if isinstance(x, dict):
+        return ("dict", tuple(sorted((repr(k), freeze(v)) for k, v in x.items())))
+    hash(x)
+    return (type(x), x)
+
+
+# ---------------------------------------------------------------- tables
+
+_TABLES: "weakref.WeakSet[Any]" = weakref.WeakSet()
+
+
+class FunctionCache:
+    """key of a function -> value, LRU-bounded by LIMITS["functions"]; an entry is dropped
+    as soon as an object its key names by identity dies (checked on the next access)."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self._entries: OrderedDict = OrderedDict()
+        self._refs: dict = {}          # key -> weak references that keep watch
+        self._dead: list = []
+        self._lock = threading.RLock()
+        _TABLES.add(self)
+
+    def __len__(self) -> int:
+        self._purge()
+        return len(self._entries)
+
+    def _purge(self):
+        while self._dead:
+            key, refs = self._dead.pop()
+            if self._refs.get(key) is refs:
+                del self._refs[key]
+                self._entries.pop(key, None)
+
+    def get(self, key, watch: list, make: Callable[[], Any]):
+        with self._lock:
+            self._purge()
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+                return value
+            value = self._entries[key] = make()
+            refs: list = []
+            dead = self._dead
+            callback = lambda _, key=key, refs=refs: dead.append((key, refs))  # noqa: E731
+            refs.extend(weakref.ref(obj, callback) for obj in watch)
+            self._refs[key] = refs
+            while len(self._entries) > LIMITS["functions"]:
+                old, _ = self._entries.popitem(last=False)
+                self._refs.pop(old, None)
+            return value
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+            self._refs.clear()
+            self._dead.clear()
+
+
+class SignatureCache:
+    """signature -> compiled program of one function, LRU-bounded by LIMITS["signatures"].
+
+    Counts traces; the `warn_after`-th one, and the first eviction, warn (RecompileWarning)
+    naming the function, the caller's line and what changed from the previous signature."""
+
+    def __init__(self, name: str, on_evict: Callable[[], None] | None = None):
+        self.name = name
+        self._entries: OrderedDict = OrderedDict()
+        self._on_evict = on_evict
+        self.traces = 0
+        self._warned_retrace = self._warned_evict = False
+        self._last = None
+        self._lock = threading.RLock()
+        _TABLES.add(self)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key):
+        value = self._entries.get(key)
+        if value is not None and next(reversed(self._entries)) != key:
+            with self._lock:
+                if key in self._entries:
+                    self._entries.move_to_end(key)
+        return value
+
+    def put(self, key, value, describe: Callable[[Any, Any], str] | None = None):
+        from tfn.frontend.source import user_line
+        with self._lock:
+            previous, self._last = self._last, key
+            self.traces += 1
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            evicted = False
+            while len(self._entries) > LIMITS["signatures"]:
+                self._entries.popitem(last=False)
+                evicted = True
+            if evicted and self._on_evict is not None:
+                self._on_evict()
+        message = None
+        if evicted and not self._warned_evict:
+            self._warned_evict = True
+            message = (f"{self.name} has been compiled for more than {LIMITS['signatures']} signatures; the "
+                       f"least recently used programs are dropped and will be compiled again when needed "
+                       f"(tfn.set_cache_limits(signatures=...) raises the limit)")
+        elif self.traces == LIMITS["warn_after"] and not self._warned_retrace:
+            self._warned_retrace = True
+            message = (f"{self.name} has been traced and compiled {self.traces} times: each new signature "
+                       f"(argument shapes, dtypes, structure or static values) compiles again")
+        if message is not None:
+            if describe is not None and previous is not None:
+                change = describe(previous, key)
+                if change:
+                    message += f"; last change: {change}"
+            warnings.warn(f"{message}\n  at {user_line()}", RecompileWarning, stacklevel=_user_stacklevel())
+        return value
+
+    def values(self):
+        return list(self._entries.values())
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+            if self._on_evict is not None:
+                self._on_evict()
+
+
+class Programs:
+    """A small LRU table (LIMITS["signatures"] entries): call structure -> program."""
+
+    def __init__(self):
+        self._entries: OrderedDict = OrderedDict()
+        self._lock = threading.RLock()
+        _TABLES.add(self)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key, make: Callable[[], Any]):
+        value = self._entries.get(key)
+        if value is not None:
+            return value
+        with self._lock:
+            value = self._entries[key] = make()
+            while len(self._entries) > LIMITS["signatures"]:
+                self._entries.popitem(last=False)
+            return value
+
+    def values(self):
+        return list(self._entries.values())
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _user_stacklevel() -> int:
+    """The `stacklevel` of the first frame outside tfn, for the caller of `warnings.warn`."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def clear_caches() -> None:
+    """Empties every compile cache of tfn (jitted functions' and the eager API's), as
+    `jax.clear_caches`; compiled programs no longer referenced are freed.
+
+        >>> import numpy as np, tfn, tfn.numpy as tnp
+        >>> f = tfn.jit(tnp.sin)
+        >>> _ = f(np.zeros(2))
+        >>> tfn.clear_caches()
+        >>> f.cache_size()
+        0
+    """
+    for table in list(_TABLES):
+        table.clear()
