@@ -94,7 +94,17 @@ class Unkeyable(Exception):
     """A function whose behaviour cannot be keyed soundly by anything but its identity."""
 
 
-_ATOMS = (type(None), bool, int, float, complex, str, bytes, type(Ellipsis), range, slice, np.dtype)
+_ATOMS = (type(None), bool, int, str, bytes, type(Ellipsis), range, slice, np.dtype)
+
+
+class _Watch(list):
+    """Objects a key names by identity; also bounds the work of building one key."""
+    steps = 0
+
+    def step(self):
+        self.steps += 1
+        if self.steps > 4096:
+            raise Unkeyable
 
 
 def _identity(obj, watch: list):
@@ -111,9 +121,17 @@ def value_key(v, watch: list, depth: int = 0):
     """A hashable key standing for `v` as a value a traced function may read."""
     if depth > 16:
         raise Unkeyable
+    if isinstance(watch, _Watch):
+        watch.step()
     t = type(v)
-    if t in _ATOMS or isinstance(v, np.generic):
+    if t in _ATOMS:
         return (t, v)
+    if t is float:  # by its bits: 0.0 and -0.0 are equal but trace differently
+        return (t, v.hex())
+    if t is complex:
+        return (t, v.real.hex(), v.imag.hex())
+    if isinstance(v, np.generic):
+        return (t, v.dtype.str, v.tobytes())
     if t in (tuple, frozenset):
         return (t, tuple(value_key(x, watch, depth + 1) for x in v))
     if isinstance(v, (types.ModuleType, type, types.BuiltinFunctionType, np.ufunc)):
@@ -162,7 +180,7 @@ def _filled(cell) -> bool:
 
 def try_key(f) -> tuple[Any, list] | None:
     """(key, objects to watch) for f, or None when f cannot be keyed at all."""
-    watch: list = []
+    watch = _Watch()
     try:
         key = function_key(f, watch)
         hash(key)
