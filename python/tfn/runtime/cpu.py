@@ -29,7 +29,7 @@ from tfn.lowering.math_approx import approximate_math
 from tfn.lowering.outline import allow_inlining, outline_for_fusion
 from tfn.lowering.outline_kernels import outline_kernels
 from tfn.lowering.kernel_noalias import mark_kernel_noalias
-from tfn.lowering.destinations import drop_self_copies, write_into_results
+from tfn.lowering.destinations import drop_self_copies, split_empty_tensors, write_into_results
 from tfn.lowering.loop_hints import disable_unrolling
 from tfn.lowering.to_linalg import lower_to_linalg
 from tfn.lowering.workspace import ALIGNMENT, pool_host_allocations
@@ -138,9 +138,10 @@ def lower_for_cpu(module: ir.Module, entry: str, use_blas: bool | None = None, k
     clock.lap("linalg_cleanup")
     keep("linalg")
     approximate_math(module.operation)
-    write_into_results(module.operation)
     if use_blas:
         private_zero_inits(module.operation)
+    split_empty_tensors(module.operation)
+    write_into_results(module.operation)
     PassManager.parse(f"builtin.module({pipelines.CPU_BUFFERIZE})").run(module.operation)
     drop_self_copies(module.operation)
     clock.lap("bufferize")
@@ -153,6 +154,7 @@ def lower_for_cpu(module: ir.Module, entry: str, use_blas: bool | None = None, k
     clock.lap("outline_kernels")
     keep("buffers")
     internal_linkage(module)
+    glue_without_optimization(module, f"{ENTRY}_body")
     PassManager.parse(f"builtin.module({pipelines.CPU_BUFFERS_TO_LLVM})").run(module.operation)
     mark_kernel_noalias(module.operation)
     disable_unrolling(module.operation)
@@ -175,6 +177,19 @@ def internal_linkage(module: ir.Module) -> None:
     for op in module.body.operations:
         if op.operation.name == "func.func" and len(op.regions[0].blocks):
             op.attributes["llvm.linkage"] = internal
+
+
+def glue_without_optimization(module: ir.Module, name: str) -> None:
+    """Marks function `name` (the entry's body: views, calls of kernels and BLAS) `optnone`.
+
+    Once the loop nests are kernels, the body is straight-line glue whose length grows
+    with the program; LLVM's O3 passes and instruction selection cost more on it than on
+    all the kernels, for code that runs for nanoseconds per call.
+    """
+    for op in module.body.operations:
+        if op.operation.name == "func.func" and ir.StringAttr(op.attributes["sym_name"]).value == name:
+            op.attributes["passthrough"] = ir.ArrayAttr.get([ir.StringAttr.get("noinline"),
+                                                             ir.StringAttr.get("optnone")])
 
 
 # The keys of `compile_stats`: seconds per stage, in order, then sizes.
