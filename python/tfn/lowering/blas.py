@@ -47,6 +47,8 @@ from tfn.transforms.ir_utils import find_ops, functions
 GEMM_SYMBOLS = {"f32": "scipy_cblas_sgemm64_", "f64": "scipy_cblas_dgemm64_"}
 GET_THREADS, SET_THREADS = "scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"
 SAVED_THREADS = "__tfn_blas_saved_threads"   # the count the entry point found, restored on return
+SINGLE_UNTIL_NS, BEST_NS, TIMESPEC = "__tfn_blas_single_until_ns", "__tfn_blas_best_ns", "__tfn_blas_timespec"
+CLOCK_MONOTONIC = 1
 ENTRY = "_tfn_entry"                          # tfn.runtime.cpu.ENTRY
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 
@@ -59,6 +61,15 @@ ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 # (1.6x at 128^3, 1.2x at 192^3) and break even at 2^24 (0.9x). From 2^23 per thread
 # (~0.17 ms of work) the wake-up is noise and the cost under load is bounded.
 PER_THREAD_MNK = 1 << 23
+
+# Even above that size a split call can stall for a scheduler time slice or more when a
+# worker waits for a core (measured: 256^3 and 64x784x512 gemms 0.3-0.5 ms quiet, 35-75 ms
+# with one or two spinning processes). So a call on several threads is timed; one that
+# takes more than STALL_FACTOR times the best this call site has done plus STALL_SLACK_NS
+# (far above the jitter of a quiet machine, far below a stall) puts the module's gemms on
+# one thread for BACKOFF_NS, after which threads are tried again: under lasting load
+# that costs one stall per second.
+STALL_FACTOR, STALL_SLACK_NS, BACKOFF_NS = 2, 1_000_000, 1_000_000_000
 
 
 def cores() -> int:
@@ -177,11 +188,76 @@ def _saved_threads() -> ir.Value:
     return llvm.load(i32, llvm.mlir_addressof(llvm.PointerType.get(), SAVED_THREADS))
 
 
-def _threads_before_gemm(threads: int, capped: bool) -> None:
-    want = _i32(threads)
-    if threads > 1 and capped:   # never more than the caller runs numpy's matmuls with
-        want = arith.minsi(want, _saved_threads())
-    _set_threads_if_differs(want)
+def _global(body: ir.Block, name: str, text: str) -> None:
+    """Adds `llvm.mlir.global internal @name` + `text` (its initial value and type) once."""
+    if not any(op.operation.name == "llvm.mlir.global" and ir.StringAttr(op.attributes["sym_name"]).value == name
+               for op in body.operations):
+        with ir.Location.unknown():
+            body.append(ir.Operation.parse(f"llvm.mlir.global internal @{name}{text}"))
+
+
+def _load_global(name: str, t: ir.Type) -> ir.Value:
+    return llvm.load(t, llvm.mlir_addressof(llvm.PointerType.get(), name))
+
+
+def _store_global(name: str, value: ir.Value) -> None:
+    llvm.store(value, llvm.mlir_addressof(llvm.PointerType.get(), name))
+
+
+def _now_ns(body: ir.Block) -> ir.Value:
+    """clock_gettime(CLOCK_MONOTONIC) in ns, through a global timespec (calls of one
+    compiled function never overlap)."""
+    i32, i64, ptr = ir.IntegerType.get_signless(32), ir.IntegerType.get_signless(64), llvm.PointerType.get()
+    _declare(body, "clock_gettime", [i32, ptr], [i32])
+    _global(body, TIMESPEC, "(dense<0> : tensor<2xi64>) : !llvm.array<2 x i64>")
+    spec = llvm.mlir_addressof(ptr, TIMESPEC)
+    func.CallOp([i32], ir.FlatSymbolRefAttr.get("clock_gettime"), [_i32(CLOCK_MONOTONIC), spec])
+    seconds = llvm.load(i64, spec)
+    nanoseconds = llvm.load(i64, llvm.getelementptr(ptr, spec, [], [1], i64, 0))
+    return arith.addi(arith.muli(seconds, arith.ConstantOp(i64, 1_000_000_000).result), nanoseconds)
+
+
+class _ThreadedGemm:
+    """Thread count of one gemm call site, set before its call(s); with several threads,
+    the call is timed and a stall sends the module's gemms to one thread for a while.
+
+    `before()` and `after()` are called where the call(s) begin and end.
+    """
+
+    def __init__(self, body: ir.Block, threads: int, capped: bool, site: int):
+        self.body, self.threads, self.capped, self.best = body, threads, capped, f"{BEST_NS}_{site}"
+
+    def before(self) -> None:
+        want = _i32(self.threads)
+        if self.threads == 1:
+            _set_threads_if_differs(want)
+            return
+        i64 = ir.IntegerType.get_signless(64)
+        if self.capped:   # never more than the caller runs numpy's matmuls with
+            want = arith.minsi(want, _load_global(SAVED_THREADS, ir.IntegerType.get_signless(32)))
+        _global(self.body, SINGLE_UNTIL_NS, "(0 : i64) : i64")
+        _global(self.body, self.best, f"({(1 << 63) - 1} : i64) : i64")
+        self.start = _now_ns(self.body)
+        backing_off = arith.cmpi(arith.CmpIPredicate.slt, self.start, _load_global(SINGLE_UNTIL_NS, i64))
+        self.want = arith.select(backing_off, _i32(1), want)
+        _set_threads_if_differs(self.want)
+
+    def after(self) -> None:
+        if self.threads == 1:
+            return
+        i64 = ir.IntegerType.get_signless(64)
+        timed = scf.IfOp(arith.cmpi(arith.CmpIPredicate.sgt, self.want, _i32(1)))
+        with ir.InsertionPoint(timed.then_block):
+            took = arith.subi(_now_ns(self.body), self.start)
+            best = arith.minsi(took, _load_global(self.best, i64))
+            _store_global(self.best, best)
+            limit = arith.addi(arith.muli(best, arith.ConstantOp(i64, STALL_FACTOR).result),
+                               arith.ConstantOp(i64, STALL_SLACK_NS).result)
+            stalled = scf.IfOp(arith.cmpi(arith.CmpIPredicate.sgt, took, limit))
+            with ir.InsertionPoint(stalled.then_block):
+                _store_global(SINGLE_UNTIL_NS, arith.addi(self.start, arith.ConstantOp(i64, BACKOFF_NS).result))
+                scf.YieldOp([])
+            scf.YieldOp([])
 
 
 def _save_and_restore_threads(module_op: ir.Operation, entry: str) -> bool:
@@ -192,8 +268,7 @@ def _save_and_restore_threads(module_op: ir.Operation, entry: str) -> bool:
     if entry_op is None:
         return False
     i32 = ir.IntegerType.get_signless(32)
-    with ir.Location.unknown():
-        body.append(ir.Operation.parse(f"llvm.mlir.global internal @{SAVED_THREADS}(1 : i32) : i32"))
+    _global(body, SAVED_THREADS, "(1 : i32) : i32")
     block = entry_op.regions[0].blocks[0]
     returns = [op for op in find_ops(entry_op, "func.return") if op.parent == entry_op]
     with ir.InsertionPoint.at_block_begin(block), entry_op.location:
@@ -271,7 +346,7 @@ def _zero_fill_before(op, c: ir.Value):
     return last if zero else None
 
 
-def _rewrite(body: ir.Block, op, available: int, capped: bool) -> bool:
+def _rewrite(body: ir.Block, op, available: int, capped: bool, site: int) -> bool:
     plan = _plan(op)
     if plan is None or len(op.operands) != 3 or len(op.results) != 0:
         return False
@@ -308,7 +383,8 @@ def _rewrite(body: ir.Block, op, available: int, capped: bool) -> bool:
         one = arith.ConstantOp(elem, ir.FloatAttr.get(elem, 1.0)).result
         beta = arith.ConstantOp(elem, ir.FloatAttr.get(elem, 0.0 if fill else 1.0)).result
         lds = [a.leading_dim(), b.leading_dim(), c.leading_dim()]
-        _threads_before_gemm(gemm_threads(m, n, k, available), capped)
+        threads = _ThreadedGemm(body, gemm_threads(m, n, k, available), capped, site)
+        threads.before()
 
         def call(index):
             func.CallOp([], ir.FlatSymbolRefAttr.get(symbol),
@@ -321,6 +397,7 @@ def _rewrite(body: ir.Block, op, available: int, capped: bool) -> bool:
                 scf.YieldOp([])
         else:
             call(None)
+        threads.after()
     op.erase()
     if fill is not None:
         fill.erase()
@@ -338,7 +415,7 @@ def linalg_to_blas(module_op: ir.Operation, available: int | None = None, entry:
     found = find_ops(module_op, ("linalg.matmul", "linalg.batch_matmul"))
     available = cores() if available is None else available
     capped = entry in functions(module_op)
-    rewritten = sum(_rewrite(body, op, available, capped) for op in found)
+    rewritten = sum(_rewrite(body, op, available, capped, site) for site, op in enumerate(found))
     if rewritten:
         i32 = ir.IntegerType.get_signless(32)
         _declare(body, GET_THREADS, [], [i32])
