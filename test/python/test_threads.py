@@ -89,3 +89,11 @@ def test_the_decision_is_in_the_code():
     text = tfn.jit(lambda a, b: (a @ b)[:8] @ b[:, :8]).lower(a, a).as_text("buffers")
     assert text.count("call @scipy_openblas_set_num_threads64_") == 3   # two gemms and the restore
     assert "arith.minsi" in text or cores() == 1                      # the large one, capped
+
+
+@needs_blas
+def test_only_calls_on_several_threads_are_timed():
+    small, large = np.ones((64, 64), np.float32), np.ones((320, 320), np.float32)
+    assert "clock_gettime" not in tfn.jit(lambda a: a @ a).lower(small).as_text("buffers")
+    if cores() > 1:
+        assert "clock_gettime" in tfn.jit(lambda a: a @ a).lower(large).as_text("buffers")

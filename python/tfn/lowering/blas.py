@@ -66,10 +66,12 @@ PER_THREAD_MNK = 1 << 23
 # worker waits for a core (measured: 256^3 and 64x784x512 gemms 0.3-0.5 ms quiet, 35-75 ms
 # with one or two spinning processes). So a call on several threads is timed; one that
 # takes more than STALL_FACTOR times the best this call site has done plus STALL_SLACK_NS
-# (far above the jitter of a quiet machine, far below a stall) puts the module's gemms on
-# one thread for BACKOFF_NS, after which threads are tried again: under lasting load
-# that costs one stall per second.
-STALL_FACTOR, STALL_SLACK_NS, BACKOFF_NS = 2, 1_000_000, 1_000_000_000
+# (far above the jitter of a quiet machine, far below a stall), or more than
+# SLOWEST_MNK_PER_NS allows (one core does ~50 multiply-adds per ns here: a stall even
+# when every call so far has stalled), puts the module's gemms on one thread for
+# BACKOFF_NS, after which threads are tried again: under lasting load that costs one
+# stall per second.
+STALL_FACTOR, STALL_SLACK_NS, BACKOFF_NS, SLOWEST_MNK_PER_NS = 2, 1_000_000, 1_000_000_000, 2
 
 
 def cores() -> int:
@@ -224,8 +226,9 @@ class _ThreadedGemm:
     `before()` and `after()` are called where the call(s) begin and end.
     """
 
-    def __init__(self, body: ir.Block, threads: int, capped: bool, site: int):
+    def __init__(self, body: ir.Block, threads: int, capped: bool, site: int, mnk: int):
         self.body, self.threads, self.capped, self.best = body, threads, capped, f"{BEST_NS}_{site}"
+        self.slowest_ns = max(STALL_SLACK_NS, mnk // SLOWEST_MNK_PER_NS)
 
     def before(self) -> None:
         want = _i32(self.threads)
@@ -251,8 +254,9 @@ class _ThreadedGemm:
             took = arith.subi(_now_ns(self.body), self.start)
             best = arith.minsi(took, _load_global(self.best, i64))
             _store_global(self.best, best)
-            limit = arith.addi(arith.muli(best, arith.ConstantOp(i64, STALL_FACTOR).result),
-                               arith.ConstantOp(i64, STALL_SLACK_NS).result)
+            limit = arith.minsi(arith.addi(arith.muli(best, arith.ConstantOp(i64, STALL_FACTOR).result),
+                                           arith.ConstantOp(i64, STALL_SLACK_NS).result),
+                                arith.ConstantOp(i64, self.slowest_ns).result)
             stalled = scf.IfOp(arith.cmpi(arith.CmpIPredicate.sgt, took, limit))
             with ir.InsertionPoint(stalled.then_block):
                 _store_global(SINGLE_UNTIL_NS, arith.addi(self.start, arith.ConstantOp(i64, BACKOFF_NS).result))
@@ -383,7 +387,8 @@ def _rewrite(body: ir.Block, op, available: int, capped: bool, site: int) -> boo
         one = arith.ConstantOp(elem, ir.FloatAttr.get(elem, 1.0)).result
         beta = arith.ConstantOp(elem, ir.FloatAttr.get(elem, 0.0 if fill else 1.0)).result
         lds = [a.leading_dim(), b.leading_dim(), c.leading_dim()]
-        threads = _ThreadedGemm(body, gemm_threads(m, n, k, available), capped, site)
+        calls = c_shape[0] if batched else 1
+        threads = _ThreadedGemm(body, gemm_threads(m, n, k, available), capped, site, calls * m * n * k)
         threads.before()
 
         def call(index):
