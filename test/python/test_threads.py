@@ -97,3 +97,24 @@ def test_only_calls_on_several_threads_are_timed():
     assert "clock_gettime" not in tfn.jit(lambda a: a @ a).lower(small).as_text("buffers")
     if cores() > 1:
         assert "clock_gettime" in tfn.jit(lambda a: a @ a).lower(large).as_text("buffers")
+
+
+@needs_blas
+def test_aot_code_with_blas_runs_and_restores_the_count(tmp_path):
+    from tfn import aot
+    blas.library()   # numpy's OpenBLAS loaded globally: the library's gemm symbols resolve to it
+    get, set_ = _openblas()
+    before = get()
+    a = np.random.default_rng(2).standard_normal((320, 320)).astype(np.float32)
+    art = aot.compile(lambda a, b: (a @ b)[:8] @ b[:, :8], a, a, name="gemms", use_blas=True)
+    so = art.write(tmp_path / "gemms", emit=("so",))["so"][0]
+    function = ctypes.CDLL(str(so)).gemms
+    function.restype = ctypes.c_int
+    out = np.zeros((8, 8), np.float32)
+    try:
+        set_(1)
+        assert function(*(x.ctypes.data_as(ctypes.c_void_p) for x in (a, a, out))) == 0
+        assert get() == 1
+    finally:
+        set_(before)
+    np.testing.assert_allclose(out, (a @ a)[:8] @ a[:, :8], rtol=1e-3, atol=1e-2)
