@@ -212,7 +212,9 @@ def report_compile_stats(name: str, stats: dict, file=None) -> None:
     """Prints `stats` (see COMPILE_STAGES) as one line per stage, each naming the function."""
     file = sys.stderr if file is None else file
     total = 0.0
-    for key in COMPILE_STAGES:
+    stages = [k for k in COMPILE_STAGES if k in stats]
+    stages += [k for k, v in stats.items() if isinstance(v, float) and k not in COMPILE_STAGES]
+    for key in stages:
         if key in stats:
             total += stats[key]
             print(f"tfn compile {name}: {key:<16}{stats[key] * 1e3:9.1f} ms", file=file)

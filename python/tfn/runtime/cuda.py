@@ -25,7 +25,7 @@ from tfn.lowering.copies import lower_strided_copies
 from tfn.lowering.gpu import (check_no_host_access, gpu_loops_pipeline, gpu_to_llvm_pipeline,
                               pool_allocations, reorder_loops_for_gpu, use_device_memory)
 from tfn.lowering.to_linalg import lower_to_linalg
-from tfn.runtime.cpu import ENTRY, CpuExecutable, add_entry_wrapper
+from tfn.runtime.cpu import ENTRY, CpuExecutable, StageClock, add_entry_wrapper
 from tfn.transforms.split_reductions import split_reductions
 
 # Chips whose PTX version +ptx80 covers; another chip would make LLVM abort the process.
@@ -82,34 +82,50 @@ def device_chip() -> str:
     return chip
 
 
-def lower_for_cuda(module: ir.Module, entry: str, chip: str) -> dict[str, str]:
+def lower_for_cuda(module: ir.Module, entry: str, chip: str, keep_stages: bool = True,
+                   stats: dict | None = None) -> dict:
     """Lowers a tfn module in place to LLVM with embedded PTX kernels; returns each stage's text.
 
     The entry point gains a trailing workspace argument (`memref<Nxi8>`, device memory);
-    `stages["workspace_bytes"]` is N.
+    `stages["workspace_bytes"]` is N. With `keep_stages=False` no IR is printed (the
+    numbers only); `stats` receives the seconds of each stage, as for `lower_for_cpu`.
     """
     if chip not in SUPPORTED_CHIPS:
         raise CudaUnavailable(f"GPU {chip} is not supported (supported: {', '.join(SUPPORTED_CHIPS)})")
-    stages = {"tfn": str(module)}
+    clock = StageClock({} if stats is None else stats)
+    stages: dict = {}
+
+    def keep(name):  # called right after a lap: the printing is timed on its own
+        if keep_stages:
+            stages[name] = str(module)
+            clock.lap("print_stages")
+
+    keep("tfn")
     split_reductions(module.operation)
     lower_to_linalg(module.operation)
     add_entry_wrapper(module, entry)
+    clock.lap("to_linalg")
     PassManager.parse(f"builtin.module({pipelines.LINALG_CLEANUP})").run(module.operation)
-    stages["linalg"] = str(module)
+    clock.lap("linalg_cleanup")
+    keep("linalg")
     PassManager.parse(f"builtin.module({pipelines.CPU_BUFFERIZE},buffer-deallocation-pipeline,"
                       "linalg-generalize-named-ops)").run(module.operation)
+    clock.lap("bufferize")
     lower_strided_copies(module.operation)
     reorder_loops_for_gpu(module.operation)
     use_device_memory(module.operation)
     workspace = pool_allocations(module.operation, ENTRY)
-    stages["buffers"] = str(module)
+    clock.lap("gpu_buffers")
+    keep("buffers")
     PassManager.parse(gpu_loops_pipeline()).run(module.operation)
     check_no_host_access(module.operation)
-    stages["gpu"] = str(module)
+    clock.lap("gpu_loops")
+    keep("gpu")
     bitcode = libdevice()
     PassManager.parse(gpu_to_llvm_pipeline(chip, [str(bitcode)] if bitcode else [])).run(module.operation)
+    clock.lap("to_llvm")
     stages["workspace_bytes"] = workspace
-    stages["llvm"] = str(module)
+    keep("llvm")
     return stages
 
 
@@ -131,8 +147,8 @@ class CudaExecutable(CpuExecutable):
     DeviceArrays when every argument was one, else downloaded from staging buffers.
     """
 
-    def __init__(self, module: ir.Module, entry: str, opt_level: int = 3):
-        super().__init__(module, entry, opt_level)
+    def __init__(self, module: ir.Module, entry: str, opt_level: int = 3, keep_stages: bool = True):
+        super().__init__(module, entry, opt_level, keep_stages)
         from tfn.runtime.device_array import driver
         self._driver = driver()
         self.workspace = self._driver.alloc(self.stages["workspace_bytes"])  # kept with the engine
@@ -173,8 +189,8 @@ class CudaExecutable(CpuExecutable):
             outs.append(out)
         return outs
 
-    def _lower(self, module: ir.Module, entry: str) -> dict[str, str]:
-        stages = lower_for_cuda(module, entry, device_chip())
+    def _lower(self, module: ir.Module, entry: str, keep_stages: bool = True) -> dict:
+        stages = lower_for_cuda(module, entry, device_chip(), keep_stages, self.compile_stats)
         self.extra_specs = [((stages["workspace_bytes"],), np.dtype(np.uint8))]
         return stages
 
