@@ -260,3 +260,16 @@ def test_rejitting_closures_over_large_constants_keeps_bounded_memory(monkeypatc
     before = rss_mb()
     run(60)                              # 60 MiB of constants, if the context kept them
     assert rss_mb() - before < 30
+
+
+def test_evicted_programs_are_freed():
+    tfn.set_cache_limits(signatures=4, warn_after=1000)
+    f = tfn.jit(lambda x: tnp.tanh(x) * 2 + 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tfn.RecompileWarning)
+        for n in range(1, 9):
+            f(np.ones(n))
+        before = rss_mb()
+        for n in range(9, 39):   # 30 programs of ~1 MB each compiled, 4 kept
+            f(np.ones(n))
+    assert f.cache_size() == 4 and rss_mb() - before < 12

@@ -199,6 +199,14 @@ def freeze(x):
     return (type(x), x)
 
 
+def label(kind: str, f) -> str:
+    """`tfn.kind(name)`, and where f was defined when it is Python code: for warnings."""
+    name = getattr(f, "__name__", type(f).__name__)
+    code = getattr(f, "__code__", None)
+    where = f" (defined at {code.co_filename}:{code.co_firstlineno})" if code is not None else ""
+    return f"tfn.{kind}({name}){where}"
+
+
 # ---------------------------------------------------------------- tables
 
 _TABLES: "weakref.WeakSet[Any]" = weakref.WeakSet()
@@ -273,7 +281,7 @@ class SignatureCache:
 
     def get(self, key):
         value = self._entries.get(key)
-        if value is not None and next(reversed(self._entries)) != key:
+        if value is not None:
             with self._lock:
                 if key in self._entries:
                     self._entries.move_to_end(key)
@@ -321,7 +329,8 @@ class SignatureCache:
 
 
 class Programs:
-    """A small LRU table (LIMITS["signatures"] entries): call structure -> program."""
+    """A small table (LIMITS["signatures"] entries, the oldest dropped first): call
+    structure (argument count, or tree and static leaves) -> program."""
 
     def __init__(self):
         self._entries: OrderedDict = OrderedDict()

@@ -11,7 +11,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from mlir import ir
 
-from tfn.api.caching import SignatureCache, count_compile, function_key
+from tfn.api.caching import SignatureCache, count_compile, function_key, label
 from tfn.frontend import pytree
 from tfn.frontend.source import user_line
 from tfn.frontend.tracer import ShapeDtype, TraceError, Tracer, context, current_scope, renew_context, trace
@@ -71,7 +71,7 @@ class Jitted:
         self.fn = fn  # None: the function is given at each call (`_call`), and never kept
         self.device = device
         name = name or getattr(fn, "__name__", type(fn).__name__)
-        self._label = name if fn is None else f"tfn.jit({name})"
+        self._label = name if fn is None else label("jit", fn)
         argnums = _normalize_argnums(static_argnums, name)
         argnames = _normalize_argnames(static_argnames, name)
         # A static parameter is static however it is passed: by position or by keyword.

@@ -14,7 +14,7 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import func
 
-from tfn.api.caching import FunctionCache, Programs, freeze, function_key, try_key
+from tfn.api.caching import FunctionCache, Programs, freeze, function_key, label, try_key
 from tfn.api.jit import Jitted
 from tfn.frontend import pytree
 from tfn.frontend.source import user_line, user_location
@@ -293,7 +293,7 @@ class _Transformed:
         return programs.get(a.cache_key(), self._jit)._call(bound, a.dynamic_leaves, {})
 
     def _jit(self) -> Jitted:
-        return Jitted(None, name=f"tfn.{self.kind}({_fn_name(self.f)})")
+        return Jitted(None, name=label(self.kind, self.f))
 
     def _traced_call(self, *args, **kwargs):
         raise NotImplementedError
@@ -438,7 +438,7 @@ _EAGER = FunctionCache("eager vjp, jvp and linearize")
 
 def _eager_program(kind: tuple, f) -> Jitted:
     """The shared program table of `kind` for f (a private one when f cannot be keyed)."""
-    make = lambda: Jitted(None, name=f"tfn.{kind[0]}({_fn_name(f)})")  # noqa: E731
+    make = lambda: Jitted(None, name=label(kind[0], f))  # noqa: E731
     keyed = try_key(f)
     if keyed is None:
         return make()
