@@ -273,3 +273,13 @@ def test_evicted_programs_are_freed():
         for n in range(9, 39):   # 30 programs of ~1 MB each compiled, 4 kept
             f(np.ones(n))
     assert f.cache_size() == 4 and rss_mb() - before < 12
+
+
+def test_jit_written_in_a_loop_compiles_once():
+    assert compiles(lambda: tfn.jit(loss)(X)) == 0
+    assert compiles(lambda: tfn.jit(lambda x: loss(x) * 2)(X)) == 0
+    n = 3
+    assert compiles(lambda: tfn.jit(lambda x, k: loss(x) * k * n, static_argnums=1)(X, 2)) == 0
+    close(tfn.jit(lambda x: x * n)(X), 3 * X)
+    n = 4
+    close(tfn.jit(lambda x: x * n)(X), 4 * X)   # the cell's value keys the cache

@@ -11,7 +11,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from mlir import ir
 
-from tfn.api.caching import SignatureCache, count_compile, function_key, label
+from tfn.api.caching import FunctionCache, SignatureCache, count_compile, function_key, label, try_key
 from tfn.frontend import pytree
 from tfn.frontend.source import user_line
 from tfn.frontend.tracer import ShapeDtype, TraceError, Tracer, context, current_scope, renew_context, trace
@@ -85,12 +85,12 @@ class Jitted:
                                               if n in positional and positional.index(n) not in argnums)
         self.static_argnames = argnames + tuple(positional[i] for i in argnums
                                                 if 0 <= i < len(positional) and positional[i] not in argnames)
-        # Calls whose arguments are all plain ndarrays (no pytrees, keywords or statics),
-        # keyed by (shape, dtype) per argument: the common hot path skips the flattening.
-        # It only points into _cache, so it is emptied whenever _cache drops a program.
-        self._flat_cache: dict = {}
-        self._cache = SignatureCache(self._label, on_evict=self._flat_cache.clear)
         self._has_statics = bool(self.static_argnums or self.static_argnames)
+        # Jitted objects of one function and options share their programs (tfn.jit(f)(x)
+        # in a loop compiles once, as in JAX); see tfn.api.caching for the keys.
+        keyed = try_key(self) if fn is not None else None
+        self._cache, self._flat_cache = (_new_tables(self._label) if keyed is None
+                                         else _JITS.get(*keyed, lambda: _new_tables(self._label)))
         if fn is not None:
             functools.update_wrapper(self, fn)
         else:
@@ -204,6 +204,18 @@ class Jitted:
     def _cache_key(self, watch, depth):
         return ("jit", self.static_argnums, self.static_argnames, self.device,
                 function_key(self.fn, watch, depth))
+
+
+# function key -> (signature cache, flat cache) of jitted functions
+_JITS = FunctionCache("jitted functions")
+
+
+def _new_tables(label: str) -> tuple[SignatureCache, dict]:
+    # Calls whose arguments are all plain ndarrays (no pytrees, keywords or statics),
+    # keyed by (shape, dtype) per argument: the common hot path skips the flattening.
+    # It only points into the signature cache, and is emptied whenever that drops a program.
+    flat: dict = {}
+    return SignatureCache(label, on_evict=flat.clear), flat
 
 
 def _describe_change(old, new) -> str:
