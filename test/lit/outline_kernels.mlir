@@ -1,37 +1,38 @@
 // RUN: %tfn-opt %s --pass-pipeline='builtin.module(tfn-outline-kernels)' | FileCheck %s
-// RUN: %tfn-opt %s --pass-pipeline='builtin.module(tfn-outline-kernels,convert-linalg-to-loops,convert-scf-to-cf,expand-strided-metadata,finalize-memref-to-llvm,convert-arith-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts,tfn-kernel-noalias)' | FileCheck %s --check-prefix=LLVM
+// RUN: %tfn-opt %s --pass-pipeline='builtin.module(tfn-outline-kernels,convert-linalg-to-loops,convert-scf-to-cf,expand-strided-metadata,finalize-memref-to-llvm,convert-arith-to-llvm,convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},convert-cf-to-llvm,reconcile-unrealized-casts)' | FileCheck %s --check-prefix=LLVM
 
 // Two loop nests that differ only in their buffers share one kernel; a third, with
 // another body, gets its own. Arguments whose buffers are distinct are noalias; the
-// in-place update (one buffer read and written) passes it once. A view at a static
-// offset is cast to a dynamic one, so the slices of a buffer share a kernel too.
+// in-place update (one buffer read and written) passes it once. A view with a static
+// layout is passed with its type; one whose offset is dynamic (no bare pointer can
+// carry it) stays where it is.
 
 // CHECK-LABEL: func.func private @__tfn_kernel_0
 // CHECK-SAME: (%{{.*}}: memref<4x8xf32> {llvm.noalias}, %{{.*}}: memref<4x8xf32> {llvm.noalias})
-// CHECK-SAME: passthrough = ["noinline"]
+// CHECK-SAME: llvm.linkage = #llvm.linkage<internal>, passthrough = ["noinline"]
 // CHECK: math.exp
 // CHECK-LABEL: func.func private @__tfn_kernel_1
 // CHECK-SAME: (%{{.*}}: memref<4x8xf32> {llvm.noalias})
 // CHECK: arith.constant 2.0
 // CHECK: arith.mulf
 // CHECK-LABEL: func.func private @__tfn_kernel_2
-// CHECK-SAME: memref<2x8xf32, strided<[8, 1], offset: ?>>
+// CHECK-SAME: memref<2x8xf32, strided<[8, 1], offset: 16>>
+// CHECK: linalg.fill
 // CHECK-NOT: func.func private @__tfn_kernel_3
 // CHECK-LABEL: func.func @f
 // CHECK: call @__tfn_kernel_0(%arg0, %[[A:.*]]) :
 // CHECK: call @__tfn_kernel_0(%[[A]], %arg1) :
 // CHECK: call @__tfn_kernel_1(%arg1) :
-// CHECK: %[[S0:.*]] = memref.cast %{{.*}} : memref<2x8xf32, strided<[8, 1], offset: 16>> to memref<2x8xf32, strided<[8, 1], offset: ?>>
-// CHECK: call @__tfn_kernel_2(%[[S0]])
-// CHECK: call @__tfn_kernel_2(%{{.*}})
+// CHECK: call @__tfn_kernel_2(%{{.*}}) : (memref<2x8xf32, strided<[8, 1], offset: 16>>) -> ()
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : memref<2x8xf32, strided<[8, 1], offset: ?>>)
 // CHECK: memref.dealloc
-// CHECK-NOT: linalg.generic
 
-// The noalias flags reach the aligned pointers of the LLVM signature.
-// LLVM-LABEL: llvm.func @__tfn_kernel_0
-// LLVM-SAME: (%{{.*}}: !llvm.ptr {llvm.noalias}, %{{.*}}: !llvm.ptr {llvm.noalias}, %{{.*}}: i64,
+// With bare pointers, the flags are on the kernels' LLVM pointers.
+// LLVM-LABEL: llvm.func internal @__tfn_kernel_0
+// LLVM-SAME: (%{{.*}}: !llvm.ptr {llvm.noalias}, %{{.*}}: !llvm.ptr {llvm.noalias})
 // LLVM-SAME: passthrough = ["noinline"]
-// LLVM-NOT: tfn.noalias_args
+// LLVM-LABEL: llvm.func @f
+// LLVM: llvm.call @__tfn_kernel_0(%{{.*}}, %{{.*}}) : (!llvm.ptr, !llvm.ptr) -> ()
 
 func.func @f(%x: memref<4x8xf32>, %out: memref<4x8xf32>) {
   %cst = arith.constant 2.0 : f32

@@ -17,9 +17,10 @@ ABI (version 1) of a function `NAME` with inputs in0..inN-1 and outputs out0..ou
   within the call, so concurrent calls from several threads are safe. It needs only
   libc and libm.
 
-The wrapper is emitted in the LLVM dialect and calls the memref-descriptor entry
-point `_tfn_entry` with (pointer, pointer, offset 0, sizes..., strides...) per array;
-and the workspace as one more `memref<Nxi8>` descriptor (see `tfn.lowering.workspace`);
+The wrapper is emitted in the LLVM dialect and calls the entry point `_tfn_entry` with
+one pointer per array (memrefs cross calls as bare pointers; with memref descriptors,
+(pointer, pointer, offset 0, sizes..., strides...) per array) and the workspace as one
+more `memref<Nxi8>` (see `tfn.lowering.workspace`);
 every other symbol of the module is made internal, so several artifacts link into
 one program.
 """
@@ -150,8 +151,16 @@ def add_c_wrapper(module: ir.Module, name: str, inputs: list[TensorSpec], output
             lines.append(f"  {constants[v]} = llvm.mlir.constant({v} : i64) : i64")
         return constants[v]
 
+    # The CPU pipeline passes memrefs as bare pointers (one per array); a module lowered with
+    # descriptors takes (pointer, pointer, offset, sizes..., strides...) per array.
+    entry_arguments = len(entry.regions[0].blocks[0].arguments) if len(entry.regions[0].blocks) else -1
+    bare = entry_arguments == n + (1 if workspace_bytes else 0)
     args, types = [], []
     for i, spec in enumerate(specs):
+        if bare:
+            args.append(f"%a{i}")
+            types.append("!llvm.ptr")
+            continue
         strides = [int(np.prod(spec.shape[k + 1:], dtype=np.int64)) for k in range(len(spec.shape))]
         args += [f"%a{i}", f"%a{i}", const(0)] + [const(d) for d in spec.shape] + [const(s) for s in strides]
         types += _descriptor_fields(len(spec.shape))
@@ -162,8 +171,8 @@ def add_c_wrapper(module: ir.Module, name: str, inputs: list[TensorSpec], output
                   "  %no_ws = llvm.icmp \"eq\" %ws, %null : !llvm.ptr",
                   "  llvm.cond_br %no_ws, ^out_of_memory, ^run",
                   "^run:"]
-        args += ["%ws", "%ws", const(0), size, const(1)]
-        types += _descriptor_fields(1)
+        args += ["%ws"] if bare else ["%ws", "%ws", const(0), size, const(1)]
+        types += ["!llvm.ptr"] if bare else _descriptor_fields(1)
     lines.append(f"  llvm.call @{ENTRY}({', '.join(args)}) : ({', '.join(types)}) -> ()")
     if workspace_bytes:
         lines.append("  llvm.call @free(%ws) : (!llvm.ptr) -> ()")

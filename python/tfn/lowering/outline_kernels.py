@@ -4,11 +4,11 @@ After bufferization the CPU entry point is one long block of loop nests (linalg 
 memrefs) between BLAS calls. Inlined into one LLVM function, its compile time grew
 faster than linearly with its length (LLVM's passes and instruction selection are
 superlinear in a function's size): an N-layer MLP gradient took 0.4 s to compile at
-N = 4 and 28 s at N = 64. Here each top-level op with regions and no results moves
-into a private function of its own, called where it was, and structurally identical
-functions (same printed body up to names) are one: the N layers of a network then
-share one copy of each of their kernels, and LLVM compiles a short entry function of
-calls plus a few kernels.
+N = 4 and 28 s at N = 64. Here each top-level op with regions and no results (a linalg
+op, a loop that calls nothing) moves into a private function of its own, called where
+it was, and structurally identical functions (same printed body up to names) are one:
+the N layers of a network then share one copy of each of their kernels, and LLVM
+compiles a short entry function of calls plus a few kernels.
 
 ```mlir
 func.func private @_tfn_entry_body(%x: memref<32x64xf32>, %s0: memref<8192xi8>, ...) {
@@ -18,37 +18,34 @@ func.func private @_tfn_entry_body(%x: memref<32x64xf32>, %s0: memref<8192xi8>, 
   call @__tfn_kernel_0(%x, %a) : (memref<32x64xf32>, memref<32x64xf32>) -> ()
 }
 func.func private @__tfn_kernel_0(%arg0: memref<32x64xf32> {llvm.noalias}, %arg1: memref<32x64xf32> {llvm.noalias})
-    attributes {passthrough = ["noinline"], tfn.noalias_args = array<i64: 0, 1, 7, 8>} {
+    attributes {passthrough = ["noinline"], llvm.linkage = #llvm.linkage<internal>} {
   linalg.generic {...} ins(%arg0 : memref<32x64xf32>) outs(%arg1 : memref<32x64xf32>) { ... }
   return
 }
 ```
 
-- A kernel's arguments are the values its op uses from outside: memrefs with their types
-  (a static offset of a strided layout is made dynamic by a `memref.cast`, so views at
-  different offsets share a kernel; the offset travels in the descriptor), scalars;
-  scalar constants are cloned into the kernel instead.
+- A kernel's arguments are the values its op uses from outside: memrefs with their
+  types, scalars; scalar constants are cloned into the kernel instead. The CPU pipeline
+  passes memrefs as bare pointers (`use-bare-ptr-memref-call-conv`: a static shape,
+  strides and offset are in the type, so one pointer per buffer), so an op using a memref
+  whose layout is not static stays where it is.
 - `passthrough = ["noinline"]` keeps LLVM from inlining the kernels back.
 - Aliasing: inlined, LLVM saw that two buffers were views at different constant offsets
   of one workspace, or distinct arguments; a kernel sees pointers only. A memref
   argument whose buffer (followed through views to an argument of the function or an
   allocation) is no other argument's buffer gets `llvm.noalias`; the workspace slots,
   the inputs (only read) and the outputs (never overlapping anything) are distinct
-  buffers. The flags are part of what makes two kernels the same. `convert-func-to-llvm`
-  drops argument attributes of memrefs (one argument becomes several), so the
-  positions of their pointers in the LLVM signature are also kept in `tfn.noalias_args`,
-  which `tfn-kernel-noalias` puts on the `llvm.func` (see `kernel_noalias.py`).
-  Kernels that compute addresses themselves (a BLAS call in a loop) get no flags.
+  buffers. The flags are part of what makes two kernels the same. Kernels that compute
+  addresses themselves get no flags.
 """
 from __future__ import annotations
 
 from mlir import ir
-from mlir.dialects import func, memref
+from mlir.dialects import func
 
 from tfn.transforms.registry import register
 
 KERNEL_PREFIX = "__tfn_kernel_"
-NOALIAS_ARGS = "tfn.noalias_args"
 # Ops whose result is a view of their first operand's buffer.
 _VIEWS = frozenset(("memref.view", "memref.subview", "memref.cast", "memref.reinterpret_cast",
                     "memref.expand_shape", "memref.collapse_shape", "memref.transpose"))
@@ -73,21 +70,18 @@ def _root(value: ir.Value):
         value = owner.operands[0]
 
 
-def _generic_offset(t: ir.MemRefType) -> ir.MemRefType:
-    """`t` with a dynamic offset when its layout is strided with a static nonzero offset."""
+def passes_as_bare_pointer(t: ir.Type) -> bool:
+    """Whether a function argument of type `t` converts under `use-bare-ptr-memref-call-conv`:
+    not a memref, or one with a static shape and layout and no zero-size dim (2x0 fails)."""
+    if not isinstance(t, ir.MemRefType):
+        return True
+    if not t.has_static_shape or 0 in t.shape:
+        return False
     layout = t.layout
-    dynamic = ir.ShapedType.get_dynamic_stride_or_offset()
-    if not isinstance(layout, ir.StridedLayoutAttr) or layout.offset == dynamic:
-        return t
-    general = ir.StridedLayoutAttr.get(dynamic, list(layout.strides))
-    return ir.MemRefType.get(list(t.shape), t.element_type, general, t.memory_space)
-
-
-def _llvm_arity(t: ir.Type) -> int:
-    """How many LLVM arguments a function argument of type `t` becomes."""
-    if isinstance(t, ir.MemRefType):
-        return 3 + 2 * t.rank
-    return 1
+    if isinstance(layout, ir.StridedLayoutAttr):
+        dynamic = ir.ShapedType.get_dynamic_stride_or_offset()
+        return layout.offset != dynamic and dynamic not in list(layout.strides)
+    return isinstance(layout, ir.AffineMapAttr) and layout.value == ir.AffineMap.get_identity(t.rank)
 
 
 class _Outliner:
@@ -101,6 +95,7 @@ class _Outliner:
         self.no_attrs = ir.DictAttr.get({})
         self.noinline = ir.ArrayAttr.get([ir.StringAttr.get("noinline")])
         self.private = ir.StringAttr.get("private")
+        self.internal = ir.Attribute.parse("#llvm.linkage<internal>")
 
     def _name(self) -> str:
         while f"{KERNEL_PREFIX}{self.count}" in self.taken:
@@ -109,7 +104,8 @@ class _Outliner:
         self.taken.add(name)
         return name
 
-    def outline(self, op: ir.Operation, func_op: ir.Operation) -> None:
+    def outline(self, op: ir.Operation, func_op: ir.Operation) -> bool:
+        """Moves `op` into a kernel (a new one or an equal one made before); False if it cannot."""
         # The values the op uses from outside it, in order of first use.
         inner: list[ir.Operation] = []
         defined: set = set()
@@ -149,35 +145,22 @@ class _Outliner:
                 roots[r] = roots.get(r, 0) + 1
         flags = [not addresses and isinstance(v.type, ir.MemRefType) and roots[_root(v)] == 1 for v in arguments]
 
-        # The call, with offsets made dynamic where the layout has a static one.
-        call_args, arg_types = [], []
+        if not all(passes_as_bare_pointer(v.type) for v in arguments):
+            return False
+
         with ir.InsertionPoint(op), op.location:
-            for v in arguments:
-                t = v.type
-                if isinstance(t, ir.MemRefType):
-                    general = _generic_offset(t)
-                    if general != t:
-                        v = memref.CastOp(general, v).result
-                        t = general
-                call_args.append(v)
-                arg_types.append(t)
-            call = func.CallOp([], ir.FlatSymbolRefAttr.get("__tfn_kernel"), call_args)
+            call = func.CallOp([], ir.FlatSymbolRefAttr.get("__tfn_kernel"), arguments)
 
         # The kernel: constants cloned, the op moved in, its outside values replaced.
         name = self._name()
         with ir.InsertionPoint(func_op), ir.Location.unknown():
-            kernel = func.FuncOp(name, (arg_types, []))
+            kernel = func.FuncOp(name, ([v.type for v in arguments], []))
         kernel.attributes["sym_visibility"] = self.private
         kernel.attributes["passthrough"] = self.noinline
+        kernel.attributes["llvm.linkage"] = self.internal
         if any(flags):
             kernel.attributes["arg_attrs"] = ir.ArrayAttr.get(
                 [self.no_alias if f else self.no_attrs for f in flags])
-            positions, at = [], 0
-            for t, f in zip(arg_types, flags):
-                if f:
-                    positions += [at, at + 1]  # allocated and aligned pointers
-                at += _llvm_arity(t)
-            kernel.attributes[NOALIAS_ARGS] = ir.DenseI64ArrayAttr.get(positions)
         block = kernel.add_entry_block()
         replace = dict(zip(arguments, block.arguments))
         with ir.InsertionPoint(block), ir.Location.unknown():
@@ -201,9 +184,10 @@ class _Outliner:
             kernel.operation.erase()
             self.taken.discard(name)
         call.attributes["callee"] = ir.FlatSymbolRefAttr.get(existing)
+        return True
 
 
-def _is_loop_nest(op: ir.Operation) -> bool:
+def is_loop_nest(op: ir.Operation) -> bool:
     """A linalg op, or a loop that calls no function (a BLAS call per batch item stays)."""
     if len(op.results) or not len(op.regions):
         return False
@@ -234,8 +218,7 @@ def outline_kernels(module_op: ir.Operation) -> tuple[int, int]:
     for func_op in functions:
         for op in list(func_op.regions[0].blocks[0].operations):
             op = _op(op)
-            if _is_loop_nest(op):
-                outliner.outline(op, func_op)
+            if is_loop_nest(op) and outliner.outline(op, func_op):
                 outlined += 1
     return outlined, len(outliner.kernels)
 

@@ -15,6 +15,9 @@ INLINE_OUTLINED = "inline,symbol-dce,canonicalize,cse"
 
 # linalg on tensors -> LLVM dialect, for the in-process CPU ExecutionEngine, in two
 # stages: bufferization, then (after `tfn-linalg-to-blas` where a BLAS is loaded) the rest.
+# Memrefs cross calls as bare pointers (every shape and layout is static): a descriptor
+# is 3 + 2 * rank values, and calls passing hundreds of them made LLVM's interprocedural
+# passes and instruction selection superlinear.
 CPU_BUFFERIZE = (
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map}")
@@ -23,4 +26,8 @@ CPU_BUFFERS_TO_LLVM = (
     "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
     # ipowi needs a software routine; libm keeps tanh/expm1/log1p accurate in f64.
     "math-expand-ops{ops=rsqrt},convert-math-to-funcs,convert-math-to-libm,convert-math-to-llvm,"
-    "convert-arith-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts")
+    "convert-arith-to-llvm,convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},convert-cf-to-llvm,"
+    "reconcile-unrealized-casts")
+# The same with memref descriptors, for a module whose signatures a bare pointer cannot
+# carry (a zero-size dim: `memref<2x0xf32>` does not convert).
+CPU_BUFFERS_TO_LLVM_DESCRIPTORS = CPU_BUFFERS_TO_LLVM.replace("{use-bare-ptr-memref-call-conv=1}", "")

@@ -27,8 +27,7 @@ from tfn.lowering.builders import elementwise
 from tfn.lowering.fastmath import relax_reductions
 from tfn.lowering.math_approx import approximate_math
 from tfn.lowering.outline import allow_inlining, outline_for_fusion
-from tfn.lowering.outline_kernels import outline_kernels
-from tfn.lowering.kernel_noalias import mark_kernel_noalias
+from tfn.lowering.outline_kernels import is_loop_nest, outline_kernels, passes_as_bare_pointer
 from tfn.lowering.destinations import drop_self_copies, split_empty_tensors, write_into_results
 from tfn.lowering.loop_hints import disable_unrolling
 from tfn.lowering.to_linalg import lower_to_linalg
@@ -153,10 +152,11 @@ def lower_for_cpu(module: ir.Module, entry: str, use_blas: bool | None = None, k
     stats["kernels_before_dedup"], stats["kernels"] = outline_kernels(module.operation)
     clock.lap("outline_kernels")
     keep("buffers")
-    internal_linkage(module)
+    bare = stages["bare_pointers"] = all(passes_as_bare_pointer(t) for t in _signature_types(module))
+    internal_linkage(module, ENTRY if bare else None)
     glue_without_optimization(module, f"{ENTRY}_body")
-    PassManager.parse(f"builtin.module({pipelines.CPU_BUFFERS_TO_LLVM})").run(module.operation)
-    mark_kernel_noalias(module.operation)
+    to_llvm = pipelines.CPU_BUFFERS_TO_LLVM if bare else pipelines.CPU_BUFFERS_TO_LLVM_DESCRIPTORS
+    PassManager.parse(f"builtin.module({to_llvm})").run(module.operation)
     disable_unrolling(module.operation)
     stats["llvm_ops"] = count_ops(module)
     clock.lap("to_llvm")
@@ -164,23 +164,29 @@ def lower_for_cpu(module: ir.Module, entry: str, use_blas: bool | None = None, k
     return stages
 
 
-def internal_linkage(module: ir.Module) -> None:
-    """Gives every function defined in the module internal linkage in LLVM.
+def _signature_types(module: ir.Module):
+    for op in module.body.operations:
+        if op.operation.name == "func.func":
+            yield from ir.FunctionType(ir.TypeAttr(op.attributes["function_type"]).value).inputs
 
-    The entry point stays reachable through the external `_mlir_ciface_` wrapper that its
-    `llvm.emit_c_interface` makes. Internal, the entry and its body are inlined into that
-    wrapper (each is called once), and the ExecutionEngine makes no packed wrapper for
-    them: a call passing every memref of the program as 3 + 2 * rank scalars cost LLVM's
-    instruction selection seconds, superlinear in their number.
+
+def internal_linkage(module: ir.Module, keep: str | None) -> None:
+    """Gives every function defined in the module but `keep` internal linkage in LLVM.
+
+    The ExecutionEngine then makes no packed wrapper for them, and LLVM may change their
+    signatures (drop unused arguments) and delete them once inlined. (With descriptors,
+    the entry point is called through its `_mlir_ciface_` wrapper and is internal too.)
     """
     internal = ir.Attribute.parse("#llvm.linkage<internal>")
     for op in module.body.operations:
-        if op.operation.name == "func.func" and len(op.regions[0].blocks):
+        if op.operation.name == "func.func" and len(op.regions[0].blocks) and \
+                ir.StringAttr(op.attributes["sym_name"]).value != keep:
             op.attributes["llvm.linkage"] = internal
 
 
-def glue_without_optimization(module: ir.Module, name: str) -> None:
-    """Marks function `name` (the entry's body: views, calls of kernels and BLAS) `optnone`.
+def glue_without_optimization(module: ir.Module, name: str) -> bool:
+    """Marks function `name` (the entry's body: views, calls of kernels and BLAS) `optnone`,
+    unless a loop nest was left in it; returns whether it did.
 
     Once the loop nests are kernels, the body is straight-line glue whose length grows
     with the program; LLVM's O3 passes and instruction selection cost more on it than on
@@ -188,8 +194,12 @@ def glue_without_optimization(module: ir.Module, name: str) -> None:
     """
     for op in module.body.operations:
         if op.operation.name == "func.func" and ir.StringAttr(op.attributes["sym_name"]).value == name:
+            if any(is_loop_nest(inner.operation) for inner in op.regions[0].blocks[0].operations):
+                return False
             op.attributes["passthrough"] = ir.ArrayAttr.get([ir.StringAttr.get("noinline"),
                                                              ir.StringAttr.get("optnone")])
+            return True
+    return False
 
 
 # The keys of `compile_stats`: seconds per stage, in order, then sizes.
@@ -270,10 +280,11 @@ class CpuExecutable:
         self.stages = self._lower(module, entry, keep_stages)
         self._workspace_bytes = self.stages.get("host_workspace_bytes", 0)
         self._call_bytes = check_memory(self._workspace_bytes, self.out_specs)
+        self.bare_pointers = bool(self.stages.get("bare_pointers", False))
         clock = StageClock(self.compile_stats)
         self.engine = self._make_engine(module, opt_level)
         clock.lap("llvm_opt")
-        self._function = self.engine.lookup(ENTRY)
+        self._function = self._entry_function()
         clock.lap("llvm_codegen")
         if os.environ.get("TFN_COMPILE_TIMINGS", "") not in ("", "0"):
             report_compile_stats(self.name, self.compile_stats)
@@ -291,9 +302,12 @@ class CpuExecutable:
             ctypes.memmove(ctypes.addressof(self._descriptors) + 8 * off, ctypes.addressof(desc),
                            ctypes.sizeof(desc))
         base = ctypes.addressof(self._descriptors)
-        self._holders = (ctypes.c_void_p * max(n, 1))(*[base + 8 * off for off in offsets])
-        self._packed = (ctypes.c_void_p * max(n, 1))(
-            *[ctypes.addressof(self._holders) + 8 * i for i in range(n)])
+        if self.bare_pointers:  # argument i is the data pointer at the start of descriptor i
+            self._packed = (ctypes.c_void_p * max(n, 1))(*[base + 8 * off for off in offsets])
+        else:  # argument i is a pointer to descriptor i
+            self._holders = (ctypes.c_void_p * max(n, 1))(*[base + 8 * off for off in offsets])
+            self._packed = (ctypes.c_void_p * max(n, 1))(
+                *[ctypes.addressof(self._holders) + 8 * i for i in range(n)])
         words_view = memoryview(self._descriptors).cast("B").cast("q")
         self._words = words_view
         self._inputs = [(off, shape, dtype) for off, (shape, dtype) in zip(offsets, self.in_specs)]
@@ -310,6 +324,20 @@ class CpuExecutable:
         """Points trailing argument k (see extra_specs) at `address` for every later call."""
         off = self._extra_offsets[k]
         self._words[off] = self._words[off + 1] = address
+
+    # Whether the entry point takes each array as a bare data pointer (stages["bare_pointers"],
+    # see pipelines.CPU_BUFFERS_TO_LLVM), called through the ExecutionEngine's packed
+    # wrapper, or as a memref descriptor through the `_mlir_ciface_` wrapper that
+    # `llvm.emit_c_interface` makes.
+    bare_pointers = False
+
+    def _entry_function(self):
+        if not self.bare_pointers:
+            return self.engine.lookup(ENTRY)
+        address = self.engine.raw_lookup(ENTRY)
+        if not address:
+            raise RuntimeError(f"the compiled module has no function {ENTRY}")
+        return ctypes.CFUNCTYPE(None, ctypes.c_void_p)(address)
 
     # Targets other than the host CPU override these two.
     def _lower(self, module: ir.Module, entry: str, keep_stages: bool = True) -> dict:
