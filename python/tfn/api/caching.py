@@ -94,7 +94,7 @@ class Unkeyable(Exception):
     """A function whose behaviour cannot be keyed soundly by anything but its identity."""
 
 
-_ATOMS = (type(None), bool, int, str, bytes, type(Ellipsis), range, slice, np.dtype)
+_ATOMS = (type(None), bool, int, str, bytes, type(Ellipsis), range, np.dtype)
 
 
 class _Watch(list):
