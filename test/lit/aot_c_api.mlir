@@ -16,11 +16,11 @@
 // HEADER-NEXT: float* out0 /* f32[3] result 0 */
 // HEADER-NEXT: );
 
-// The wrapper checks for NULL, then calls the memref entry point, which is internal.
+// The wrapper checks for NULL, then calls the entry point (one pointer per array), which is internal.
 // LLVM-NOT: _mlir_ciface
 // LLVM: define i32 @sq_grad(ptr %0, ptr %1)
 // LLVM: icmp eq ptr %0, null
-// LLVM: call void @_tfn_entry(ptr %0, ptr %0, i64 0, i64 3, i64 1, ptr %1, ptr %1, i64 0, i64 3, i64 1)
+// LLVM: call void @_tfn_entry(ptr %0, ptr %1)
 // LLVM: ret i32 0
 // LLVM: ret i32 1
 // LLVM: define internal void @_tfn_entry(
