@@ -108,6 +108,35 @@ def test_closure_values_key_the_cache():
         close(tfn.jit(lambda x: x * c)(X), X * c)
 
 
+W = np.ones(4)
+
+
+def global_loss(x):
+    return tnp.sum(x * W)
+
+
+def test_arrays_rebound_or_written_in_place_are_new_keys():
+    global W
+    for k in range(3):
+        W = np.full(4, float(k))                  # a global rebound, as a training step does
+        close(tfn.grad(global_loss)(X), W)
+    for k in range(3):
+        W[:] = k + 10.0                           # ... or written in place
+        close(tfn.grad(global_loss)(X), W)
+    c = np.ones(4)
+    for k in range(3):
+        c[:] = k
+        close(tfn.grad(lambda x: tnp.sum(x * c))(X), c)
+
+    class State:
+        k = 1.0
+    s = State()
+    for k in range(3):                            # an object: fresh lambdas key by themselves
+        s.k = float(k)
+        close(tfn.grad(lambda x: tnp.sum(x * s.k))(X), np.full(4, float(k)))
+    assert compiles(lambda: tfn.grad(global_loss)(X)) == 0
+
+
 def test_entries_die_with_their_function_and_constants():
     table = len(_TRANSFORMS)
     c = np.random.rand(1000)

@@ -7,12 +7,19 @@ it was traced for. Function keys never keep a user's function alive:
   (kind, options, key of its inner function), so `tfn.grad(f)(x)` written in a loop
   compiles once, whatever transform object was built;
 - a plain Python function keys by what determines its trace: its code object, its
-  module, and the values of its closure cells and defaults. Numbers, strings and
-  other immutable atoms key by value; functions recursively; arrays and other objects
-  by identity, through a weak reference, and the cache entry is dropped when one of
-  them dies (so an id reused by a new object never finds a stale program). A cell that
-  holds an object that can be neither (a list, a dict) makes the function key by its
-  own identity, weakly. So `tfn.grad(lambda x: f(x) * 2)(x)` in a loop compiles once.
+  module, and the values of its closure cells, defaults and the globals its code names.
+  Numbers, strings and other immutable atoms key by value; functions recursively;
+  numpy arrays by identity (through a weak reference: the entry is dropped when the
+  array dies, so an id reused by a new array never finds a stale program) and by a
+  checksum of their contents (an array written in place is a new key). Any other
+  object (a list, a dict, an instance whose attributes may change) makes the function
+  key by its own identity, weakly: calls through the same function object reuse the
+  program and see that state as it was when traced, as with `tfn.jit` and `jax.jit`.
+  So `tfn.grad(lambda x: f(x) * 2)(x)` in a loop compiles once, and a loop that rebinds
+  or updates a global or captured array compiles again when it changed.
+- a bound method keys by its function and the identity of its object (a new bound
+  method object is made at each attribute access); state read through `self` is read
+  when traced, as in JAX.
 
 Tables are LRU-bounded (`FunctionCache`, `SignatureCache`); `tfn.clear_caches()` empties
 all of them. A function traced for many signatures warns once (`RecompileWarning`).
@@ -25,6 +32,7 @@ import threading
 import types
 import warnings
 import weakref
+import zlib
 from collections import OrderedDict
 from typing import Any, Callable
 
@@ -134,11 +142,32 @@ def value_key(v, watch: list, depth: int = 0):
         return (t, v.dtype.str, v.tobytes())
     if t in (tuple, frozenset):
         return (t, tuple(value_key(x, watch, depth + 1) for x in v))
+    if t is np.ndarray:
+        return _array_key(v, watch)
     if isinstance(v, (types.ModuleType, type, types.BuiltinFunctionType, np.ufunc)):
         return ("static", v)  # lives as long as the program, in practice
     if isinstance(v, (types.FunctionType, types.MethodType)) or hasattr(type(v), "_cache_key"):
         return function_key(v, watch, depth + 1)
-    return _identity(v, watch)
+    raise Unkeyable  # an object whose attributes may change: only its function's identity keys it
+
+
+def _array_key(a: np.ndarray, watch: list):
+    """An array by identity and contents: its values are traced as constants, so an array
+    written in place after a trace must not find that trace."""
+    if a.dtype.hasobject:
+        raise Unkeyable
+    data = a if a.flags.c_contiguous else np.ascontiguousarray(a)
+    return (_identity(a, watch), a.shape, a.dtype.str, zlib.crc32(data.reshape(-1).view(np.uint8)))
+
+
+def _global_names(code) -> set:
+    """Names a code object (and the code nested in it: lambdas, comprehensions) may read
+    from its globals."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _global_names(const)
+    return names
 
 
 def function_key(f, watch: list | None = None, depth: int = 0):
@@ -152,18 +181,25 @@ def function_key(f, watch: list | None = None, depth: int = 0):
     if isinstance(f, types.MethodType):  # a bound method is a new object at each attribute access
         return ("method", function_key(f.__func__, watch, depth + 1), _identity(f.__self__, watch))
     if isinstance(f, types.FunctionType):
+        module = sys.modules.get(f.__module__)
+        if module is None or getattr(module, "__dict__", None) is not f.__globals__:
+            return _identity(f, watch)  # globals of an exec namespace: no module keeps them
+        if module.__name__.startswith("tfn."):
+            return ("static", f)  # tfn's own functions (tfn.numpy, tfn.nn) do not change
         try:
             parts = [value_key(c.cell_contents, watch, depth + 1) if _filled(c) else ("empty",)
                      for c in f.__closure__ or ()]
             parts.append(value_key(f.__defaults__, watch, depth + 1))
             kw = f.__kwdefaults__
             parts.append(value_key(tuple(sorted(kw.items())) if kw else None, watch, depth + 1))
+            # The globals it reads, as they are now: a global array rebound (W = W - lr * g)
+            # or written in place is a new key, not a stale program.
+            g = f.__globals__
+            parts.append(tuple((name, value_key(g[name], watch, depth + 1))
+                               for name in sorted(_global_names(f.__code__)) if name in g))
         except Unkeyable:
             return _identity(f, watch)
-        module = sys.modules.get(f.__module__)
-        if module is None or getattr(module, "__dict__", None) is not f.__globals__:
-            return _identity(f, watch)  # globals of an exec namespace: no module keeps them
-        # Functions of one code object and module differ only by their cells and defaults.
+        # Functions of one code object and module differ only by these values.
         return ("function", f.__code__, module, tuple(parts))
     if isinstance(f, (types.BuiltinFunctionType, np.ufunc)):
         return ("static", f)
