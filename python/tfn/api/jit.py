@@ -269,6 +269,9 @@ def trace_module(fn: Callable, args: tuple, kwargs: dict, avals: Sequence[ShapeD
     from tfn.transforms.transform_driver import expand_all
     merge_identical_functions(module.operation)  # a transform of a function traced K times is expanded once
     expand_all(module.operation)
+    # The functions the transforms were applied to are dead now: not lowered for nothing.
+    from mlir.passmanager import PassManager
+    PassManager.parse("builtin.module(symbol-dce)").run(module.operation)
     return module, traced
 
 
