@@ -307,14 +307,6 @@ def _renew_context_if_worn():
         use["constant_bytes"] = use["compiles"] = 0
 
 
-def _keeps_stages_option(executable_class) -> bool:
-    flag = getattr(executable_class, "_tfn_keep_stages", None)
-    if flag is None:
-        flag = "keep_stages" in inspect.signature(executable_class.__init__).parameters
-        executable_class._tfn_keep_stages = flag
-    return flag
-
-
 def compile_function(fn: Callable, args: tuple, kwargs: dict, avals: Sequence[ShapeDtype],
                      name: str = "f", device: str = "cpu", source: Callable | None = None,
                      keep_stages: bool = False) -> Compiled:
@@ -325,7 +317,6 @@ def compile_function(fn: Callable, args: tuple, kwargs: dict, avals: Sequence[Sh
         device_chip()  # a clear CudaUnavailable before any tracing work
     else:
         from tfn.runtime.cpu import CpuExecutable as Executable
-    options = {"keep_stages": keep_stages} if _keeps_stages_option(Executable) else {}
     count_compile()
     with _COMPILE_LOCK:
         _renew_context_if_worn()
@@ -340,7 +331,7 @@ def compile_function(fn: Callable, args: tuple, kwargs: dict, avals: Sequence[Sh
                 # Past tracing, a failure is the compiler's (or the machine's): name the user's function.
                 from tfn.runtime.errors import compile_errors, describe_function
                 with compile_errors(describe_function(name, source)):
-                    executable = Executable(module, "main", **options)  # its stages start with the tfn text
+                    executable = Executable(module, "main", keep_stages=keep_stages)  # its stages start with the tfn text
         finally:
             _CONTEXT_USE["depth"] -= 1
     return Compiled(traced.out_tree, executable, trace_seconds)
