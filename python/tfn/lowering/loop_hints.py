@@ -14,17 +14,24 @@ from __future__ import annotations
 
 from mlir import ir
 
-from tfn.transforms.ir_utils import find_ops
 from tfn.transforms.registry import register
 
 NO_UNROLL = "#llvm.loop_annotation<unroll = #llvm.loop_unroll<disable = true>>"
 
 
 def disable_unrolling(module_op: ir.Operation) -> int:
-    """Annotates every loop back edge of every llvm.func under `module_op`; returns how many."""
+    """Annotates every loop back edge of every llvm.func of the module; returns how many.
+
+    Functions marked `optnone` (the entry's body of calls) are skipped: LLVM does not
+    transform them, and they hold most of a large program's ops.
+    """
     annotation = ir.Attribute.parse(NO_UNROLL)
     count = 0
-    for func_op in find_ops(module_op, "llvm.func"):
+    module_op = module_op.operation if hasattr(module_op, "operation") else module_op
+    for func_op in module_op.regions[0].blocks[0].operations:
+        func_op = func_op.operation
+        if func_op.name != "llvm.func" or _optnone(func_op):
+            continue
         for region in func_op.regions:
             position = {block: i for i, block in enumerate(region.blocks)}
             for i, block in enumerate(region.blocks):
@@ -34,6 +41,12 @@ def disable_unrolling(module_op: ir.Operation) -> int:
                         op.attributes["loop_annotation"] = annotation
                         count += 1
     return count
+
+
+def _optnone(func_op: ir.Operation) -> bool:
+    if "passthrough" not in func_op.attributes:
+        return False
+    return any(isinstance(a, ir.StringAttr) and a.value == "optnone" for a in func_op.attributes["passthrough"])
 
 
 register("tfn-disable-unrolling", "Mark loop back edges so that LLVM does not unroll them")(disable_unrolling)
