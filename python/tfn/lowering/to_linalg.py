@@ -364,7 +364,10 @@ def lower_to_linalg(module_op: ir.Operation) -> None:
 # ---------------------------------------------------------------- bool storage
 
 def _is_bool_tensor(t: ir.Type) -> bool:
-    return isinstance(t, ir.RankedTensorType) and str(ir.RankedTensorType(t).element_type) == "i1"
+    if not isinstance(t, ir.RankedTensorType):
+        return False
+    e = t.element_type  # compared by class and width: printing the type cost ~3 us per value
+    return isinstance(e, ir.IntegerType) and e.width == 1 and e.is_signless
 
 
 def _byte_tensor(t: ir.Type) -> ir.RankedTensorType:

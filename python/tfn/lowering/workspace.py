@@ -35,7 +35,6 @@ from mlir import ir
 from mlir.dialects import arith, func, memref
 
 from tfn.lowering.builders import product
-from tfn.transforms.ir_utils import find_ops
 
 # Offsets are multiples of this (the alignment bufferization asks of its allocations).
 ALIGNMENT = 64
@@ -49,8 +48,9 @@ def byte_size(t: ir.MemRefType) -> int:
 
 
 def _entry_block(module_op: ir.Operation, entry: str) -> tuple[ir.Operation, ir.Block]:
-    for f in find_ops(module_op, "func.func"):
-        if ir.StringAttr(f.attributes["sym_name"]).value == entry:
+    for f in module_op.regions[0].blocks[0].operations:  # functions sit at the top level
+        f = f.operation
+        if f.name == "func.func" and ir.StringAttr(f.attributes["sym_name"]).value == entry:
             return f, f.regions[0].blocks[0]
     raise ValueError(f"no function '{entry}' to pool the allocations of")
 
