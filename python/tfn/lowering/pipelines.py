@@ -27,7 +27,9 @@ CPU_BUFFERS_TO_LLVM = (
     # ipowi needs a software routine; libm keeps tanh/expm1/log1p accurate in f64.
     "math-expand-ops{ops=rsqrt},convert-math-to-funcs,convert-math-to-libm,convert-math-to-llvm,"
     "convert-arith-to-llvm,convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},convert-cf-to-llvm,"
-    "reconcile-unrealized-casts")
+    # The memref descriptors of views, built and taken apart again as LLVM structs, fold away
+    # (the entry's body is compiled optnone: LLVM would not clean them up there).
+    "reconcile-unrealized-casts,canonicalize")
 # The same with memref descriptors, for a module whose signatures a bare pointer cannot
 # carry (a zero-size dim: `memref<2x0xf32>` does not convert).
 CPU_BUFFERS_TO_LLVM_DESCRIPTORS = CPU_BUFFERS_TO_LLVM.replace("{use-bare-ptr-memref-call-conv=1}", "")
