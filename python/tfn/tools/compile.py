@@ -224,7 +224,7 @@ def _compile_mlir(args, options) -> object:
             module = module.opview  # a builtin.module view: .body, .operation, .context
             from mlir.passmanager import PassManager
             pm = PassManager("builtin.module")
-            add_pipeline(pm, "tfn-verify,tfn-expand-transforms")
+            add_pipeline(pm, "tfn-verify,tfn-merge-identical-functions,tfn-expand-transforms,symbol-dce")
             try:
                 pm.run(module.operation)
             except ir.MLIRError as e:
