@@ -36,7 +36,8 @@ func.func private @__tfn_kernel_0(%arg0: memref<32x64xf32> {llvm.noalias}, %arg1
   allocation) is no other argument's buffer gets `llvm.noalias`; the workspace slots,
   the inputs (only read) and the outputs (never overlapping anything) are distinct
   buffers. The flags are part of what makes two kernels the same. Kernels that compute
-  addresses themselves get no flags.
+  addresses themselves, or take a buffer made by an op not known to be a view or an
+  allocation, get no flags.
 """
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ KERNEL_PREFIX = "__tfn_kernel_"
 # Ops whose result is a view of their first operand's buffer.
 _VIEWS = frozenset(("memref.view", "memref.subview", "memref.cast", "memref.reinterpret_cast",
                     "memref.expand_shape", "memref.collapse_shape", "memref.transpose"))
+_ALLOCATIONS = frozenset(("memref.alloc", "memref.alloca", "memref.get_global"))
 _LOOPS = frozenset(("scf.for", "scf.parallel", "scf.forall", "scf.while", "affine.for", "affine.parallel"))
 # Inside a kernel, these make addresses that `noalias` could not account for.
 _ADDRESS_OPS = ("func.call", "memref.extract_aligned_pointer_as_index", "llvm.")
@@ -59,14 +61,17 @@ def _op(owner) -> ir.Operation:
 
 
 def _root(value: ir.Value):
-    """The buffer `value` is a view of: a block argument or the op that made it."""
+    """The buffer `value` is a view of: a block argument or the op that allocated it; None
+    when some op on the way is not known to be a view or an allocation."""
     while True:
         owner = value.owner
         if isinstance(owner, ir.Block):
             return value
         owner = _op(owner)
-        if owner.name not in _VIEWS:
+        if owner.name in _ALLOCATIONS:
             return owner
+        if owner.name not in _VIEWS:
+            return None
         value = owner.operands[0]
 
 
@@ -143,7 +148,8 @@ class _Outliner:
             if isinstance(v.type, ir.MemRefType):
                 r = _root(v)
                 roots[r] = roots.get(r, 0) + 1
-        flags = [not addresses and isinstance(v.type, ir.MemRefType) and roots[_root(v)] == 1 for v in arguments]
+        known = None not in roots and not addresses
+        flags = [known and isinstance(v.type, ir.MemRefType) and roots[_root(v)] == 1 for v in arguments]
 
         if not all(passes_as_bare_pointer(v.type) for v in arguments):
             return False
