@@ -33,7 +33,7 @@ from tfn.dialect import ops
 from tfn.dialect.types import DtypeError, canonical_dtype, dtype_of, input_array, shape_of
 from tfn.frontend.indexing import resolve
 from tfn.frontend.source import user_line, user_location
-from tfn.frontend.tracer import TraceError, Tracer, current_scope, value_of, wrap
+from tfn.frontend.tracer import TraceError, Tracer, constant, current_scope, value_of, wrap
 
 ndarray = Tracer
 float32, float64, int32, int64, bool_ = _np.float32, _np.float64, _np.int32, _np.int64, _np.bool_
@@ -223,7 +223,7 @@ def _as_value(x, dtype=None):
     data = input_array(x)
     if dtype is not None and _is_scalar(x):
         data = _np.asarray(x, dtype=dtype)  # OverflowError for an int out of range, as numpy
-    return ops.constant(data, data.dtype if dtype is None else dtype)
+    return constant(data, data.dtype if dtype is None else dtype)
 
 
 def _as_tracer(x) -> Tracer:
@@ -294,7 +294,7 @@ def asarray(x, dtype=None) -> Tracer:
     if _nested_tracers(x):
         return _build_nested(x, dtype or _nested_aval(x)[1])
     data = _numpy_array(x)
-    return wrap(ops.constant(data, dtype or data.dtype))
+    return wrap(constant(data, dtype or data.dtype))
 
 
 array = asarray

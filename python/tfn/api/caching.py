@@ -55,7 +55,7 @@ class RecompileWarning(TfnWarning):
 # Limits; change them with `set_cache_limits`.
 LIMITS = {
     "signatures": 64,       # compiled signatures kept per function (LRU)
-    "functions": 512,       # functions kept by each global eager cache (LRU)
+    "functions": 64,        # functions kept by each global cache (LRU); a program is ~1 MB
     "warn_after": 16,       # traces of one function before a RecompileWarning
 }
 
@@ -418,3 +418,5 @@ def clear_caches() -> None:
     """
     for table in list(_TABLES):
         table.clear()
+    from tfn.runtime.heap import trim
+    trim()

@@ -260,10 +260,14 @@ class Lowered:
         return self.stages[stage]
 
 
-def trace_module(fn: Callable, args: tuple, kwargs: dict, avals: Sequence[ShapeDtype], name: str = "main"):
-    """Traces fn into a fresh module, expanding transform ops; returns (module, traced)."""
+def trace_module(fn: Callable, args: tuple, kwargs: dict, avals: Sequence[ShapeDtype], name: str = "main",
+                 hoist_bytes: int | None = None):
+    """Traces fn into a fresh module, expanding transform ops; returns (module, traced).
+
+    With `hoist_bytes`, arrays of that size or more that fn reads become trailing
+    arguments of `main` (`traced.hoisted`) instead of constants."""
     module = ir.Module.create()
-    traced = trace(fn, args, kwargs, module, "main", leaf_avals=avals)
+    traced = trace(fn, args, kwargs, module, "main", leaf_avals=avals, hoist_bytes=hoist_bytes)
     traced.func_op.attributes["tfn.source_name"] = ir.StringAttr.get(name)
     from tfn.transforms.merge_identical_functions import merge_identical_functions
     from tfn.transforms.transform_driver import expand_all
@@ -281,6 +285,9 @@ def trace_module(fn: Callable, args: tuple, kwargs: dict, avals: Sequence[ShapeD
 # compiles (a new context costs ~7 ms); the old one is freed with its last module.
 CONTEXT_RENEWAL = {"constant_bytes": 32 << 20, "compiles": 512}
 _CONTEXT_USE = {"constant_bytes": 0, "compiles": 0, "depth": 0}
+# Programs evicted from the caches are freed, but malloc keeps their pages: every this
+# many compiles the free pages go back to the OS (`tfn.runtime.heap.trim`, ~1 ms).
+TRIM_EVERY_COMPILES = 32
 
 
 def _constant_bytes(module: ir.Module) -> int:
@@ -305,6 +312,9 @@ def _renew_context_if_worn():
                               or use["compiles"] >= CONTEXT_RENEWAL["compiles"]):
         renew_context()
         use["constant_bytes"] = use["compiles"] = 0
+    if use["depth"] == 0 and use["compiles"] % TRIM_EVERY_COMPILES == TRIM_EVERY_COMPILES - 1:
+        from tfn.runtime.heap import trim
+        trim()
 
 
 def compile_function(fn: Callable, args: tuple, kwargs: dict, avals: Sequence[ShapeDtype],
@@ -324,7 +334,8 @@ def compile_function(fn: Callable, args: tuple, kwargs: dict, avals: Sequence[Sh
         try:
             with context(), ir.Location.unknown():
                 start = time.perf_counter()
-                module, traced = trace_module(fn, args, kwargs, avals, name)
+                hoist = HOIST_CONSTANT_BYTES if device == "cpu" else None
+                module, traced = trace_module(fn, args, kwargs, avals, name, hoist_bytes=hoist)
                 trace_seconds = time.perf_counter() - start
                 _CONTEXT_USE["compiles"] += 1
                 _CONTEXT_USE["constant_bytes"] += _constant_bytes(module)
@@ -334,7 +345,29 @@ def compile_function(fn: Callable, args: tuple, kwargs: dict, avals: Sequence[Sh
                     executable = Executable(module, "main", keep_stages=keep_stages)  # its stages start with the tfn text
         finally:
             _CONTEXT_USE["depth"] -= 1
+    if traced.hoisted:
+        executable = WithConstants(executable, traced.hoisted)
     return Compiled(traced.out_tree, executable, trace_seconds)
+
+
+# Arrays a CPU program reads from its closure or globals are passed to it as arguments
+# from this size on: as constants they would be uniqued in the MLIR context for its whole
+# life (memory that outlives the program) and compiled into the binary (LLVM time).
+HOIST_CONSTANT_BYTES = 16 << 10
+
+
+class WithConstants:
+    """An executable called with `constants` after the caller's arrays (see `trace`'s
+    `hoist_bytes`); its other attributes are the executable's."""
+
+    def __init__(self, executable, constants: list):
+        self.executable, self.constants = executable, tuple(constants)
+
+    def __call__(self, *arrays):
+        return self.executable(*arrays, *self.constants)
+
+    def __getattr__(self, name):
+        return getattr(self.executable, name)
 
 
 def jit(fn: Callable | None = None, *, static_argnums: int | Sequence[int] = (),

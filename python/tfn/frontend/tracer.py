@@ -81,6 +81,11 @@ class FunctionScope:
     parent: "FunctionScope | None"
     captured: list = field(default_factory=list)        # outer Tracers, in argument order
     capture_index: dict = field(default_factory=dict)    # id(outer value) -> inner Tracer
+    # Outermost function only: numpy arrays of at least this many bytes that the traced code
+    # reads (closures, globals) become trailing arguments instead of constants (None: never).
+    hoist_bytes: int | None = None
+    hoisted: list = field(default_factory=list)          # (the user's array, the copy passed)
+    hoist_index: dict = field(default_factory=dict)      # id(the user's array) -> Tracer
 
     def capture(self, outer: "Tracer") -> "Tracer":
         key = outer.value
@@ -92,6 +97,27 @@ class FunctionScope:
             inner = Tracer(arg, self, outer.weak)
             self.capture_index[key] = inner
             self.captured.append(outer)
+        return inner
+
+    def hoist(self, array: np.ndarray) -> "Tracer | None":
+        """`array` as a trailing argument of this (outermost) function, or None when it is
+        better as a constant: small, or one repeated value (a splat costs nothing in IR).
+
+        A constant in the IR is uniqued in the MLIR context for the context's life and is
+        compiled into the binary; an argument is neither, and the program reads the copy
+        taken now, so later writes to `array` are not seen (as with a constant)."""
+        if self.hoist_bytes is None or array.nbytes < self.hoist_bytes or array.dtype == np.bool_:
+            return None
+        inner = self.hoist_index.get(id(array))
+        if inner is None:
+            data = np.array(array, dtype=canonical_dtype(array.dtype), order="C", copy=True)
+            first = data.flat[0]
+            if bool(np.all(data == first)):
+                return None
+            arg = self.block.add_argument(tensor_type(data.shape, data.dtype), ir.Location.unknown())
+            inner = Tracer(arg, self, False)
+            self.hoist_index[id(array)] = inner
+            self.hoisted.append((array, data))  # the user's array is kept too: its id stays its own
         return inner
 
 
@@ -320,7 +346,22 @@ def value_of(x: Any, scope: FunctionScope | None = None) -> ir.Value:
         return scope.capture(x).value
     if scope is None:
         raise TraceError("tfn ops need an active trace")
-    return ops.constant(np.asarray(x))
+    return constant(np.asarray(x), scope=scope)
+
+
+def constant(data: np.ndarray, dtype=None, scope: FunctionScope | None = None) -> ir.Value:
+    """`data` (as `dtype`) in the current function: a `tfn.constant`, or, for a large array
+    in a trace that hoists them, the trailing argument that carries it (`FunctionScope.hoist`)."""
+    scope = scope or current_scope()
+    if scope is not None and type(data) is np.ndarray and data.nbytes >= 1024:
+        root = scope
+        while root.parent is not None:
+            root = root.parent
+        if root.hoist_bytes is not None:
+            hoisted = root.hoist(data if dtype is None else np.asarray(data, dtype=canonical_dtype(dtype)))
+            if hoisted is not None:
+                return value_of(hoisted, scope)
+    return ops.constant(data, dtype)
 
 
 def _encloses(outer: FunctionScope, inner: FunctionScope) -> bool:
@@ -347,6 +388,7 @@ class TracedFunction:
     out_avals: list[ShapeDtype]
     captured: list          # outer tracers passed as trailing arguments
     aux_tree: pytree.TreeDef | None = None
+    hoisted: list = field(default_factory=list)  # arrays passed after the leaves (see FunctionScope.hoist)
 
     @property
     def function_type(self) -> ir.FunctionType:
@@ -354,11 +396,14 @@ class TracedFunction:
 
 
 def trace(fn: Callable, args: tuple, kwargs: dict | None, module: ir.Module, name: str,
-          *, leaf_avals: Sequence[ShapeDtype] | None = None, private: bool = False) -> TracedFunction:
+          *, leaf_avals: Sequence[ShapeDtype] | None = None, private: bool = False,
+          hoist_bytes: int | None = None) -> TracedFunction:
     """Traces `fn(*args, **kwargs)` into a new `func.func @name` at the end of `module`.
 
     `args`/`kwargs` are pytrees whose leaves are arrays, Python scalars or tracers;
     their avals (or `leaf_avals`) become the argument types, in flattened order.
+    `hoist_bytes` (outermost traces only) turns large arrays the function reads into
+    trailing arguments: `TracedFunction.hoisted` holds the arrays to pass after the leaves.
     Must run with the tfn context entered.
     """
     leaves, in_tree = pytree.flatten((tuple(args), dict(kwargs or {})))
@@ -371,6 +416,8 @@ def trace(fn: Callable, args: tuple, kwargs: dict | None, module: ir.Module, nam
             func_op.attributes["sym_visibility"] = ir.StringAttr.get("private")
         block = func_op.add_entry_block()
     scope = FunctionScope(func_op, block, current_scope())
+    if hoist_bytes is not None and scope.parent is None:
+        scope.hoist_bytes = hoist_bytes
     _SCOPES.stack.append(scope)
     try:
         with ir.InsertionPoint(block):
@@ -391,7 +438,8 @@ def trace(fn: Callable, args: tuple, kwargs: dict | None, module: ir.Module, nam
         ir.FunctionType.get(all_arg_types, [v.type for v in values]))
     out_avals = [ShapeDtype(shape_of(v), dtype_of(v), getattr(x, "weak", False) if isinstance(x, Tracer) else False)
                  for v, x in zip(values, out_leaves)]
-    return TracedFunction(name, func_op, in_tree, avals, out_tree, out_avals, list(scope.captured))
+    return TracedFunction(name, func_op, in_tree, avals, out_tree, out_avals, list(scope.captured),
+                          hoisted=[data for _, data in scope.hoisted])
 
 
 def _output_value(x, scope, index) -> ir.Value:
