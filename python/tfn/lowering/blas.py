@@ -59,9 +59,10 @@ ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 # whole call: tfn was 10-100x slower with two spinning processes on two cores. Measured
 # on 2 cores (square f32 gemms, 1 vs 2 threads): two threads win from 2^21 when the
 # machine is idle (0.73x at 128^3), but lose up to 2^23 with one or two busy processes
-# (1.6x at 128^3, 1.2x at 192^3) and break even at 2^24 (0.9x). From 2^23 per thread
-# (~0.17 ms of work) the wake-up is noise and the cost under load is bounded.
-PER_THREAD_MNK = 1 << 23
+# (1.6x at 128^3, 1.2x at 192^3) and break even at 2^24 (0.9x). Splitting from 2^21 per
+# thread keeps the idle machine's speed (an ensemble of 8 MLPs: 0.88 ms against 1.49 ms on
+# one thread); under load the loss is bounded (< 2x) and the stall check below backs off.
+PER_THREAD_MNK = 1 << 21
 
 # Even above that size a split call can stall for a scheduler time slice or more when a
 # worker waits for a core (measured: 256^3 and 64x784x512 gemms 0.3-0.5 ms quiet, 35-75 ms
