@@ -315,6 +315,21 @@ def test_chunk_size_emits_slices_and_concatenate():
     assert main.count('"tfn.slice"') == 3 and main.count('"tfn.concatenate"') == 2 and main.count("call @") == 3
 
 
+def test_many_chunks_join_in_order_with_logarithmic_depth():
+    """200 chunks (and an odd remainder) join pairwise: the result of each concatenate feeds
+    at most one more per round, so no chunk is copied more than ~log2(200) times."""
+    xs = RNG.standard_normal((401, 3))
+    f = tfn.jit(lambda xs: tfn.vmap(lambda x: tnp.sin(x) * 2, chunk_size=2)(xs))
+    assert_close(f(xs), np.sin(xs) * 2)
+    main = f.lower(xs).as_text("tfn").split("func.func private")[0]
+    depth = {}
+    for line in main.splitlines():
+        if '"tfn.concatenate"' in line:
+            name, operands = line.split("=")[0].strip(), line.split("(")[1].split(")")[0].split(", ")
+            depth[name] = 1 + max(depth.get(o, 0) for o in operands)
+    assert len(depth) == 200 and max(depth.values()) <= 9
+
+
 def test_vmap_inside_jit_matches_eager():
     xs = RNG.standard_normal((4, 3))
     f = tfn.vmap(lambda x: nn.softmax(x) * 2)

@@ -232,12 +232,18 @@ class _Vmap(_Transformed):
         outs = []
         with user_location():
             for j, d in enumerate(out_dims):
-                acc = pieces[0][j]
-                if d >= 0:
-                    for p in pieces[1:]:
-                        acc = ops.concatenate(acc, p[j], d)
-                outs.append(acc)
+                outs.append(_join([p[j] for p in pieces], d) if d >= 0 else pieces[0][j])
         return outs
+
+
+def _join(parts: list, dim: int) -> ir.Value:
+    """The parts concatenated along `dim`, pairwise in rounds: each element is copied
+    log2(len(parts)) times, where a left-to-right chain copies the growing prefix again
+    for every part (quadratic in the number of chunks)."""
+    while len(parts) > 1:
+        parts = [ops.concatenate(parts[i], parts[i + 1], dim) if i + 1 < len(parts) else parts[i]
+                 for i in range(0, len(parts), 2)]
+    return parts[0]
 
 
 def _slice_dim(v: ir.Value, dim: int, start: int, stop: int) -> ir.Value:

@@ -34,10 +34,6 @@ class KnownOpen:
 
 
 KNOWN_OPEN: list[KnownOpen] = [
-    KnownOpen("chunked-jacrev-compile-time", "jacrev(chunk_size=k) compiles one pullback per chunk: "
-                                             "hundreds of chunks take tens of seconds",
-              "tfn.jit(lambda a: tfn.jacrev(lambda b: tnp.broadcast_to(b, (17, 24)), chunk_size=2)(a))(np.ones(24))",
-              oracles=("jac",), kinds=("hang",)),
 ]
 
 
