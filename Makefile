@@ -33,7 +33,7 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m pip install -q torch==2.13.0 jax matplotlib
-	$(PY) bench/run.py
+	$(PY) bench/run.py --busy 1,2 --compile-scaling
 
 clean:
 	rm -rf $(VENV) build python/*.egg-info
