@@ -139,3 +139,23 @@ def test_kernels_on_slices_stay_right(shape):
 
     exe, _ = _compile(f, (x,))
     np.testing.assert_allclose(exe(x)[0], np.exp(x) * 2.0, rtol=1e-5)
+
+
+def test_gemm_glue_is_one_helper_per_distinct_gemm():
+    from tfn.runtime import blas
+    if not blas.available():
+        pytest.skip("no BLAS in this process")
+    params, x = _mlp_inputs(16, width=64, batch=32)
+    params = tuple((w * 0.3, b) for w, b in params)   # tanh not saturated: f32 stays close to f64
+    exe, leaves = _compile(tfn.grad(mlp_loss), (params, x))
+    llvm = exe.stages["llvm"]
+    helpers = re.findall(r"llvm\.func internal @(__tfn_gemm_\d+)\(", llvm)
+    # forward h @ W, backward g @ W.T and h.T @ g: a few signatures, not one per layer
+    assert 1 <= len(helpers) <= 4, helpers
+    assert llvm.count("llvm.call @scipy_cblas_sgemm64_") == len(helpers)
+    body = llvm[llvm.index("@_tfn_entry_body("):]
+    body = body[:body.index("\n  }\n")]
+    assert body.count("llvm.call @__tfn_gemm_") >= 3 * 16 - 1
+    got = exe(*leaves)
+    for g, w in zip(got, [a for pair in _numpy_grad(params, x) for a in pair]):
+        np.testing.assert_allclose(g, w, rtol=2e-3, atol=2e-4)

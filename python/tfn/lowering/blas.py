@@ -8,11 +8,24 @@ op's `indexing_maps` become the CBLAS transpose flags. Any other matmul is left 
 the loop lowering. Where the accumulator was just filled with zeros, the fill is
 dropped and the call passes beta = 0.
 
+The glue of a call (constants, pointers, the thread count, the timing below) is a
+private helper function made once per distinct gemm (element type, transposes, m n k,
+batch, beta, threads); each matmul becomes one call of it with its operands' addresses
+and strides as indices. Written out at every call site, the glue was most of the entry
+point's body, which the LLVM lowering and LLVM then processed once per matmul.
+
 ```mlir
 linalg.matmul ins(%a, %b : memref<64x784xf32>, memref<784x512xf32>) outs(%c : memref<64x512xf32>)
 // becomes
-func.call @scipy_cblas_sgemm64_(%row_major, %no_trans, %no_trans, %m, %n, %k, %one, %pa, %lda,
-                                %pb, %ldb, %one, %pc, %ldc) : (i32, i32, i32, i64, ...) -> ()
+%pa = memref.extract_aligned_pointer_as_index %a : memref<64x784xf32> -> index
+...
+func.call @__tfn_gemm_0(%pa, %c784, %pb, %c512, %pc, %c512) : (index, index, index, index, index, index) -> ()
+// with, once per signature,
+func.func private @__tfn_gemm_0(%pa: index, %lda: index, %pb: index, %ldb: index, %pc: index, %ldc: index) {
+  ...
+  func.call @scipy_cblas_sgemm64_(%row_major, %no_trans, %no_trans, %m, %n, %k, %one, %a, %lda64,
+                                  %b, %ldb64, %one, %c, %ldc64) : (i32, i32, i32, i64, ...) -> ()
+}
 ```
 
 The symbols are those of the 64-bit-integer OpenBLAS that numpy's wheels ship
@@ -51,6 +64,7 @@ SINGLE_UNTIL_NS, BEST_NS, TIMESPEC = "__tfn_blas_single_until_ns", "__tfn_blas_b
 STALLED_NS, WINDOW_NS = "__tfn_blas_stalled_ns", "__tfn_blas_window_ns"   # stall time in the current window
 CLOCK_MONOTONIC = 1
 ENTRY = "_tfn_entry"                          # tfn.runtime.cpu.ENTRY
+GEMM_HELPER_PREFIX = "__tfn_gemm_"            # the private function holding one kind of gemm call
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 
 # Multiply-adds each thread must get before a gemm is split across threads. OpenBLAS
@@ -235,8 +249,8 @@ class _ThreadedGemm:
     `before()` and `after()` are called where the call(s) begin and end.
     """
 
-    def __init__(self, body: ir.Block, threads: int, capped: bool, site: int, mnk: int):
-        self.body, self.threads, self.capped, self.best = body, threads, capped, f"{BEST_NS}_{site}"
+    def __init__(self, body: ir.Block, threads: int, capped: bool, best: ir.Value | None, mnk: int):
+        self.body, self.threads, self.capped, self.best = body, threads, capped, best   # best: !llvm.ptr to i64
         self.slowest_ns = max(STALL_SLACK_NS, mnk // SLOWEST_MNK_PER_NS)
 
     def before(self) -> None:
@@ -248,7 +262,6 @@ class _ThreadedGemm:
         if self.capped:   # never more than the caller runs numpy's matmuls with
             want = arith.minsi(want, _load_global(SAVED_THREADS, ir.IntegerType.get_signless(32)))
         _global(self.body, SINGLE_UNTIL_NS, "(0 : i64) : i64")
-        _global(self.body, self.best, f"({(1 << 63) - 1} : i64) : i64")
         self.start = _now_ns(self.body)
         backing_off = arith.cmpi(arith.CmpIPredicate.slt, self.start, _load_global(SINGLE_UNTIL_NS, i64))
         self.want = arith.select(backing_off, _i32(1), want)
@@ -276,8 +289,8 @@ class _ThreadedGemm:
         timed = scf.IfOp(arith.cmpi(arith.CmpIPredicate.sgt, self.want, _i32(1)))
         with ir.InsertionPoint(timed.then_block):
             took = arith.subi(_now_ns(self.body), self.start)
-            best = arith.minsi(took, _load_global(self.best, i64))
-            _store_global(self.best, best)
+            best = arith.minsi(took, llvm.load(i64, self.best))
+            llvm.store(best, self.best)
             limit = arith.minsi(arith.addi(arith.muli(best, arith.ConstantOp(i64, STALL_FACTOR).result),
                                            arith.ConstantOp(i64, STALL_SLACK_NS).result),
                                 arith.ConstantOp(i64, self.slowest_ns).result)
@@ -312,35 +325,109 @@ def _index(v: int) -> ir.Value:
     return arith.ConstantOp(ir.IndexType.get(), v).result
 
 
-class _Operand:
-    """Aligned base address (index, bytes), row stride and batch stride (index, elements)."""
+def _operand_args(value: ir.Value, elem_bytes: int, batched: bool) -> list[ir.Value]:
+    """What a gemm helper takes of one operand, at the call site (index values): its address
+    (aligned pointer + offset in bytes), its leading dimension (the row stride, at least the
+    columns: CBLAS requires ld >= max(1, cols) even where one row makes the stride meaningless)
+    and, when `batched`, its batch stride in elements (0: a matrix broadcast over the batch).
+    Static layouts give constants."""
+    t = ir.MemRefType(value.type)
+    rank = t.rank
+    strides, offset = t.get_strides_and_offset()
+    dynamic = ir.ShapedType.get_dynamic_stride_or_offset()
+    if offset == dynamic or dynamic in strides:
+        meta = list(memref.ExtractStridedMetadataOp(value).results)
+        offset_v, stride_vs = meta[1], meta[2 + rank:]
+    else:
+        offset_v = stride_vs = None
+    address = memref.ExtractAlignedPointerAsIndexOp(value).result
+    if offset_v is not None:
+        address = arith.addi(address, arith.muli(offset_v, _index(elem_bytes)))
+    elif offset:
+        address = arith.addi(address, _index(offset * elem_bytes))
+    cols = max(1, t.shape[-1])
+    if stride_vs is None:
+        args = [address, _index(max(strides[-2], cols))]
+    else:
+        args = [address, arith.maxsi(stride_vs[-2], _index(cols))]
+    if batched:
+        if rank != 3:
+            args.append(_index(0))
+        else:
+            args.append(_index(strides[0]) if stride_vs is None else stride_vs[0])
+    return args
 
-    def __init__(self, value: ir.Value, elem_bytes: int):
-        t = ir.MemRefType(value.type)
-        meta = memref.ExtractStridedMetadataOp(value)
-        results = list(meta.results)
-        rank = t.rank
-        offset, strides = results[1], results[2 + rank:]
-        base = memref.ExtractAlignedPointerAsIndexOp(value).result
-        size = _index(elem_bytes)
-        self.address = arith.addi(base, arith.muli(offset, size))
-        self.row_stride = strides[-2]
-        self.batch_stride = strides[0] if rank == 3 else None
-        self.cols = t.shape[-1]
-        self.elem_bytes = size
 
-    def pointer(self, batch_index):
-        addr = self.address
-        if batch_index is not None and self.batch_stride is not None:
-            addr = arith.addi(addr, arith.muli(arith.muli(batch_index, self.batch_stride), self.elem_bytes))
-        i64 = ir.IntegerType.get_signless(64)
-        return llvm.inttoptr(llvm.PointerType.get(), arith.index_cast(i64, addr))
+class _GemmHelpers:
+    """One private function per distinct gemm (element type, transposes, m n k, batch, beta,
+    threads), holding the call's glue: constants, pointers, the thread count and the
+    timing; a call site passes each operand's address and strides (`_operand_args`) and,
+    when the call is timed, the address of its own best time."""
 
-    def leading_dim(self):
-        # CBLAS requires ld >= max(1, cols) even where a single row makes the stride meaningless.
-        i64 = ir.IntegerType.get_signless(64)
-        ld = arith.maxsi(self.row_stride, _index(max(1, self.cols)))
-        return arith.index_cast(i64, ld)
+    def __init__(self, body: ir.Block, available: int, capped: bool):
+        self.body, self.available, self.capped = body, available, capped
+        self.made: dict[tuple, str] = {}
+        self.taken = {ir.StringAttr(op.attributes["sym_name"]).value for op in body.operations
+                      if "sym_name" in op.attributes}
+
+    def get(self, elem: ir.Type, trans_a: bool, trans_b: bool, m: int, n: int, k: int, batch: int,
+            beta_zero: bool) -> tuple[str, int]:
+        """(helper name, threads) for a gemm of that signature (batch 0: not batched)."""
+        threads = gemm_threads(m, n, k, self.available)
+        key = (str(elem), trans_a, trans_b, m, n, k, batch, beta_zero, threads)
+        name = self.made.get(key)
+        if name is None:
+            name = self.made[key] = self._build(elem, trans_a, trans_b, m, n, k, batch, beta_zero, threads)
+        return name, threads
+
+    def _build(self, elem, trans_a, trans_b, m, n, k, batch, beta_zero, threads) -> str:
+        i = len(self.made)
+        while f"{GEMM_HELPER_PREFIX}{i}" in self.taken:
+            i += 1
+        name = f"{GEMM_HELPER_PREFIX}{i}"
+        self.taken.add(name)
+        symbol = GEMM_SYMBOLS[_elem_key(elem)]
+        _declare_gemm(self.body, symbol, elem)
+        index, ptr = ir.IndexType.get(), llvm.PointerType.get()
+        i32, i64 = ir.IntegerType.get_signless(32), ir.IntegerType.get_signless(64)
+        arg_types = [index] * (9 if batch else 6) + ([ptr] if threads > 1 else [])
+        with ir.InsertionPoint(self.body), ir.Location.unknown():
+            helper = func.FuncOp(name, (arg_types, []))
+            helper.attributes["sym_visibility"] = ir.StringAttr.get("private")
+            block = helper.add_entry_block()
+        args = list(block.arguments)
+        addresses, lds = args[0:6:2], args[1:6:2]
+        batch_strides = args[6:9] if batch else [None] * 3
+        with ir.InsertionPoint(block), ir.Location.unknown():
+            size = _index(4 if _elem_key(elem) == "f32" else 8)
+            fixed = [_i32(ROW_MAJOR), _i32(TRANS if trans_a else NO_TRANS), _i32(TRANS if trans_b else NO_TRANS),
+                     _const64(m), _const64(n), _const64(k)]
+            one = arith.ConstantOp(elem, ir.FloatAttr.get(elem, 1.0)).result
+            beta = arith.ConstantOp(elem, ir.FloatAttr.get(elem, 0.0 if beta_zero else 1.0)).result
+            lds = [arith.index_cast(i64, ld) for ld in lds]
+            timer = _ThreadedGemm(self.body, threads, self.capped, args[-1] if threads > 1 else None,
+                                  max(batch, 1) * m * n * k)
+            timer.before()
+
+            def pointer(address, stride, item):
+                if item is not None:
+                    address = arith.addi(address, arith.muli(arith.muli(item, stride), size))
+                return llvm.inttoptr(ptr, arith.index_cast(i64, address))
+
+            def call(item):
+                pa, pb, pc = (pointer(a, s, item) for a, s in zip(addresses, batch_strides))
+                func.CallOp([], ir.FlatSymbolRefAttr.get(symbol),
+                            fixed + [one, pa, lds[0], pb, lds[1], beta, pc, lds[2]])
+            if batch:
+                loop = scf.ForOp(_index(0), _index(batch), _index(1))
+                with ir.InsertionPoint(loop.body):
+                    call(loop.induction_variable)
+                    scf.YieldOp([])
+            else:
+                call(None)
+            timer.after()
+            func.ReturnOp([])
+        return name
 
 
 def _zero_fill_before(op, c: ir.Value):
@@ -374,7 +461,7 @@ def _zero_fill_before(op, c: ir.Value):
     return last if zero else None
 
 
-def _rewrite(body: ir.Block, op, available: int, capped: bool, site: int) -> bool:
+def _rewrite(helpers: _GemmHelpers, op, site: int) -> bool:
     plan = _plan(op)
     if plan is None or len(op.operands) != 3 or len(op.results) != 0:
         return False
@@ -390,43 +477,20 @@ def _rewrite(body: ir.Block, op, available: int, capped: bool, site: int) -> boo
         return False
     if batched and (types[1].rank != 3 or types[2].rank != 3):
         return False
-    elem = types[0].element_type
-    symbol = GEMM_SYMBOLS[key]
-    _declare_gemm(body, symbol, elem)
     c_shape = types[2].shape
     m, n = c_shape[-2], c_shape[-1]
     k = types[0].shape[-2] if trans_a else types[0].shape[-1]
-    i32, i64 = ir.IntegerType.get_signless(32), ir.IntegerType.get_signless(64)
     fill = _zero_fill_before(op, op.operands[2])
+    name, threads = helpers.get(types[0].element_type, trans_a, trans_b, m, n, k,
+                                c_shape[0] if batched else 0, fill is not None)
     with ir.InsertionPoint(op), op.location:
-        a, b, c = (_Operand(v, 4 if key == "f32" else 8) for v in op.operands)
-
-        def const32(v):
-            return arith.ConstantOp(i32, v).result
-
-        def const64(v):
-            return arith.ConstantOp(i64, v).result
-        fixed = [const32(ROW_MAJOR), const32(TRANS if trans_a else NO_TRANS),
-                 const32(TRANS if trans_b else NO_TRANS), const64(m), const64(n), const64(k)]
-        one = arith.ConstantOp(elem, ir.FloatAttr.get(elem, 1.0)).result
-        beta = arith.ConstantOp(elem, ir.FloatAttr.get(elem, 0.0 if fill else 1.0)).result
-        lds = [a.leading_dim(), b.leading_dim(), c.leading_dim()]
-        calls = c_shape[0] if batched else 1
-        threads = _ThreadedGemm(body, gemm_threads(m, n, k, available), capped, site, calls * m * n * k)
-        threads.before()
-
-        def call(index):
-            func.CallOp([], ir.FlatSymbolRefAttr.get(symbol),
-                        fixed + [one, a.pointer(index), lds[0], b.pointer(index), lds[1], beta,
-                                 c.pointer(index), lds[2]])
-        if batched:
-            loop = scf.ForOp(_index(0), _index(c_shape[0]), _index(1))
-            with ir.InsertionPoint(loop.body):
-                call(loop.induction_variable)
-                scf.YieldOp([])
-        else:
-            call(None)
-        threads.after()
+        parts = [_operand_args(v, 4 if key == "f32" else 8, batched) for v in op.operands]
+        args = [x for p in parts for x in p[:2]] + [p[2] for p in parts if batched]
+        if threads > 1:   # the best time of this call site, for the stall check
+            best = f"{BEST_NS}_{site}"
+            _global(helpers.body, best, f"({(1 << 63) - 1} : i64) : i64")
+            args.append(llvm.mlir_addressof(llvm.PointerType.get(), best))
+        func.CallOp([], ir.FlatSymbolRefAttr.get(name), args)
     op.erase()
     if fill is not None:
         fill.erase()
@@ -443,8 +507,8 @@ def linalg_to_blas(module_op: ir.Operation, available: int | None = None, entry:
     body = module_op.regions[0].blocks[0]
     found = find_ops(module_op, ("linalg.matmul", "linalg.batch_matmul"))
     available = cores() if available is None else available
-    capped = entry in functions(module_op)
-    rewritten = sum(_rewrite(body, op, available, capped, site) for site, op in enumerate(found))
+    helpers = _GemmHelpers(body, available, entry in functions(module_op))
+    rewritten = sum(_rewrite(helpers, op, site) for site, op in enumerate(found))
     if rewritten:
         i32 = ir.IntegerType.get_signless(32)
         _declare(body, GET_THREADS, [], [i32])
