@@ -311,7 +311,11 @@ def _save_and_restore_threads(module_op: ir.Operation, entry: str) -> bool:
     i32 = ir.IntegerType.get_signless(32)
     _global(body, SAVED_THREADS, "(1 : i32) : i32")
     block = entry_op.regions[0].blocks[0]
-    returns = [op for op in find_ops(entry_op, "func.return") if op.parent == entry_op]
+    returns = []
+    for block in entry_op.regions[0].blocks:   # a return is the last op of its block
+        ops = block.operations
+        if len(ops) and ops[len(ops) - 1].operation.name == "func.return":
+            returns.append(ops[len(ops) - 1].operation)
     with ir.InsertionPoint.at_block_begin(block), entry_op.location:
         saved = func.CallOp([i32], ir.FlatSymbolRefAttr.get(GET_THREADS), []).result
         llvm.store(saved, llvm.mlir_addressof(llvm.PointerType.get(), SAVED_THREADS))
@@ -505,7 +509,7 @@ def linalg_to_blas(module_op: ir.Operation, available: int | None = None, entry:
     """
     module_op = module_op.operation
     body = module_op.regions[0].blocks[0]
-    found = find_ops(module_op, ("linalg.matmul", "linalg.batch_matmul"))
+    found = find_ops(module_op, ("linalg.matmul", "linalg.batch_matmul"), payloads=False)
     available = cores() if available is None else available
     helpers = _GemmHelpers(body, available, entry in functions(module_op))
     rewritten = sum(_rewrite(helpers, op, site) for site, op in enumerate(found))
@@ -535,7 +539,7 @@ def private_zero_inits(module_op: ir.Operation) -> int:
     Run before bufferization; returns how many fills were cloned.
     """
     found = find_ops(module_op, lambda op: op.name in ("linalg.matmul", "linalg.batch_matmul")
-                     and len(op.results) == 1)
+                     and len(op.results) == 1, payloads=False)
     cloned = 0
     for op in found:
         index = len(op.operands) - 1

@@ -15,7 +15,7 @@ PARALLEL = "#linalg.iterator_type<parallel>"
 
 
 def lower_strided_copies(module_op: ir.Operation) -> None:
-    for copy in find_ops(module_op, "memref.copy"):
+    for copy in find_ops(module_op, "memref.copy", payloads=False):
         src, dst = copy.operands
         src_t, dst_t = ir.MemRefType(src.type), ir.MemRefType(dst.type)
         if _is_identity(src_t) and _is_identity(dst_t):

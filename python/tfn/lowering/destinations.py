@@ -40,7 +40,7 @@ def _single_use(value: ir.Value) -> bool:
 
 def write_into_results(module_op: ir.Operation) -> int:
     """Rewrites the inits of the entry function's result producers (see module doc); returns how many."""
-    found = find_ops(module_op, "bufferization.materialize_in_destination")
+    found = find_ops(module_op, "bufferization.materialize_in_destination", payloads=False)
     done = 0
     seen = set()
     for mat in found:
@@ -116,7 +116,8 @@ def split_empty_tensors(module_op: ir.Operation) -> int:
 
 def drop_self_copies(module_op: ir.Operation) -> int:
     """Erases `memref.copy %m, %m` (left by results computed in place); returns how many."""
-    found = find_ops(module_op, lambda op: op.name == "memref.copy" and op.operands[0] == op.operands[1])
+    found = find_ops(module_op, lambda op: op.name == "memref.copy" and op.operands[0] == op.operands[1],
+                     payloads=False)
     for op in found:
         op.erase()
     return len(found)

@@ -24,7 +24,7 @@ _FLOAT_MINMAX = {"arith.maximumf", "arith.minimumf", "arith.maxnumf", "arith.min
 
 def relax_reductions(module_op: ir.Operation) -> int:
     """Marks reduction combiners under `module_op`; returns how many ops were marked."""
-    generics = find_ops(module_op, "linalg.generic")
+    generics = find_ops(module_op, "linalg.generic", payloads=False)
     if not generics:
         return 0
     reassoc = ir.Attribute.parse("#arith.fastmath<reassoc,contract>")

@@ -125,7 +125,8 @@ def outline_for_fusion(module_op: ir.Operation) -> int:
 def allow_inlining(module_op: ir.Operation) -> int:
     """Drops `no_inline` from the calls `outline_for_fusion` made (then run `inline`)."""
     found = find_ops(module_op, lambda op: op.name == "func.call" and "no_inline" in op.attributes
-                     and ir.FlatSymbolRefAttr(op.attributes["callee"]).value.startswith(OUTLINED_PREFIX))
+                     and ir.FlatSymbolRefAttr(op.attributes["callee"]).value.startswith(OUTLINED_PREFIX),
+                     payloads=False)
     for op in found:
         del op.attributes["no_inline"]
     return len(found)

@@ -15,22 +15,37 @@ def module_of(op: ir.Operation) -> ir.Operation:
     return op
 
 
-def find_ops(root: ir.Operation, match) -> list[ir.Operation]:
+def find_ops(root: ir.Operation, match, payloads: bool = True) -> list[ir.Operation]:
     """The ops nested under `root` that `match`: an op name, a tuple of names, or a predicate.
 
-    Collected before returning, so callers may rewrite or erase them freely.
+    Collected before returning, so callers may rewrite or erase them freely. With
+    `payloads=False` the regions of linalg ops (their scalar payloads, most of the ops of
+    a lowered module) are not searched: for callers looking for ops that never sit there.
     """
     if isinstance(match, str):
         match = (match,)
-    test = (lambda op: op.name in match) if isinstance(match, tuple) else match
+    if isinstance(match, tuple):
+        names = frozenset(match)
+        test = lambda op: op.name in names  # noqa: E731
+    else:
+        test = match
     found = []
+    if payloads:
+        advance = ir.WalkResult.ADVANCE
 
-    def visit(op):
-        op = op.operation
+        def visit(op):
+            if test(op):
+                found.append(op)
+            return advance
+        root.operation.walk(visit)
+        return found
+    advance, skip = ir.WalkResult.ADVANCE, ir.WalkResult.SKIP
+
+    def visit_outside_payloads(op):
         if test(op):
             found.append(op)
-        return ir.WalkResult.ADVANCE
-    root.operation.walk(visit)
+        return skip if op.name.startswith("linalg.") else advance
+    root.operation.walk(visit_outside_payloads, ir.WalkOrder.PRE_ORDER)
     return found
 
 
