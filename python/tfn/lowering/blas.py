@@ -329,44 +329,39 @@ def _index(v: int) -> ir.Value:
     return arith.ConstantOp(ir.IndexType.get(), v).result
 
 
-def _operand_args(value: ir.Value, elem_bytes: int, batched: bool) -> list[ir.Value]:
-    """What a gemm helper takes of one operand, at the call site (index values): its address
-    (aligned pointer + offset in bytes), its leading dimension (the row stride, at least the
-    columns: CBLAS requires ld >= max(1, cols) even where one row makes the stride meaningless)
-    and, when `batched`, its batch stride in elements (0: a matrix broadcast over the batch).
-    Static layouts give constants."""
+def _operand(value: ir.Value, elem_bytes: int, batched: bool) -> tuple[ir.Value, list]:
+    """One gemm operand at a call site: its address (index: aligned pointer + offset in bytes)
+    and its strides, each an int where the layout is static, else an index value: the
+    leading dimension (the row stride, at least the columns: CBLAS requires
+    ld >= max(1, cols) even where one row makes the stride meaningless) and, when
+    `batched`, the batch stride in elements (0: a matrix broadcast over the batch)."""
     t = ir.MemRefType(value.type)
     rank = t.rank
     strides, offset = t.get_strides_and_offset()
     dynamic = ir.ShapedType.get_dynamic_stride_or_offset()
+    address = memref.ExtractAlignedPointerAsIndexOp(value).result
+    cols = max(1, t.shape[-1])
     if offset == dynamic or dynamic in strides:
         meta = list(memref.ExtractStridedMetadataOp(value).results)
-        offset_v, stride_vs = meta[1], meta[2 + rank:]
+        address = arith.addi(address, arith.muli(meta[1], _index(elem_bytes)))
+        strides = [arith.maxsi(meta[2 + rank + i], _index(cols)) if i == rank - 2 else meta[2 + rank + i]
+                   for i in range(rank)]
+        ld = strides[-2]
     else:
-        offset_v = stride_vs = None
-    address = memref.ExtractAlignedPointerAsIndexOp(value).result
-    if offset_v is not None:
-        address = arith.addi(address, arith.muli(offset_v, _index(elem_bytes)))
-    elif offset:
-        address = arith.addi(address, _index(offset * elem_bytes))
-    cols = max(1, t.shape[-1])
-    if stride_vs is None:
-        args = [address, _index(max(strides[-2], cols))]
-    else:
-        args = [address, arith.maxsi(stride_vs[-2], _index(cols))]
-    if batched:
-        if rank != 3:
-            args.append(_index(0))
-        else:
-            args.append(_index(strides[0]) if stride_vs is None else stride_vs[0])
-    return args
+        if offset:
+            address = arith.addi(address, _index(offset * elem_bytes))
+        ld = max(strides[-2], cols)
+    if not batched:
+        return address, [ld]
+    return address, [ld, strides[0] if rank == 3 else 0]
 
 
 class _GemmHelpers:
     """One private function per distinct gemm (element type, transposes, m n k, batch, beta,
-    threads), holding the call's glue: constants, pointers, the thread count and the
-    timing; a call site passes each operand's address and strides (`_operand_args`) and,
-    when the call is timed, the address of its own best time."""
+    static strides, threads), holding the call's glue: constants, pointers, the thread
+    count and the timing. A call site passes the operands' addresses, the strides that
+    are not static (`_operand`) and, when the call is timed, the address of its own best
+    time."""
 
     def __init__(self, body: ir.Block, available: int, capped: bool):
         self.body, self.available, self.capped = body, available, capped
@@ -375,16 +370,18 @@ class _GemmHelpers:
                       if "sym_name" in op.attributes}
 
     def get(self, elem: ir.Type, trans_a: bool, trans_b: bool, m: int, n: int, k: int, batch: int,
-            beta_zero: bool) -> tuple[str, int]:
-        """(helper name, threads) for a gemm of that signature (batch 0: not batched)."""
+            beta_zero: bool, strides: list) -> tuple[str, int]:
+        """(helper name, threads) for a gemm of that signature (batch 0: not batched; `strides`:
+        lda, ldb, ldc, then the batch strides, an int where static, a value to pass where not)."""
         threads = gemm_threads(m, n, k, self.available)
-        key = (str(elem), trans_a, trans_b, m, n, k, batch, beta_zero, threads)
+        static = tuple(x if isinstance(x, int) else None for x in strides)
+        key = (str(elem), trans_a, trans_b, m, n, k, batch, beta_zero, static, threads)
         name = self.made.get(key)
         if name is None:
-            name = self.made[key] = self._build(elem, trans_a, trans_b, m, n, k, batch, beta_zero, threads)
+            name = self.made[key] = self._build(elem, trans_a, trans_b, m, n, k, batch, beta_zero, static, threads)
         return name, threads
 
-    def _build(self, elem, trans_a, trans_b, m, n, k, batch, beta_zero, threads) -> str:
+    def _build(self, elem, trans_a, trans_b, m, n, k, batch, beta_zero, static, threads) -> str:
         i = len(self.made)
         while f"{GEMM_HELPER_PREFIX}{i}" in self.taken:
             i += 1
@@ -394,15 +391,17 @@ class _GemmHelpers:
         _declare_gemm(self.body, symbol, elem)
         index, ptr = ir.IndexType.get(), llvm.PointerType.get()
         i32, i64 = ir.IntegerType.get_signless(32), ir.IntegerType.get_signless(64)
-        arg_types = [index] * (9 if batch else 6) + ([ptr] if threads > 1 else [])
+        passed = sum(x is None for x in static)
+        arg_types = [index] * (3 + passed) + ([ptr] if threads > 1 else [])
         with ir.InsertionPoint(self.body), ir.Location.unknown():
             helper = func.FuncOp(name, (arg_types, []))
             helper.attributes["sym_visibility"] = ir.StringAttr.get("private")
             block = helper.add_entry_block()
         args = list(block.arguments)
-        addresses, lds = args[0:6:2], args[1:6:2]
-        batch_strides = args[6:9] if batch else [None] * 3
+        addresses, rest = args[:3], iter(args[3:3 + passed])
         with ir.InsertionPoint(block), ir.Location.unknown():
+            strides = [_index(x) if x is not None else next(rest) for x in static]
+            lds, batch_strides = strides[:3], (strides[3:] if batch else [None] * 3)
             size = _index(4 if _elem_key(elem) == "f32" else 8)
             fixed = [_i32(ROW_MAJOR), _i32(TRANS if trans_a else NO_TRANS), _i32(TRANS if trans_b else NO_TRANS),
                      _const64(m), _const64(n), _const64(k)]
@@ -485,11 +484,12 @@ def _rewrite(helpers: _GemmHelpers, op, site: int) -> bool:
     m, n = c_shape[-2], c_shape[-1]
     k = types[0].shape[-2] if trans_a else types[0].shape[-1]
     fill = _zero_fill_before(op, op.operands[2])
-    name, threads = helpers.get(types[0].element_type, trans_a, trans_b, m, n, k,
-                                c_shape[0] if batched else 0, fill is not None)
     with ir.InsertionPoint(op), op.location:
-        parts = [_operand_args(v, 4 if key == "f32" else 8, batched) for v in op.operands]
-        args = [x for p in parts for x in p[:2]] + [p[2] for p in parts if batched]
+        parts = [_operand(v, 4 if key == "f32" else 8, batched) for v in op.operands]
+        strides = [p[1][0] for p in parts] + [p[1][1] for p in parts if batched]
+        name, threads = helpers.get(types[0].element_type, trans_a, trans_b, m, n, k,
+                                    c_shape[0] if batched else 0, fill is not None, strides)
+        args = [p[0] for p in parts] + [x for x in strides if not isinstance(x, int)]
         if threads > 1:   # the best time of this call site, for the stall check
             best = f"{BEST_NS}_{site}"
             _global(helpers.body, best, f"({(1 << 63) - 1} : i64) : i64")
