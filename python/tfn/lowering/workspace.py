@@ -162,9 +162,10 @@ def pool_host_allocations(module_op: ir.Operation, entry: str) -> int:
         op.operation.move_before(anchor)
     for old, new in zip(block.arguments, body.arguments):
         old.replace_all_uses_with(new)
+    with ir.InsertionPoint.at_block_begin(body), ir.Location.unknown():
+        zero = arith.ConstantOp(index, 0).result   # one offset for every view
     for alloc, k in zip(allocs, slot_of):
         with ir.InsertionPoint(alloc), alloc.location:
-            zero = arith.ConstantOp(index, 0).result
             view = memref.ViewOp(alloc.results[0].type, body.arguments[len(inputs) + k], zero, []).result
         alloc.results[0].replace_all_uses_with(view)
         alloc.erase()

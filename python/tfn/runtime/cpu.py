@@ -137,8 +137,7 @@ def lower_for_cpu(module: ir.Module, entry: str, use_blas: bool | None = None, k
     clock.lap("linalg_cleanup")
     keep("linalg")
     approximate_math(module.operation)
-    if use_blas:
-        private_zero_inits(module.operation)
+    private_zero_inits(module.operation)
     split_empty_tensors(module.operation)
     write_into_results(module.operation)
     PassManager.parse(f"builtin.module({pipelines.CPU_BUFFERIZE})").run(module.operation)
