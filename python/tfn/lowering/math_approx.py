@@ -32,8 +32,8 @@ log(inf) = inf; tanh(+-inf) = +-1; sin/cos(+-inf) = nan; nan propagates everywhe
 from __future__ import annotations
 
 from mlir import ir
-from mlir.dialects import arith
-from tfn.transforms.ir_utils import find_ops
+from mlir.dialects import arith, func
+from tfn.transforms.ir_utils import clone_with, find_ops
 
 _F = arith.CmpFPredicate
 _I = arith.CmpIPredicate
@@ -309,16 +309,48 @@ APPROXIMATIONS = {"math.exp": exp_f32, "math.log": log_f32, "math.log1p": log1p_
 
 
 def approximate_math(module_op: ir.Operation, ops: set[str] | None = None) -> int:
-    """Replaces the f32 math ops under `module_op` (default: all in APPROXIMATIONS); returns how many."""
+    """Replaces the f32 math ops under `module_op` (default: all in APPROXIMATIONS); returns how many.
+
+    Each approximation is built once, in a scratch function, and its ops cloned at every
+    use (building it with the Python builders cost ~1.3 ms per tanh).
+    """
     wanted = set(APPROXIMATIONS) if ops is None else {f"math.{o}" if "." not in o else o for o in ops}
     found = find_ops(module_op, lambda op: op.name in wanted and len(op.results) == 1
                      and isinstance(op.results[0].type, ir.F32Type))
-    for op in found:
-        with ir.InsertionPoint(op), op.location:
-            value = APPROXIMATIONS[op.name](_Emit(), op.operands[0])
-        op.results[0].replace_all_uses_with(value)
-        op.erase()
+    templates: dict[str, tuple] = {}
+    try:
+        for op in found:
+            template = templates.get(op.name)
+            if template is None:
+                template = templates[op.name] = _template(module_op, op.name)
+            argument, body, result = template
+            mapping = {argument: op.operands[0]}
+            ip = ir.InsertionPoint(op)
+            for t in body:
+                new = clone_with(t, mapping, ip)
+                for old_r, new_r in zip(t.results, new.results):
+                    mapping[old_r] = new_r
+            op.results[0].replace_all_uses_with(mapping[result])
+            op.erase()
+    finally:
+        for argument, body, result in templates.values():
+            argument.owner.owner.operation.erase()   # the scratch function
     return len(found)
+
+
+def _template(module_op: ir.Operation, name: str) -> tuple:
+    """(argument, ops, result) of the approximation of `name` built in a scratch function
+    `(f32) -> f32` at the end of the module (erased by the caller); its ops have no regions."""
+    f32 = ir.F32Type.get()
+    with ir.InsertionPoint(module_op.regions[0].blocks[0]), ir.Location.unknown():
+        scratch = func.FuncOp("__tfn_math_template", ([f32], [f32]))
+        scratch.attributes["sym_visibility"] = ir.StringAttr.get("private")
+        block = scratch.add_entry_block()
+    with ir.InsertionPoint(block), ir.Location.unknown():
+        result = APPROXIMATIONS[name](_Emit(), block.arguments[0])
+    body = [op.operation for op in block.operations]
+    assert not any(len(op.regions) for op in body), name
+    return block.arguments[0], body, result
 
 
 def _register() -> None:
