@@ -383,17 +383,22 @@ def store_bools_as_bytes(module_op: ir.Operation) -> None:
     """
     i1, i8 = ir.IntegerType.get_signless(1), ir.IntegerType.get_signless(8)
     funcs, generics, extracts, constants = [], [], [], []
+    kept = {"func.func": funcs, "linalg.generic": generics, "tensor.extract": extracts}
+    advance, skip = ir.WalkResult.ADVANCE, ir.WalkResult.SKIP
 
-    def retype(op):
-        if op.name == "arith.constant" and _is_bool_tensor(op.result.type):
+    def retype(op):   # linalg payloads (scalars only) are not entered
+        name = op.name
+        if name == "arith.constant" and _is_bool_tensor(op.result.type):
             constants.append(op)
-            return ir.WalkResult.ADVANCE
+            return advance
         for r in op.results:
             if _is_bool_tensor(r.type):
                 r.set_type(_byte_tensor(r.type))
-        {"func.func": funcs, "linalg.generic": generics, "tensor.extract": extracts}.get(op.name, []).append(op)
-        return ir.WalkResult.ADVANCE
-    module_op.walk(retype)
+        found = kept.get(name)
+        if found is not None:
+            found.append(op)
+        return skip if name.startswith("linalg.") else advance
+    module_op.walk(retype, ir.WalkOrder.PRE_ORDER)
     for op in constants:
         attr, byte_type = ir.DenseElementsAttr(op.attributes["value"]), _byte_tensor(op.result.type)
         if attr.is_splat:
