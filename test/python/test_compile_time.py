@@ -159,3 +159,31 @@ def test_gemm_glue_is_one_helper_per_distinct_gemm():
     got = exe(*leaves)
     for g, w in zip(got, [a for pair in _numpy_grad(params, x) for a in pair]):
         np.testing.assert_allclose(g, w, rtol=2e-3, atol=2e-4)
+
+
+def test_bias_gradients_accumulate_in_place_without_copies():
+    # CSE shares one zero fill among the bias-gradient reductions; each gets its own
+    # fill, written in place, instead of a memref.copy of the shared zeros.
+    exe, _ = _compile(tfn.grad(mlp_loss), _mlp_inputs(8))
+    assert "memref.copy" not in exe.stages["buffers"]
+
+
+def test_find_ops_outside_payloads_skips_only_linalg_regions():
+    from tfn.transforms.ir_utils import find_ops
+    with ir.Context(), ir.Location.unknown():
+        module = ir.Module.parse("""
+          func.func @f(%a: tensor<4xf32>, %c: f32) -> tensor<4xf32> {
+            %e = tensor.empty() : tensor<4xf32>
+            %r = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>],
+                                 iterator_types = ["parallel"]} ins(%a : tensor<4xf32>) outs(%e : tensor<4xf32>) {
+            ^bb0(%x: f32, %y: f32):
+              %m = arith.mulf %x, %c : f32
+              linalg.yield %m : f32
+            } -> tensor<4xf32>
+            %s = arith.mulf %c, %c : f32
+            return %r : tensor<4xf32>
+          }""")
+        names = ("arith.mulf", "linalg.generic")
+        assert [op.name for op in find_ops(module.operation, names)].count("arith.mulf") == 2
+        outside = find_ops(module.operation, names, payloads=False)
+        assert sorted(op.name for op in outside) == ["arith.mulf", "linalg.generic"]
