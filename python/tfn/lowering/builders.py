@@ -1,6 +1,8 @@
 """Small, cheap builders of upstream IR used by the tfn -> linalg lowering.
 
 `linalg.generic` is built directly (the opdsl named-op builders cost 100-370 us each).
+Linalg ops and attributes reaching Python load `tfn.lowering.dialects.linalg`, not the
+upstream module (see there).
 """
 from __future__ import annotations
 
@@ -9,6 +11,10 @@ from typing import Callable, Sequence
 from mlir import ir
 from mlir.dialects import arith, tensor
 from mlir.dialects import _linalg_ops_gen as linalg_gen
+
+from tfn.lowering import dialects
+
+dialects.install()
 
 PARALLEL = "#linalg.iterator_type<parallel>"
 REDUCTION = "#linalg.iterator_type<reduction>"
@@ -42,13 +48,18 @@ def affine_map(num_dims: int, exprs: Sequence[int | None]) -> ir.AffineMap:
         ir.AffineConstantExpr.get(0) if e is None else ir.AffineDimExpr.get(e) for e in exprs])
 
 
+def iterator_types(iterators: Sequence[str]) -> ir.Attribute:
+    """The `iterator_types` array of `iterators` (PARALLEL, REDUCTION), parsed as one attribute."""
+    return ir.Attribute.parse(f"[{', '.join(iterators)}]")
+
+
 def generic(inputs: Sequence[ir.Value], init: ir.Value, maps: Sequence[ir.AffineMap],
             iterators: Sequence[str], body: Callable[..., ir.Value]) -> ir.Value:
     """One linalg.generic with one tensor result; `body(*scalars, acc)` returns the yielded value."""
     op = linalg_gen.GenericOp(
         [init.type], list(inputs), [init],
         ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in maps]),
-        ir.ArrayAttr.get([ir.Attribute.parse(it) for it in iterators]))
+        iterator_types(iterators))
     block = op.regions[0].blocks.append(*[element_type(v) for v in inputs], element_type(init))
     with ir.InsertionPoint(block):
         linalg_gen.YieldOp([body(*block.arguments)])

@@ -25,7 +25,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from mlir import ir
-from mlir.dialects import linalg
+from mlir._mlir_libs._mlirDialectsLinalg import fill_builtin_region
+from mlir.dialects import _linalg_ops_gen as linalg_ops
 
 from tfn.lowering.builders import (PARALLEL, affine_map, element_type, empty, fill, generic, product, reshape,
                                    scalar_constant, shape)
@@ -33,6 +34,18 @@ from tfn.lowering.builders import (PARALLEL, affine_map, element_type, empty, fi
 # Below this many multiply-adds the generic loop nest is as fast as a library call.
 BLAS_MIN_FLOPS = 4096
 
+
+
+def _matmul_op(op_type, a: ir.Value, b: ir.Value, init: ir.Value, maps) -> ir.Value:
+    """`linalg.matmul`/`batch_matmul` (`op_type`) of `a` and `b` into `init`, with `maps`.
+
+    Built from the generated op class: `mlir.dialects.linalg` builds every opdsl named op
+    in Python when imported (~60 ms of a process's first compile; see builders.py).
+    """
+    results = [init.type] if isinstance(init.type, ir.RankedTensorType) else []
+    op = op_type(result_tensors=results, inputs=[a, b], outputs=[init], indexing_maps=maps)
+    fill_builtin_region(op.operation)
+    return op.results[0]
 
 def transpose(x: ir.Value, perm: Sequence[int]) -> ir.Value:
     """Copies x into the dimension order `perm` (result dim i is source dim perm[i])."""
@@ -130,7 +143,7 @@ def _lower_rhs_broadcast(a, b, lfree, rfree, lc, rc, out_dims):
     init = fill([p, m, n], scalar_constant(elem, 0.0))
     maps = _maps(False, trans_b, True)
     maps[0] = affine_map(4, [1, 3])   # lhs (m, k) without the batch dim: broadcast over P
-    c = linalg.batch_matmul(a2, b3, outs=[init], indexing_maps=maps)
+    c = _matmul_op(linalg_ops.BatchMatmulOp, a2, b3, init, maps)
     return reshape(transpose(c, [1, 0, 2]), out_dims)
 
 
@@ -153,8 +166,7 @@ def lower_as_matmul(a: ir.Value, b: ir.Value, lb, rb, lc, rc, out_dims) -> ir.Va
     c_dims = ([batch] if batched else []) + [m, n]
     init = fill(c_dims, scalar_constant(elem, 0.0))
     maps = _maps(trans_a, trans_b, batched)
-    build = linalg.batch_matmul if batched else linalg.matmul
-    c = build(a3, b3, outs=[init], indexing_maps=maps)
+    c = _matmul_op(linalg_ops.BatchMatmulOp if batched else linalg_ops.MatmulOp, a3, b3, init, maps)
     return reshape(c, out_dims)
 
 
@@ -220,7 +232,7 @@ def fold_transposed_matmuls(module_op: ir.Operation) -> int:
         a, b, init = mm.operands[0], mm.operands[1], mm.operands[2]
         with ir.InsertionPoint(tr), tr.location:
             zero = fill(shape(tr.results[0]), scalar_constant(element_type(a), 0.0))
-            new = linalg.matmul(b, a, outs=[zero], indexing_maps=_maps(not trans_b, not trans_a, False))
+            new = _matmul_op(linalg_ops.MatmulOp, b, a, zero, _maps(not trans_b, not trans_a, False))
         tr.results[0].replace_all_uses_with(new)
         tr.erase()
         mm.erase()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from mlir import ir
 from mlir.dialects import _linalg_ops_gen as linalg_gen
+from tfn.lowering.builders import iterator_types
 from tfn.transforms.ir_utils import find_ops
 
 PARALLEL = "#linalg.iterator_type<parallel>"
@@ -24,7 +25,7 @@ def lower_strided_copies(module_op: ir.Operation) -> None:
         ident = ir.AffineMapAttr.get(ir.AffineMap.get_identity(rank))
         with ir.InsertionPoint(copy), copy.location:
             generic = linalg_gen.GenericOp([], [src], [dst], ir.ArrayAttr.get([ident, ident]),
-                                           ir.ArrayAttr.get([ir.Attribute.parse(PARALLEL)] * rank))
+                                           iterator_types([PARALLEL] * rank))
             block = generic.regions[0].blocks.append(src_t.element_type, dst_t.element_type)
             with ir.InsertionPoint(block):
                 linalg_gen.YieldOp([block.arguments[0]])

@@ -31,8 +31,7 @@ def relax_reductions(module_op: ir.Operation) -> int:
     contract = ir.Attribute.parse("#arith.fastmath<contract>")
     marked = 0
     for g in generics:
-        iterators = [str(a) for a in ir.ArrayAttr(g.attributes["iterator_types"])]
-        if not any("reduction" in it for it in iterators):
+        if "reduction" not in str(g.attributes["iterator_types"]):
             continue
         block = g.regions[0].blocks[0]
         acc = block.arguments[len(block.arguments) - 1]
