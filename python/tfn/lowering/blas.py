@@ -10,21 +10,22 @@ dropped and the call passes beta = 0.
 
 The glue of a call (constants, pointers, the thread count, the timing below) is a
 private helper function made once per distinct gemm (element type, transposes, m n k,
-batch, beta, threads); each matmul becomes one call of it with its operands' addresses
-and strides as indices. Written out at every call site, the glue was most of the entry
-point's body, which the LLVM lowering and LLVM then processed once per matmul.
+batch, beta, static strides, threads); each matmul becomes one call of it with its
+operands' addresses (and any stride not static) as indices. Written out at every call
+site, the glue was most of the entry point's body, which the LLVM lowering and LLVM
+then processed once per matmul.
 
 ```mlir
 linalg.matmul ins(%a, %b : memref<64x784xf32>, memref<784x512xf32>) outs(%c : memref<64x512xf32>)
 // becomes
 %pa = memref.extract_aligned_pointer_as_index %a : memref<64x784xf32> -> index
 ...
-func.call @__tfn_gemm_0(%pa, %c784, %pb, %c512, %pc, %c512) : (index, index, index, index, index, index) -> ()
+func.call @__tfn_gemm_0(%pa, %pb, %pc) : (index, index, index) -> ()
 // with, once per signature,
-func.func private @__tfn_gemm_0(%pa: index, %lda: index, %pb: index, %ldb: index, %pc: index, %ldc: index) {
+func.func private @__tfn_gemm_0(%pa: index, %pb: index, %pc: index) {
   ...
-  func.call @scipy_cblas_sgemm64_(%row_major, %no_trans, %no_trans, %m, %n, %k, %one, %a, %lda64,
-                                  %b, %ldb64, %one, %c, %ldc64) : (i32, i32, i32, i64, ...) -> ()
+  func.call @scipy_cblas_sgemm64_(%row_major, %no_trans, %no_trans, %m, %n, %k, %one, %a, %c784_i64,
+                                  %b, %c512_i64, %one, %c, %c512_i64) : (i32, i32, i32, i64, ...) -> ()
 }
 ```
 
@@ -312,8 +313,8 @@ def _save_and_restore_threads(module_op: ir.Operation, entry: str) -> bool:
     _global(body, SAVED_THREADS, "(1 : i32) : i32")
     block = entry_op.regions[0].blocks[0]
     returns = []
-    for block in entry_op.regions[0].blocks:   # a return is the last op of its block
-        ops = block.operations
+    for each in entry_op.regions[0].blocks:   # a return is the last op of its block
+        ops = each.operations
         if len(ops) and ops[len(ops) - 1].operation.name == "func.return":
             returns.append(ops[len(ops) - 1].operation)
     with ir.InsertionPoint.at_block_begin(block), entry_op.location:
