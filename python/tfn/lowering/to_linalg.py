@@ -384,9 +384,9 @@ def store_bools_as_bytes(module_op: ir.Operation) -> None:
     i1, i8 = ir.IntegerType.get_signless(1), ir.IntegerType.get_signless(8)
     funcs, generics, extracts, constants = [], [], [], []
     kept = {"func.func": funcs, "linalg.generic": generics, "tensor.extract": extracts}
-    advance, skip = ir.WalkResult.ADVANCE, ir.WalkResult.SKIP
+    advance = ir.WalkResult.ADVANCE
 
-    def retype(op):   # linalg payloads (scalars only) are not entered
+    def retype(op):   # payloads too: a gather's reads a tensor with tensor.extract
         name = op.name
         if name == "arith.constant" and _is_bool_tensor(op.result.type):
             constants.append(op)
@@ -397,8 +397,8 @@ def store_bools_as_bytes(module_op: ir.Operation) -> None:
         found = kept.get(name)
         if found is not None:
             found.append(op)
-        return skip if name.startswith("linalg.") else advance
-    module_op.walk(retype, ir.WalkOrder.PRE_ORDER)
+        return advance
+    module_op.walk(retype)
     for op in constants:
         attr, byte_type = ir.DenseElementsAttr(op.attributes["value"]), _byte_tensor(op.result.type)
         if attr.is_splat:

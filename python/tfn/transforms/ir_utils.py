@@ -19,7 +19,7 @@ def find_ops(root: ir.Operation, match, payloads: bool = True) -> list[ir.Operat
     """The ops nested under `root` that `match`: an op name, a tuple of names, or a predicate.
 
     Collected before returning, so callers may rewrite or erase them freely. With
-    `payloads=False` the regions of linalg ops (their scalar payloads, most of the ops of
+    `payloads=False` the regions of linalg ops (their payloads, most of the ops of
     a lowered module) are not searched: for callers looking for ops that never sit there.
     """
     if isinstance(match, str):
