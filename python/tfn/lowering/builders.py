@@ -1,8 +1,6 @@
 """Small, cheap builders of upstream IR used by the tfn -> linalg lowering.
 
 `linalg.generic` is built directly (the opdsl named-op builders cost 100-370 us each).
-Linalg ops and attributes reaching Python load `tfn.lowering.dialects.linalg`, not the
-upstream module (see there).
 """
 from __future__ import annotations
 
@@ -10,11 +8,7 @@ from typing import Callable, Sequence
 
 from mlir import ir
 from mlir.dialects import arith, tensor
-from mlir.dialects import _linalg_ops_gen as linalg_gen
-
-from tfn.lowering import dialects
-
-dialects.install()
+from mlir.dialects import linalg as linalg_gen
 
 PARALLEL = "#linalg.iterator_type<parallel>"
 REDUCTION = "#linalg.iterator_type<reduction>"

@@ -25,8 +25,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from mlir import ir
-from mlir._mlir_libs._mlirDialectsLinalg import fill_builtin_region
-from mlir.dialects import _linalg_ops_gen as linalg_ops
+from mlir.dialects import linalg as linalg_ops
+from mlir.dialects.linalg import fill_builtin_region
 
 from tfn.lowering.builders import (PARALLEL, affine_map, element_type, empty, fill, generic, product, reshape,
                                    scalar_constant, shape)

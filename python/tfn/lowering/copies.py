@@ -8,7 +8,7 @@ process. A linalg copy lowers to plain loops instead.
 from __future__ import annotations
 
 from mlir import ir
-from mlir.dialects import _linalg_ops_gen as linalg_gen
+from mlir.dialects import linalg as linalg_gen
 from tfn.lowering.builders import iterator_types
 from tfn.transforms.ir_utils import find_ops
 

@@ -22,7 +22,7 @@ from typing import Sequence
 
 from mlir import ir
 from mlir.dialects import arith, gpu, memref
-from mlir.dialects import _linalg_ops_gen as linalg_gen
+from mlir.dialects import linalg as linalg_gen
 
 from tfn.lowering.builders import product
 from tfn.transforms.ir_utils import find_ops

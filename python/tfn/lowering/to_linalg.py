@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 from mlir import ir
 from mlir.dialects import arith, math, tensor
-from mlir.dialects import _linalg_ops_gen as linalg_gen
+from mlir.dialects import linalg as linalg_gen
 
 from tfn.dialect.ops import int_array, int_attr, str_attr
 from tfn.lowering import contraction
