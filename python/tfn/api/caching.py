@@ -296,24 +296,38 @@ class FunctionCache:
             self._dead.clear()
 
 
-class SignatureCache:
+class _Table:
+    """An ordered table of programs, registered for `clear_caches`."""
+
+    def __init__(self):
+        self._entries: OrderedDict = OrderedDict()
+        self._lock = threading.RLock()
+        _TABLES.add(self)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def values(self):
+        return list(self._entries.values())
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+
+class SignatureCache(_Table):
     """signature -> compiled program of one function, LRU-bounded by LIMITS["signatures"].
 
     Counts traces; the `warn_after`-th one, and the first eviction, warn (RecompileWarning)
     naming the function, the caller's line and what changed from the previous signature."""
 
     def __init__(self, name: str, on_evict: Callable[[], None] | None = None):
+        super().__init__()
         self.name = name
-        self._entries: OrderedDict = OrderedDict()
         self._on_evict = on_evict
         self.traces = 0
         self._warned_retrace = self._warned_evict = False
         self._last = None
-        self._lock = threading.RLock()
-        _TABLES.add(self)
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
     def get(self, key):
         value = self._entries.get(key)
@@ -354,27 +368,15 @@ class SignatureCache:
             warnings.warn(f"{message}\n  at {user_line()}", RecompileWarning, stacklevel=_user_stacklevel())
         return value
 
-    def values(self):
-        return list(self._entries.values())
-
     def clear(self):
-        with self._lock:
-            self._entries.clear()
-            if self._on_evict is not None:
-                self._on_evict()
+        super().clear()
+        if self._on_evict is not None:
+            self._on_evict()
 
 
-class Programs:
+class Programs(_Table):
     """A small table (LIMITS["signatures"] entries, the oldest dropped first): call
     structure (argument count, or tree and static leaves) -> program."""
-
-    def __init__(self):
-        self._entries: OrderedDict = OrderedDict()
-        self._lock = threading.RLock()
-        _TABLES.add(self)
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
     def get(self, key, make: Callable[[], Any]):
         value = self._entries.get(key)
@@ -385,13 +387,6 @@ class Programs:
             while len(self._entries) > LIMITS["signatures"]:
                 self._entries.popitem(last=False)
             return value
-
-    def values(self):
-        return list(self._entries.values())
-
-    def clear(self):
-        with self._lock:
-            self._entries.clear()
 
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

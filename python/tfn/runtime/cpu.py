@@ -98,6 +98,15 @@ class StageClock:
         self.stats[name] = self.stats.get(name, 0.0) + (now - self._last)
         self._last = now
 
+    def keeper(self, module: ir.Module, stages: dict, keep_stages: bool):
+        """`keep(name)`: stores the module's text as stage `name` when `keep_stages`, right
+        after a lap, so that the printing is timed on its own ("print_stages")."""
+        def keep(name: str) -> None:
+            if keep_stages:
+                stages[name] = str(module)
+                self.lap("print_stages")
+        return keep
+
 
 def lower_for_cpu(module: ir.Module, entry: str, use_blas: bool | None = None, keep_stages: bool = True,
                   stats: dict | None = None) -> dict:
@@ -118,11 +127,7 @@ def lower_for_cpu(module: ir.Module, entry: str, use_blas: bool | None = None, k
     stats = {} if stats is None else stats
     clock = StageClock(stats)
     stages: dict = {}
-
-    def keep(name):  # called right after a lap: the printing is timed on its own
-        if keep_stages:
-            stages[name] = str(module)
-            clock.lap("print_stages")
+    keep = clock.keeper(module, stages, keep_stages)
 
     keep("tfn")
     lower_to_linalg(module.operation)

@@ -94,11 +94,7 @@ def lower_for_cuda(module: ir.Module, entry: str, chip: str, keep_stages: bool =
         raise CudaUnavailable(f"GPU {chip} is not supported (supported: {', '.join(SUPPORTED_CHIPS)})")
     clock = StageClock({} if stats is None else stats)
     stages: dict = {}
-
-    def keep(name):  # called right after a lap: the printing is timed on its own
-        if keep_stages:
-            stages[name] = str(module)
-            clock.lap("print_stages")
+    keep = clock.keeper(module, stages, keep_stages)
 
     keep("tfn")
     split_reductions(module.operation)
