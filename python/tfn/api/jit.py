@@ -286,8 +286,8 @@ def trace_module(fn: Callable, args: tuple, kwargs: dict, avals: Sequence[ShapeD
 CONTEXT_RENEWAL = {"constant_bytes": 32 << 20, "compiles": 512}
 _CONTEXT_USE = {"constant_bytes": 0, "compiles": 0, "depth": 0}
 # Programs evicted from the caches are freed, but malloc keeps their pages: every this
-# many compiles the free pages go back to the OS (`tfn.runtime.heap.trim`, ~1 ms).
-TRIM_EVERY_COMPILES = 32
+# many compiles the free pages go back to the OS (`tfn.runtime.heap.trim`, 1-4 ms).
+TRIM_EVERY_COMPILES = 8
 
 
 def _constant_bytes(module: ir.Module) -> int:
