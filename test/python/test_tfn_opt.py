@@ -163,3 +163,30 @@ def test_verify_reports_unexpected_and_missing():
     assert failures == ["f.mlir:1:1: error: unexpected remark: surprise"]
     assert verify([], parse_expectations("// expected-error {{x}}\n"), "f.mlir") == [
         'f.mlir:1:4: error: expected error "x" was not produced']
+
+
+# ---------------------------------------------------------------- mlir-opt's instrumentation flags
+
+def test_version_names_tfn_and_mlir():
+    r = tfn_opt("--version")
+    assert r.returncode == 0 and r.stdout.startswith("tfn-opt ") and "MLIR" in r.stdout
+
+
+def test_dump_pass_pipeline_prints_every_option(write):
+    r = tfn_opt(write(GOOD), "--dump-pass-pipeline", "--tfn-lower-to-linalg", "-canonicalize")
+    assert r.returncode == 0
+    assert "builtin.module(tfn-lower-to-linalg,canonicalize{" in r.stderr and "max-iterations=10" in r.stderr
+
+
+def test_mlir_timing_reports_each_pass(write):
+    r = tfn_opt(write(GOOD), "--mlir-timing", "--tfn-lower-to-linalg", "--cse")
+    assert r.returncode == 0 and "Execution time report" in r.stderr
+    assert "tfn-lower-to-linalg" in r.stderr and "CSE" in r.stderr
+
+
+def test_print_ir_before_and_after_all(write):
+    r = tfn_opt(write(GOOD), "--mlir-print-ir-before-all", "--mlir-print-ir-after-all", "--tfn-lower-to-linalg")
+    assert r.returncode == 0
+    before = r.stderr.index("IR Dump Before tfn-lower-to-linalg")
+    after = r.stderr.index("IR Dump After tfn-lower-to-linalg")
+    assert before < after and '"tfn.exp"' in r.stderr[before:after] and "linalg.generic" in r.stderr[after:]

@@ -58,6 +58,11 @@ def _build_parser() -> Parser:
     p.add_argument("--mlir-print-debuginfo", action="store_true", help="print locations in the output")
     p.add_argument("--mlir-print-op-generic", action="store_true", help="print every op in generic form")
     p.add_argument("--mlir-print-ir-after-all", action="store_true", help="print the IR after each pass")
+    p.add_argument("--mlir-print-ir-before-all", action="store_true", help="print the IR before each pass")
+    p.add_argument("--mlir-timing", action="store_true", help="report the time of each pass on stderr")
+    p.add_argument("--dump-pass-pipeline", action="store_true",
+                   help="print the pass pipeline (with every option) on stderr before running it")
+    p.add_argument("--version", action="store_true", help="print tfn's and MLIR's versions and exit")
     p.add_argument("--allow-unregistered-dialect", action="store_true", help="accept ops of unknown dialects")
     p.add_argument("--list-passes", action="store_true", help="list the tfn passes and exit")
     return p
@@ -92,19 +97,36 @@ class ChunkResult:
     wrapped: bool = False  # the chunk's top-level ops were parsed inside an implicit module
 
 
-def _pass_manager(pipeline: list[str], print_ir: bool) -> PassManager:
+def _pass_manager(pipeline: list[str], args: argparse.Namespace | None = None) -> PassManager:
+    """The pass manager of `pipeline`, instrumented as `args` asks (IR printing, timing)."""
     pm = PassManager("builtin.module")
     for element in pipeline:
         add_pipeline(pm, element)
-    if print_ir:
-        pm.enable_ir_printing(print_module_scope=True)
+    if args is not None and (args.mlir_print_ir_after_all or args.mlir_print_ir_before_all):
+        pm.enable_ir_printing(print_before_all=args.mlir_print_ir_before_all,
+                              print_after_all=args.mlir_print_ir_after_all, print_module_scope=True)
+    if args is not None and args.mlir_timing:
+        pm.enable_timing()
     return pm
 
 
-def check_pipeline(pipeline: list[str]) -> None:
-    """Builds the pass manager once in a scratch context; raises ValueError for a bad pipeline."""
+def check_pipeline(pipeline: list[str]) -> str:
+    """Builds the pass manager once in a scratch context; returns its textual form (every
+    option spelled out). Raises ValueError for a bad pipeline."""
     with new_context(), ir.Location.unknown():
-        _pass_manager(pipeline, print_ir=False)
+        return str(_pass_manager(pipeline))
+
+
+def version() -> str:
+    """tfn's version and the MLIR bindings' (as installed)."""
+    from importlib import metadata
+
+    def of(dist: str) -> str:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return "unknown"
+    return f"tfn-opt {of('tfn')} (tfn dialect), MLIR Python bindings {of('xtc-mlir-python-bindings')}\n"
 
 
 def process_chunk(chunk: Chunk, source_name: str, args: argparse.Namespace) -> ChunkResult:
@@ -131,7 +153,7 @@ def _process_chunk(chunk: Chunk, source_name: str, args: argparse.Namespace) -> 
         except ParseFailure as e:
             return ChunkResult(None, log.records or [Record("error", str(e))], e.wrapped)
         try:
-            _pass_manager(args.pipeline, args.mlir_print_ir_after_all).run(module)
+            _pass_manager(args.pipeline, args).run(module)
         except ir.MLIRError as e:
             records = log.records if log.has_errors else [*log.records, Record("error", str(e))]
             return ChunkResult(None, records, wrapped)
@@ -165,11 +187,16 @@ def run(argv: list[str]) -> int:
     if args.list_passes:
         sys.stdout.write(list_passes())
         return 0
+    if args.version:
+        sys.stdout.write(version())
+        return 0
     try:
-        check_pipeline(args.pipeline)
+        text_pipeline = check_pipeline(args.pipeline)
     except ValueError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 1
+    if args.dump_pass_pipeline:
+        print(f"Pass Manager with the pipeline:\n{text_pipeline}", file=sys.stderr)
     try:
         display_name, text = read_input(args.input)
     except OSError as e:
