@@ -190,3 +190,23 @@ def test_print_ir_before_and_after_all(write):
     before = r.stderr.index("IR Dump Before tfn-lower-to-linalg")
     after = r.stderr.index("IR Dump After tfn-lower-to-linalg")
     assert before < after and '"tfn.exp"' in r.stderr[before:after] and "linalg.generic" in r.stderr[after:]
+
+
+def test_bytecode_out_and_in(write, tmp_path):
+    out = tmp_path / "f.mlirbc"
+    r = tfn_opt(write(GOOD), "--emit-bytecode", "-o", str(out))
+    assert r.returncode == 0 and out.read_bytes().startswith(b"ML\xefR")
+    r = tfn_opt(str(out), "--tfn-lower-to-linalg")
+    assert r.returncode == 0 and "linalg.generic" in r.stdout and "math.exp" in r.stdout
+
+
+def test_bad_bytecode_is_an_error_not_a_traceback(tmp_path):
+    bad = tmp_path / "bad.mlirbc"
+    bad.write_bytes(b"ML\xefR" + b"\x00garbage")
+    r = tfn_opt(str(bad))
+    assert r.returncode == 1 and "error:" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_emit_bytecode_refuses_several_chunks(write):
+    r = tfn_opt(write(GOOD + "// -----\n" + GOOD), "--split-input-file", "--emit-bytecode")
+    assert r.returncode == 1 and "--emit-bytecode writes one module" in r.stderr

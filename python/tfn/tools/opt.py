@@ -10,6 +10,7 @@ status 1; no input, however malformed, produces a Python traceback.
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from dataclasses import dataclass, field
 
@@ -18,7 +19,7 @@ from mlir.passmanager import PassManager
 
 from tfn.dialect import new_context
 from tfn.tools.diagnostics import DiagnosticLog, Record, print_records
-from tfn.tools.source import (SPLIT_MARKER, Chunk, ParseFailure, line_one_shift, parse_module, read_input,
+from tfn.tools.source import (SPLIT_MARKER, Chunk, ParseFailure, line_one_shift, parse_module,
                               split_chunks)
 from tfn.tools.verify_diagnostics import parse_expectations, verify
 from tfn.tools.cli import Parser, guarded_main
@@ -63,6 +64,7 @@ def _build_parser() -> Parser:
     p.add_argument("--dump-pass-pipeline", action="store_true",
                    help="print the pass pipeline (with every option) on stderr before running it")
     p.add_argument("--version", action="store_true", help="print tfn's and MLIR's versions and exit")
+    p.add_argument("--emit-bytecode", action="store_true", help="write MLIR bytecode instead of text")
     p.add_argument("--allow-unregistered-dialect", action="store_true", help="accept ops of unknown dialects")
     p.add_argument("--list-passes", action="store_true", help="list the tfn passes and exit")
     return p
@@ -91,8 +93,9 @@ def normalize_argv(argv: list[str], known: set[str]) -> list[str]:
 
 @dataclass
 class ChunkResult:
-    """What processing one chunk produced: its output IR (None on failure) and diagnostics."""
-    output: str | None
+    """What processing one chunk produced: its output IR (text, or bytecode with
+    --emit-bytecode; None on failure) and diagnostics."""
+    output: str | bytes | None
     records: list[Record] = field(default_factory=list)
     wrapped: bool = False  # the chunk's top-level ops were parsed inside an implicit module
 
@@ -149,7 +152,10 @@ def _process_chunk(chunk: Chunk, source_name: str, args: argparse.Namespace) -> 
     context.allow_unregistered_dialects = args.allow_unregistered_dialect
     with context, ir.Location.unknown(), log.capture(context):
         try:
-            module, wrapped = parse_module(chunk.text, source_name, context)
+            if isinstance(chunk.text, bytes):  # MLIR bytecode: parsed whole, nothing to wrap
+                module, wrapped = _parse_bytecode(chunk.text, context), False
+            else:
+                module, wrapped = parse_module(chunk.text, source_name, context)
         except ParseFailure as e:
             return ChunkResult(None, log.records or [Record("error", str(e))], e.wrapped)
         try:
@@ -157,18 +163,51 @@ def _process_chunk(chunk: Chunk, source_name: str, args: argparse.Namespace) -> 
         except ir.MLIRError as e:
             records = log.records if log.has_errors else [*log.records, Record("error", str(e))]
             return ChunkResult(None, records, wrapped)
+        if args.emit_bytecode:
+            buffer = io.BytesIO()
+            module.write_bytecode(buffer)
+            return ChunkResult(buffer.getvalue(), log.records, wrapped)
         text = module.get_asm(enable_debug_info=args.mlir_print_debuginfo,
                               print_generic_op_form=args.mlir_print_op_generic)
         return ChunkResult(text, log.records, wrapped)
 
 
-def _write_output(path: str, text: str) -> None:
+BYTECODE_MAGIC = b"ML\xefR"
+
+
+def _parse_bytecode(data: bytes, context: ir.Context) -> ir.Operation:
+    try:
+        return ir.Module.parse(data, context=context).operation
+    except ir.MLIRError as e:
+        raise ParseFailure(str(e)) from None
+
+
+def _read_source(path: str) -> tuple[str, str | bytes]:
+    """(display name, text), or the raw bytes of an MLIR bytecode file. Raises OSError, and
+    UnicodeDecodeError for a file that is neither text nor bytecode."""
     if path == "-":
-        sys.stdout.write(text)
+        name, data = "<stdin>", sys.stdin.buffer.read()
+    else:
+        with open(path, "rb") as f:
+            name, data = path, f.read()
+    return (name, data) if data.startswith(BYTECODE_MAGIC) else (name, data.decode("utf-8"))
+
+
+def _write_output(path: str, output: str | bytes) -> None:
+    if isinstance(output, bytes):
+        if path == "-":
+            sys.stdout.flush()
+            sys.stdout.buffer.write(output)
+            sys.stdout.buffer.flush()
+        else:
+            with open(path, "wb") as f:
+                f.write(output)
+    elif path == "-":
+        sys.stdout.write(output)
         sys.stdout.flush()
     else:
         with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
+            f.write(output)
 
 
 def list_passes() -> str:
@@ -198,7 +237,7 @@ def run(argv: list[str]) -> int:
     if args.dump_pass_pipeline:
         print(f"Pass Manager with the pipeline:\n{text_pipeline}", file=sys.stderr)
     try:
-        display_name, text = read_input(args.input)
+        display_name, text = _read_source(args.input)
     except OSError as e:
         print(f"{args.input}: error: could not open input file: {e.strerror or e}", file=sys.stderr)
         return 1
@@ -206,12 +245,19 @@ def run(argv: list[str]) -> int:
         print(f"{args.input}: error: not a UTF-8 text file (byte {e.start})", file=sys.stderr)
         return 1
 
-    source_lines = text.splitlines()
+    bytecode = isinstance(text, bytes)
+    source_lines = [] if bytecode else text.splitlines()
+    chunks = [Chunk(text, 1)] if bytecode else split_chunks(text, args.split_input_file)
+    if args.emit_bytecode and len(chunks) > 1:
+        print(f"{PROG}: error: --emit-bytecode writes one module; it cannot be used with "
+              f"--split-input-file on {len(chunks)} chunks", file=sys.stderr)
+        return 1
     outputs, ok = [], True
-    for chunk in split_chunks(text, args.split_input_file):
+    for chunk in chunks:
         result = process_chunk(chunk, display_name, args)
         if args.verify_diagnostics:
-            failures = verify(result.records, parse_expectations(chunk.text), display_name)
+            expected = [] if bytecode else parse_expectations(chunk.text)  # bytecode has no comments
+            failures = verify(result.records, expected, display_name)
             for failure in failures:
                 print(failure, file=sys.stderr)
             ok = ok and not failures
@@ -221,7 +267,9 @@ def run(argv: list[str]) -> int:
         if result.output is not None:
             outputs.append(result.output)
     # Like mlir-opt, a failed run keeps no output file (stdout shows what succeeded).
-    if ok or args.output == "-":
+    if args.emit_bytecode and outputs:
+        _write_output(args.output, outputs[0])
+    elif ok or args.output == "-":
         _write_output(args.output, f"{SPLIT_MARKER}\n".join(outputs))
     return 0 if ok else 1
 
