@@ -210,3 +210,16 @@ def test_bad_bytecode_is_an_error_not_a_traceback(tmp_path):
 def test_emit_bytecode_refuses_several_chunks(write):
     r = tfn_opt(write(GOOD + "// -----\n" + GOOD), "--split-input-file", "--emit-bytecode")
     assert r.returncode == 1 and "--emit-bytecode writes one module" in r.stderr
+
+
+def test_wrong_shapes_are_rejected_when_parsed(write):
+    bad = """\
+func.func @f(%a: tensor<2x3xf32>, %b: tensor<4xf32>) -> tensor<7xf32> {
+  %0 = "tfn.add"(%a, %b) : (tensor<2x3xf32>, tensor<4xf32>) -> tensor<7xf32>
+  return %0 : tensor<7xf32>
+}
+"""
+    path = write(bad)
+    r = tfn_opt(path)   # no pass asked for: checked as mlir-opt verifies what it parsed
+    assert r.returncode == 1 and f"{path}:2:8: error:" in r.stderr and "tfn.add" in r.stderr
+    assert r.stdout == ""

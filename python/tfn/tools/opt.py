@@ -5,7 +5,8 @@
     tfn-opt invalid.mlir --split-input-file --verify-diagnostics
 
 Every failure is a diagnostic on stderr (`file:line:col: error: ...`) and exit
-status 1; no input, however malformed, produces a Python traceback.
+status 1; no input, however malformed, produces a Python traceback. tfn ops are
+checked against their shape and dtype rules (`tfn-verify`) right after parsing.
 """
 from __future__ import annotations
 
@@ -159,6 +160,9 @@ def _process_chunk(chunk: Chunk, source_name: str, args: argparse.Namespace) -> 
         except ParseFailure as e:
             return ChunkResult(None, log.records or [Record("error", str(e))], e.wrapped)
         try:
+            # As mlir-opt verifies what it parsed, the shape and dtype rules of tfn ops
+            # that IRDL cannot state are checked before any pass runs.
+            _pass_manager(["tfn-verify"]).run(module)
             _pass_manager(args.pipeline, args).run(module)
         except ir.MLIRError as e:
             records = log.records if log.has_errors else [*log.records, Record("error", str(e))]
