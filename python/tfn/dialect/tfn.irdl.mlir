@@ -1,0 +1,388 @@
+// The tfn dialect: tensor ops and function transforms.
+//
+// Load it into any MLIR tool with `mlir-opt --irdl-file=dialect/tfn.irdl.mlir`.
+// IRDL gives no custom syntax: ops print in the generic form, e.g.
+//   %2 = "tfn.add"(%0, %1) : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+// Shape rules (which IRDL cannot state) are checked by the Python builders in
+// python/tfn/dialect/ops.py and by the `tfn-verify` pass.
+irdl.dialect @tfn {
+
+  // ---- constants and index arrays
+  // A dense tensor literal: value = dense<...> : tensor<...>.
+  irdl.operation @constant {
+    %out0 = irdl.base "!builtin.tensor"
+    %attr0 = irdl.base "#builtin.dense_int_or_fp_elements"
+    irdl.attributes {"value" = %attr0}
+    irdl.results(result: %out0)
+  }
+  // result[i0, ..., in] = i_dimension, converted to the result element type.
+  irdl.operation @iota {
+    %out0 = irdl.base "!builtin.tensor"
+    %attr0 = irdl.base "#builtin.integer"
+    irdl.attributes {"dimension" = %attr0}
+    irdl.results(result: %out0)
+  }
+
+  // ---- elementwise, one operand (result type = operand type)
+  irdl.operation @neg {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @exp {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @log {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @log1p {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @expm1 {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @sin {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @cos {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @tanh {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @erf {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @logistic {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @sqrt {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @rsqrt {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @abs {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @sign {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @floor {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @ceil {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @round {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @stop_gradient {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+
+  // ---- elementwise, two operands of one type (broadcasting is explicit)
+  irdl.operation @add {
+    %in0 = irdl.base "!builtin.tensor"
+    %in1 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(lhs: %in0, rhs: %in1)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @sub {
+    %in0 = irdl.base "!builtin.tensor"
+    %in1 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(lhs: %in0, rhs: %in1)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @mul {
+    %in0 = irdl.base "!builtin.tensor"
+    %in1 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(lhs: %in0, rhs: %in1)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @div {
+    %in0 = irdl.base "!builtin.tensor"
+    %in1 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(lhs: %in0, rhs: %in1)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @pow {
+    %in0 = irdl.base "!builtin.tensor"
+    %in1 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(lhs: %in0, rhs: %in1)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @max {
+    %in0 = irdl.base "!builtin.tensor"
+    %in1 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(lhs: %in0, rhs: %in1)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @min {
+    %in0 = irdl.base "!builtin.tensor"
+    %in1 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(lhs: %in0, rhs: %in1)
+    irdl.results(result: %out0)
+  }
+
+  // Elementwise comparison; the result has element type i1.
+  irdl.operation @compare {
+    %lhs = irdl.base "!builtin.tensor"
+    %rhs = irdl.base "!builtin.tensor"
+    %res = irdl.base "!builtin.tensor"
+    %eq = irdl.is "eq"
+    %ne = irdl.is "ne"
+    %lt = irdl.is "lt"
+    %le = irdl.is "le"
+    %gt = irdl.is "gt"
+    %ge = irdl.is "ge"
+    %direction = irdl.any_of(%eq, %ne, %lt, %le, %gt, %ge)
+    irdl.attributes {"direction" = %direction}
+    irdl.operands(lhs: %lhs, rhs: %rhs)
+    irdl.results(result: %res)
+  }
+  // pred ? on_true : on_false, elementwise; pred has element type i1.
+  irdl.operation @select {
+    %in0 = irdl.base "!builtin.tensor"
+    %in1 = irdl.base "!builtin.tensor"
+    %in2 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(pred: %in0, on_true: %in1, on_false: %in2)
+    irdl.results(result: %out0)
+  }
+  // Elementwise conversion to the result element type (numpy astype semantics).
+  irdl.operation @convert {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+
+  // ---- shape ops
+  // Operand dim i becomes result dim broadcast_dimensions[i] (size equal, or 1 to expand).
+  irdl.operation @broadcast_in_dim {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    %attr0 = irdl.base "#builtin.dense_array"
+    irdl.attributes {"broadcast_dimensions" = %attr0}
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+  // Same elements in row-major order, new static shape.
+  irdl.operation @reshape {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+  // result dim i is operand dim permutation[i].
+  irdl.operation @transpose {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    %attr0 = irdl.base "#builtin.dense_array"
+    irdl.attributes {"permutation" = %attr0}
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+  // Static strided slice (positive strides).
+  irdl.operation @slice {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    %attr0 = irdl.base "#builtin.dense_array"
+    %attr1 = irdl.base "#builtin.dense_array"
+    %attr2 = irdl.base "#builtin.dense_array"
+    irdl.attributes {"start_indices" = %attr0, "limit_indices" = %attr1, "strides" = %attr2}
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+  // Two tensors joined along `dimension` (n-ary concatenation is a chain).
+  irdl.operation @concatenate {
+    %in0 = irdl.base "!builtin.tensor"
+    %in1 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    %attr0 = irdl.base "#builtin.integer"
+    irdl.attributes {"dimension" = %attr0}
+    irdl.operands(lhs: %in0, rhs: %in1)
+    irdl.results(result: %out0)
+  }
+  // Pads with a 0-d padding_value: low/high edges and interior gaps (all >= 0).
+  irdl.operation @pad {
+    %in0 = irdl.base "!builtin.tensor"
+    %in1 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    %attr0 = irdl.base "#builtin.dense_array"
+    %attr1 = irdl.base "#builtin.dense_array"
+    %attr2 = irdl.base "#builtin.dense_array"
+    irdl.attributes {"edge_padding_low" = %attr0, "edge_padding_high" = %attr1, "interior_padding" = %attr2}
+    irdl.operands(operand: %in0, padding_value: %in1)
+    irdl.results(result: %out0)
+  }
+
+  // ---- contraction
+  // Result dims: batch dims, then lhs free dims, then rhs free dims (StableHLO order).
+  irdl.operation @dot_general {
+    %in0 = irdl.base "!builtin.tensor"
+    %in1 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    %attr0 = irdl.base "#builtin.dense_array"
+    %attr1 = irdl.base "#builtin.dense_array"
+    %attr2 = irdl.base "#builtin.dense_array"
+    %attr3 = irdl.base "#builtin.dense_array"
+    irdl.attributes {"lhs_batching_dimensions" = %attr0, "rhs_batching_dimensions" = %attr1, "lhs_contracting_dimensions" = %attr2, "rhs_contracting_dimensions" = %attr3}
+    irdl.operands(lhs: %in0, rhs: %in1)
+    irdl.results(result: %out0)
+  }
+
+  // ---- reductions over `dimensions` (removed from the result shape)
+  irdl.operation @reduce_sum {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    %attr0 = irdl.base "#builtin.dense_array"
+    irdl.attributes {"dimensions" = %attr0}
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @reduce_max {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    %attr0 = irdl.base "#builtin.dense_array"
+    irdl.attributes {"dimensions" = %attr0}
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @reduce_min {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    %attr0 = irdl.base "#builtin.dense_array"
+    irdl.attributes {"dimensions" = %attr0}
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @reduce_prod {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    %attr0 = irdl.base "#builtin.dense_array"
+    irdl.attributes {"dimensions" = %attr0}
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+
+  // ---- random numbers
+  // Counter-based random bits (Threefry-2x32, 20 rounds): key is tensor<K... x 2 x i32>;
+  // the result tensor<K... x S... x i32> holds, for each key, the bits of counters
+  // 0, 1, ... over S in row-major order. Deterministic and stateless.
+  irdl.operation @random_bits {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(key: %in0)
+    irdl.results(result: %out0)
+  }
+
+  // ---- function transforms: a function value in, the transformed function value out.
+  // grad(f): f returns (y, aux...) with y a 0-d float; the result function returns
+  // (grads for argnums..., y if with_value, aux...). num_aux counts trailing aux results.
+  // The operand is usually `func.constant @f`; the result is called with
+  // func.call_indirect. The transform passes replace each op by `func.constant`
+  // of a new function, innermost first.
+  irdl.operation @grad {
+    %in0 = irdl.base "!builtin.function"
+    %out0 = irdl.base "!builtin.function"
+    %argnums = irdl.base "#builtin.dense_array"
+    %num_aux = irdl.base "#builtin.integer"
+    %with_value = irdl.base "#builtin.integer"
+    irdl.attributes {"argnums" = %argnums, "num_aux" = %num_aux, "with_value" = %with_value}
+    irdl.operands(fn: %in0)
+    irdl.results(result: %out0)
+  }
+  // vjp(f): (xs..., cotangents of the non-aux results...) -> (results..., grads for argnums...).
+  irdl.operation @vjp {
+    %in0 = irdl.base "!builtin.function"
+    %out0 = irdl.base "!builtin.function"
+    %argnums = irdl.base "#builtin.dense_array"
+    %num_aux = irdl.base "#builtin.integer"
+    irdl.attributes {"argnums" = %argnums, "num_aux" = %num_aux}
+    irdl.operands(fn: %in0)
+    irdl.results(result: %out0)
+  }
+  // jvp(f): (xs..., tangents for argnums...) -> (results..., tangents of the non-aux results...).
+  irdl.operation @jvp {
+    %in0 = irdl.base "!builtin.function"
+    %out0 = irdl.base "!builtin.function"
+    %argnums = irdl.base "#builtin.dense_array"
+    %num_aux = irdl.base "#builtin.integer"
+    irdl.attributes {"argnums" = %argnums, "num_aux" = %num_aux}
+    irdl.operands(fn: %in0)
+    irdl.results(result: %out0)
+  }
+  // vmap(f): every argument with in_dims[i] >= 0 gains a batch dim of size batch_size at
+  // that position (-1: unbatched); result j carries it at out_dims[j].
+  irdl.operation @vmap {
+    %in0 = irdl.base "!builtin.function"
+    %out0 = irdl.base "!builtin.function"
+    %in_dims = irdl.base "#builtin.dense_array"
+    %out_dims = irdl.base "#builtin.dense_array"
+    %batch_size = irdl.base "#builtin.integer"
+    irdl.attributes {"in_dims" = %in_dims, "out_dims" = %out_dims, "batch_size" = %batch_size}
+    irdl.operands(fn: %in0)
+    irdl.results(result: %out0)
+  }
+}
