@@ -46,6 +46,9 @@ add_executable(check check.c)
 target_link_libraries(check PRIVATE scale)
 enable_testing()
 add_test(NAME scale COMMAND check)
+install(TARGETS scale check EXPORT userTargets ARCHIVE DESTINATION lib RUNTIME DESTINATION bin
+        PUBLIC_HEADER DESTINATION include)
+install(EXPORT userTargets NAMESPACE user:: DESTINATION lib/cmake/user)
 """
 MODEL = """\
 import tfn.numpy as tnp
@@ -91,3 +94,11 @@ def test_a_project_outside_the_tree_finds_tfn_with_find_package(tmp_path):
     proc = subprocess.run([ctest, "--test-dir", str(build), "--output-on-failure"], capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0 and "100% tests passed" in proc.stdout, proc.stdout + proc.stderr
+    prefix = tmp_path / "installed"
+    inst = subprocess.run([cmake, "--install", str(build), "--prefix", str(prefix)], capture_output=True,
+                          text=True, timeout=300)
+    assert inst.returncode == 0, inst.stdout + inst.stderr
+    assert (prefix / "include" / "scale.h").is_file() and (prefix / "lib" / "libscale.a").is_file()
+    exported = (prefix / "lib" / "cmake" / "user" / "userTargets.cmake").read_text()
+    assert str(build) not in exported and "${_IMPORT_PREFIX}/include" in exported
+    assert subprocess.run([str(prefix / "bin" / "check")], timeout=60).returncode == 0

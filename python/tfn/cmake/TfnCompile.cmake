@@ -17,6 +17,7 @@
 # runs tfn-compile at build time (add_custom_command) and creates the library
 # <target> exporting `int <c-name>(const T* in0, ..., U* out0, ...)`; linking it
 # adds the directory of the generated <c-name>.h to the include path and links libm.
+# The target installs and exports like any library (the header is its PUBLIC_HEADER).
 #
 # Cache variables: TFN_PYTHON (the Python that has tfn installed; default the Python of
 # the environment this file was installed into, or a source checkout's .venv), TFN_CPU
@@ -130,10 +131,13 @@ function(tfn_add_library target)
     add_library(${target} STATIC "${object}" "${header}")
   endif()
   set_target_properties(${target} PROPERTIES LINKER_LANGUAGE C)
-  target_include_directories(${target} PUBLIC "${out_dir}")
+  # Installable and exportable: install(TARGETS <target> EXPORT ... PUBLIC_HEADER DESTINATION include)
+  # puts the header beside the library, and the include path names no build directory.
+  target_include_directories(${target} PUBLIC "$<BUILD_INTERFACE:${out_dir}>" "$<INSTALL_INTERFACE:include>")
+  set_target_properties(${target} PROPERTIES PUBLIC_HEADER "${header}")
   find_library(TFN_LIBM m)
   if(TFN_LIBM)
-    target_link_libraries(${target} PUBLIC "${TFN_LIBM}")
+    target_link_libraries(${target} PUBLIC m)  # by name: an exported target names no build machine's path
   endif()
   set_property(TARGET ${target} PROPERTY TFN_HEADER "${header}")
   set_property(TARGET ${target} PROPERTY TFN_FUNCTION "${name}")
