@@ -41,6 +41,23 @@ class _AppendPipeline(argparse.Action):
         namespace.pipeline = [*getattr(namespace, "pipeline", []), element]
 
 
+# The on/off options, mlir-opt's spellings.
+_FLAGS = [
+    ("--split-input-file", f"process each chunk between '{SPLIT_MARKER}' lines separately"),
+    ("--verify-diagnostics", "check diagnostics against expected-error/warning/note/remark comments"),
+    ("--mlir-print-debuginfo", "print locations in the output"),
+    ("--mlir-print-op-generic", "print every op in generic form"),
+    ("--mlir-print-ir-after-all", "print the IR after each pass"),
+    ("--mlir-print-ir-before-all", "print the IR before each pass"),
+    ("--mlir-timing", "report the time of each pass on stderr"),
+    ("--dump-pass-pipeline", "print the pass pipeline (with every option) on stderr before running it"),
+    ("--emit-bytecode", "write MLIR bytecode instead of text"),
+    ("--allow-unregistered-dialect", "accept ops of unknown dialects"),
+    ("--version", "print tfn's and MLIR's versions and exit"),
+    ("--list-passes", "list the tfn passes and exit"),
+]
+
+
 def _build_parser() -> Parser:
     p = Parser(prog=PROG, allow_abbrev=False,
                 description="Run tfn and upstream MLIR passes on an MLIR file (tfn dialect loaded).",
@@ -53,21 +70,8 @@ def _build_parser() -> Parser:
                    help="textual pipeline, e.g. 'builtin.module(tfn-lower-to-linalg,func.func(cse))'")
     p.add_argument("--pass", action=_AppendPipeline, dest="pipeline", metavar="NAME",
                    help="append one pass (tfn or upstream), e.g. --pass 'canonicalize{max-iterations=2}'")
-    p.add_argument("--split-input-file", action="store_true",
-                   help=f"process each chunk between '{SPLIT_MARKER}' lines separately")
-    p.add_argument("--verify-diagnostics", action="store_true",
-                   help="check diagnostics against expected-error/warning/note/remark comments")
-    p.add_argument("--mlir-print-debuginfo", action="store_true", help="print locations in the output")
-    p.add_argument("--mlir-print-op-generic", action="store_true", help="print every op in generic form")
-    p.add_argument("--mlir-print-ir-after-all", action="store_true", help="print the IR after each pass")
-    p.add_argument("--mlir-print-ir-before-all", action="store_true", help="print the IR before each pass")
-    p.add_argument("--mlir-timing", action="store_true", help="report the time of each pass on stderr")
-    p.add_argument("--dump-pass-pipeline", action="store_true",
-                   help="print the pass pipeline (with every option) on stderr before running it")
-    p.add_argument("--version", action="store_true", help="print tfn's and MLIR's versions and exit")
-    p.add_argument("--emit-bytecode", action="store_true", help="write MLIR bytecode instead of text")
-    p.add_argument("--allow-unregistered-dialect", action="store_true", help="accept ops of unknown dialects")
-    p.add_argument("--list-passes", action="store_true", help="list the tfn passes and exit")
+    for flag, help_text in _FLAGS:
+        p.add_argument(flag, action="store_true", help=help_text)
     return p
 
 
