@@ -342,7 +342,7 @@ def compile_function(fn: Callable, args: tuple, kwargs: dict, avals: Sequence[Sh
                 # Past tracing, a failure is the compiler's (or the machine's): name the user's function.
                 from tfn.runtime.errors import compile_errors, describe_function
                 with compile_errors(describe_function(name, source)):
-                    executable = Executable(module, "main", keep_stages=keep_stages)  # its stages start with the tfn text
+                    executable = Executable(module, "main", keep_stages=keep_stages)
         finally:
             _CONTEXT_USE["depth"] -= 1
     if traced.hoisted:

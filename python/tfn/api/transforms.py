@@ -469,31 +469,43 @@ def _matching_leaves(values, tree, avals):
     return out
 
 
+def _eager_forward(f, primals):
+    """f(*primals) by the compiled forward program that eager vjp and linearize share."""
+    return _eager_program(("forward",), f)._call(f, primals, {})
+
+
+def _bound_at_call(apply: Jitted, fn, saved, example, tree, avals):
+    """`run(second)` = `fn(saved, second)`: the program is traced and compiled now (for a
+    `second` like `example`) and every run reuses it on `saved`, so the function is not
+    traced again. A `second` that does not match `tree`/`avals` goes through `fn` and the
+    transform's own checks (which say what is wrong, or convert what they may)."""
+    compiled, leaves = apply._compiled((saved, example), {}, fn)
+    saved_leaves = leaves[:len(pytree.tree_leaves(saved))]
+
+    def run(second):
+        values = _matching_leaves(second, tree, avals)
+        if values is None:
+            return apply._call(fn, (saved, second), {})
+        return pytree.unflatten(compiled.out_tree, compiled.executable(*saved_leaves, *values))
+    return run
+
+
 def _eager_vjp(f, primals, has_aux):
     """The forward program runs now; the program mapping (primals, cotangents) to
     cotangents is traced and compiled now too, and vjp_fn runs it on a copy of the
     primals: f is not traced again, and later changes to its captured state are not seen."""
-    out = _eager_program(("vjp", "forward"), f)._call(f, primals, {})
+    out = _eager_forward(f, primals)
     if has_aux and not (isinstance(out, (tuple, list)) and len(out) == 2):
         raise _error("vjp", f, f"has_aux=True needs f to return a pair (output, aux), got structure "
                                f"{pytree.tree_structure(out)}")
     main, aux = (out if has_aux else (out, None))
-    saved = _saved(tuple(primals))
-    apply = _eager_program(("vjp", bool(has_aux)), f)
 
     def backward(ps, ct):
         return vjp(f, *ps, has_aux=has_aux)[1](ct)
     backward.__name__ = _fn_name(f)
-    compiled, leaves = apply._compiled((saved, main), {}, backward)
-    primal_leaves = leaves[:len(leaves) - len(pytree.tree_leaves(main))]
     main_leaves, main_tree = pytree.flatten(main)
-    main_avals = [ShapeDtype.of(x) for x in main_leaves]
-
-    def vjp_fn(cotangents):
-        cts = _matching_leaves(cotangents, main_tree, main_avals)
-        if cts is None:  # tfn.vjp's own checks say what is wrong (or convert what they may)
-            return apply._call(backward, (saved, cotangents), {})
-        return pytree.unflatten(compiled.out_tree, compiled.executable(*primal_leaves, *cts))
+    vjp_fn = _bound_at_call(_eager_program(("vjp", bool(has_aux)), f), backward, _saved(tuple(primals)), main,
+                            main_tree, [ShapeDtype.of(x) for x in main_leaves])
     return (main, vjp_fn, aux) if has_aux else (main, vjp_fn)
 
 
@@ -564,21 +576,13 @@ def linearize(f: Callable, *primals):
 def _eager_linearize(f, primals):
     """As `_eager_vjp`: the JVP program is compiled now and jvp_fn runs it on a copy of
     the primals, never tracing f again."""
-    out = _eager_program(("linearize", "forward"), f)._call(f, primals, {})
+    out = _eager_forward(f, primals)
     saved = _saved(tuple(primals))
-    apply = _eager_program(("linearize",), f)
 
     def push(p, t):
         return _jvp("linearize", f, p, t, False)[1]
     push.__name__ = _fn_name(f)
-    compiled, leaves = apply._compiled((saved, saved), {}, push)
-    primal_leaves, tree = pytree.flatten(saved)
-    primal_leaves = leaves[:len(primal_leaves)]
-    avals = [ShapeDtype.of(x) for x in pytree.tree_leaves(saved)]
-
-    def jvp_fn(*tangents):
-        ts = _matching_leaves(tuple(tangents), tree, avals)
-        if ts is None:  # tfn.linearize's own checks say what is wrong
-            return apply._call(push, (saved, tuple(tangents)), {})
-        return pytree.unflatten(compiled.out_tree, compiled.executable(*primal_leaves, *ts))
-    return out, jvp_fn
+    saved_leaves, tree = pytree.flatten(saved)
+    run = _bound_at_call(_eager_program(("linearize",), f), push, saved, saved, tree,
+                         [ShapeDtype.of(x) for x in saved_leaves])
+    return out, lambda *tangents: run(tuple(tangents))
