@@ -248,21 +248,38 @@ def label(kind: str, f) -> str:
 _TABLES: "weakref.WeakSet[Any]" = weakref.WeakSet()
 
 
-class FunctionCache:
-    """key of a function -> value, LRU-bounded by LIMITS["functions"]; an entry is dropped
-    as soon as an object its key names by identity dies (checked on the next access)."""
+class _Table:
+    """An ordered table of programs, registered for `clear_caches`."""
 
-    def __init__(self, name: str):
-        self.name = name
+    def __init__(self):
         self._entries: OrderedDict = OrderedDict()
-        self._refs: dict = {}          # key -> weak references that keep watch
-        self._dead: list = []
         self._lock = threading.RLock()
         _TABLES.add(self)
 
     def __len__(self) -> int:
-        self._purge()
         return len(self._entries)
+
+    def values(self):
+        return list(self._entries.values())
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+
+class FunctionCache(_Table):
+    """key of a function -> value, LRU-bounded by LIMITS["functions"]; an entry is dropped
+    as soon as an object its key names by identity dies (checked on the next access)."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.name = name
+        self._refs: dict = {}          # key -> weak references that keep watch
+        self._dead: list = []
+
+    def __len__(self) -> int:
+        self._purge()
+        return super().__len__()
 
     def _purge(self):
         while self._dead:
@@ -291,28 +308,9 @@ class FunctionCache:
 
     def clear(self):
         with self._lock:
-            self._entries.clear()
+            super().clear()
             self._refs.clear()
             self._dead.clear()
-
-
-class _Table:
-    """An ordered table of programs, registered for `clear_caches`."""
-
-    def __init__(self):
-        self._entries: OrderedDict = OrderedDict()
-        self._lock = threading.RLock()
-        _TABLES.add(self)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def values(self):
-        return list(self._entries.values())
-
-    def clear(self):
-        with self._lock:
-            self._entries.clear()
 
 
 class SignatureCache(_Table):
