@@ -6,7 +6,10 @@ the reference (or in the inputs, for reductions and contractions).
 """
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
+import pytest
 
 RTOL = {np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-12}
 
@@ -54,3 +57,13 @@ def magnitude(*arrays) -> float:
     """Largest finite |x| over numeric arrays (the scale of a reduction's rounding error)."""
     return max([0.0] + [float(np.abs(a[np.isfinite(a)]).max(initial=0.0)) for a in map(np.asarray, arrays)
                         if a.dtype.kind in "fi"])
+
+
+def cmake_tools() -> tuple[str, str]:
+    """(cmake, ctest), or skips the test where they or a C compiler are missing."""
+    cmake, ctest = shutil.which("cmake"), shutil.which("ctest")
+    if cmake is None or ctest is None:
+        pytest.skip("cmake is not installed")
+    if not any(shutil.which(c) for c in ("cc", "gcc", "clang")):
+        pytest.skip("no C compiler is installed")
+    return cmake, ctest

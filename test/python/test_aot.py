@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import cmake_tools
+
 import tfn
 import tfn.numpy as tnp
 from tfn import aot, nn
@@ -266,11 +268,7 @@ def test_cli_executable_reports_without_traceback(sources):
 # ---------------------------------------------------------------------------- CMake
 
 def test_cmake_example_builds_and_passes_ctest(tmp_path):
-    cmake, ctest = shutil.which("cmake"), shutil.which("ctest")
-    if cmake is None or ctest is None:
-        pytest.skip("cmake is not installed")
-    if not any(shutil.which(c) for c in ("cc", "gcc", "clang")):
-        pytest.skip("no C compiler is installed")
+    cmake, ctest = cmake_tools()
     build_dir = tmp_path / "build"
     subprocess.run([cmake, "-S", str(REPO), "-B", str(build_dir), f"-DTFN_PYTHON={sys.executable}"],
                    check=True, capture_output=True, timeout=300)

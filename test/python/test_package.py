@@ -2,13 +2,14 @@
 CMake project outside the tree."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+
+from conftest import cmake_tools
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -73,11 +74,7 @@ int main(void) {
 
 
 def test_a_project_outside_the_tree_finds_tfn_with_find_package(tmp_path):
-    cmake, ctest = shutil.which("cmake"), shutil.which("ctest")
-    if cmake is None or ctest is None:
-        pytest.skip("cmake is not installed")
-    if not any(shutil.which(c) for c in ("cc", "gcc", "clang")):
-        pytest.skip("no C compiler is installed")
+    cmake, ctest = cmake_tools()
     src = tmp_path / "user"
     src.mkdir()
     (src / "CMakeLists.txt").write_text(PROJECT)
