@@ -169,7 +169,7 @@ def test_bias_gradients_accumulate_in_place_without_copies():
 
 
 def test_find_ops_outside_payloads_skips_only_linalg_regions():
-    from tfn.transforms.ir_utils import find_ops
+    from tfn.passes.ir_utils import find_ops
     with ir.Context(), ir.Location.unknown():
         module = ir.Module.parse("""
           func.func @f(%a: tensor<4xf32>, %c: f32) -> tensor<4xf32> {

@@ -129,7 +129,7 @@ def test_device_put_without_a_gpu_is_a_clear_error():
 def test_split_reductions_compute_the_same_values():
     # The GPU pipeline's reduction split, run through the CPU pipeline: only rounding changes.
     from tfn.runtime.cpu import CpuExecutable
-    from tfn.transforms.split_reductions import split_reductions
+    from tfn.passes.split_reductions import split_reductions
     x = RNG.standard_normal((4, 1024))
     f = lambda x: (tnp.sum(x, axis=-1), tnp.max(x * x), tnp.prod(1.0 + x * 1e-3, axis=1))
     with context(), ir.Location.unknown():

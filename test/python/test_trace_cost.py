@@ -13,8 +13,8 @@ import tfn.numpy as tnp
 from tfn.api import jit as jit_module
 from tfn.frontend import pytree
 from tfn.frontend.tracer import ShapeDtype
-from tfn.transforms import transform_driver
-from tfn.transforms import merge_identical_functions as merge_module
+from tfn.passes import transform_driver
+from tfn.passes import merge_identical_functions as merge_module
 
 
 def _trace(fn, *args):
@@ -166,7 +166,7 @@ def test_vmap_of_repeated_grad_is_expanded_once(monkeypatch):
 def test_distinct_transforms_cost_no_module_rescans(monkeypatch):
     """K different gradients: expansion looks the module's functions up a bounded number
     of times (once per round), not once per transform or per function."""
-    from tfn.transforms import ir_utils
+    from tfn.passes import ir_utils
 
     def make(k):
         def train(w, x):

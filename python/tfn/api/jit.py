@@ -269,8 +269,8 @@ def trace_module(fn: Callable, args: tuple, kwargs: dict, avals: Sequence[ShapeD
     module = ir.Module.create()
     traced = trace(fn, args, kwargs, module, "main", leaf_avals=avals, hoist_bytes=hoist_bytes)
     traced.func_op.attributes["tfn.source_name"] = ir.StringAttr.get(name)
-    from tfn.transforms.merge_identical_functions import merge_identical_functions
-    from tfn.transforms.transform_driver import expand_all
+    from tfn.passes.merge_identical_functions import merge_identical_functions
+    from tfn.passes.transform_driver import expand_all
     merge_identical_functions(module.operation)  # a transform of a function traced K times is expanded once
     expand_all(module.operation)
     # The functions the transforms were applied to are dead now: not lowered for nothing.

@@ -19,8 +19,8 @@ from tfn.api.jit import Jitted
 from tfn.frontend import pytree
 from tfn.frontend.source import user_line, user_location
 from tfn.frontend.tracer import ShapeDtype, Tracer, current_scope, trace, value_of, wrap
-from tfn.transforms import ir_utils as U
-from tfn.transforms.signatures import grad_type, jvp_type, vjp_type
+from tfn.passes import ir_utils as U
+from tfn.passes.signatures import grad_type, jvp_type, vjp_type
 
 # ---------------------------------------------------------------- helpers
 

@@ -22,7 +22,7 @@ from tfn.dialect.context import new_context
 from tfn.dialect.types import canonical_dtype, dtype_of, shape_of, tensor_type
 from tfn.frontend import pytree
 from tfn.frontend.source import user_line, user_location
-from tfn.transforms.ir_utils import unique_symbol
+from tfn.passes.ir_utils import unique_symbol
 
 _CONTEXT: ir.Context | None = None
 _CONTEXT_LOCK = threading.Lock()

@@ -56,7 +56,7 @@ import os
 
 from mlir import ir
 from mlir.dialects import arith, func, llvm, memref, scf
-from tfn.transforms.ir_utils import find_ops, functions
+from tfn.passes.ir_utils import find_ops, functions
 
 GEMM_SYMBOLS = {"f32": "scipy_cblas_sgemm64_", "f64": "scipy_cblas_dgemm64_"}
 GET_THREADS, SET_THREADS = "scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"
@@ -523,7 +523,7 @@ def linalg_to_blas(module_op: ir.Operation, available: int | None = None, entry:
 
 
 def _register() -> None:
-    from tfn.transforms.registry import register
+    from tfn.passes.registry import register
     register("tfn-linalg-to-blas", "Rewrite f32/f64 linalg.matmul/batch_matmul on memrefs to CBLAS gemm calls")(
         lambda module_op: linalg_to_blas(module_op) and None)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from mlir import ir
 from mlir.dialects import linalg as linalg_gen
 from tfn.lowering.builders import iterator_types
-from tfn.transforms.ir_utils import find_ops
+from tfn.passes.ir_utils import find_ops
 
 PARALLEL = "#linalg.iterator_type<parallel>"
 

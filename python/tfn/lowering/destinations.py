@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from mlir import ir
 from mlir.dialects import bufferization
-from tfn.transforms.ir_utils import find_ops
+from tfn.passes.ir_utils import find_ops
 
 
 def _owner(value: ir.Value):

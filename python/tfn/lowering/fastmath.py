@@ -16,7 +16,7 @@ multiply-accumulates may fuse to FMA. Elementwise ops keep strict IEEE semantics
 from __future__ import annotations
 
 from mlir import ir
-from tfn.transforms.ir_utils import find_ops
+from tfn.passes.ir_utils import find_ops
 
 _COMBINERS = {"arith.addf", "arith.mulf"}
 _FLOAT_MINMAX = {"arith.maximumf", "arith.minimumf", "arith.maxnumf", "arith.minnumf"}
@@ -58,7 +58,7 @@ def relax_reductions(module_op: ir.Operation) -> int:
 
 
 def _register() -> None:
-    from tfn.transforms.registry import register
+    from tfn.passes.registry import register
     register("tfn-relax-reductions", "Mark float reduction combiners reassoc so they vectorize")(
         lambda module_op: relax_reductions(module_op) and None)
 

@@ -25,7 +25,7 @@ from mlir.dialects import arith, gpu, memref
 from mlir.dialects import linalg as linalg_gen
 
 from tfn.lowering.builders import product
-from tfn.transforms.ir_utils import find_ops
+from tfn.passes.ir_utils import find_ops
 
 # Threads per block along the first two mapped dims of a parallel loop nest (x, y).
 TILE_SIZES = (32, 8)
@@ -265,7 +265,7 @@ def _entry_name(module_op: ir.Operation, entry: str | None) -> str:
 
 
 def _register() -> None:
-    from tfn.transforms.registry import register
+    from tfn.passes.registry import register
     register("tfn-gpu-reorder-loops", "Loop order for GPUs: contiguous dim first, unit dims and reductions last")(
         reorder_loops_for_gpu)
     register("tfn-gpu-device-memory", "Buffers in device memory: gpu.alloc/dealloc/memcpy, constants uploaded")(

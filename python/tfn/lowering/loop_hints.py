@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from mlir import ir
 
-from tfn.transforms.registry import register
+from tfn.passes.registry import register
 
 NO_UNROLL = "#llvm.loop_annotation<unroll = #llvm.loop_unroll<disable = true>>"
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from mlir import ir
 from mlir.dialects import arith, func
-from tfn.transforms.ir_utils import clone_with, find_ops
+from tfn.passes.ir_utils import clone_with, find_ops
 
 _F = arith.CmpFPredicate
 _I = arith.CmpIPredicate
@@ -354,7 +354,7 @@ def _template(module_op: ir.Operation, name: str) -> tuple:
 
 
 def _register() -> None:
-    from tfn.transforms.registry import register
+    from tfn.passes.registry import register
     register("tfn-approximate-math", "f32 exp/log/log1p/expm1/tanh/sin/cos as vectorizable arith code")(
         lambda module_op: approximate_math(module_op) and None)
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from mlir import ir
 from mlir.dialects import func
-from tfn.transforms.ir_utils import find_ops
+from tfn.passes.ir_utils import find_ops
 
 OUTLINED_PREFIX = "__tfn_outlined_"
 _CONTRACTIONS = ("linalg.matmul", "linalg.batch_matmul")

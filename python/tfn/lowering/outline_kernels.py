@@ -44,7 +44,7 @@ from __future__ import annotations
 from mlir import ir
 from mlir.dialects import func
 
-from tfn.transforms.registry import register
+from tfn.passes.registry import register
 
 KERNEL_PREFIX = "__tfn_kernel_"
 # Ops whose result is a view of their first operand's buffer.

@@ -17,7 +17,7 @@ from tfn.dialect.ops import int_array, int_attr, str_attr
 from tfn.lowering import contraction
 from tfn.lowering.builders import (PARALLEL, REDUCTION, affine_map, element_type, elementwise,
                                    empty, fill, generic, is_float_type, reshape, scalar_constant, shape)
-from tfn.transforms.ir_utils import find_ops
+from tfn.passes.ir_utils import find_ops
 
 # ---------------------------------------------------------------- scalar bodies
 

@@ -26,7 +26,7 @@ from tfn.lowering.gpu import (check_no_host_access, gpu_loops_pipeline, gpu_to_l
                               pool_allocations, reorder_loops_for_gpu, use_device_memory)
 from tfn.lowering.to_linalg import lower_to_linalg
 from tfn.runtime.cpu import ENTRY, CpuExecutable, StageClock, add_entry_wrapper
-from tfn.transforms.split_reductions import split_reductions
+from tfn.passes.split_reductions import split_reductions
 
 # Chips whose PTX version +ptx80 covers; another chip would make LLVM abort the process.
 SUPPORTED_CHIPS = ("sm_70", "sm_72", "sm_75", "sm_80", "sm_86", "sm_87", "sm_89", "sm_90")

@@ -192,7 +192,7 @@ def _compile_mlir(args, options) -> object:
     from tfn.dialect import new_context
     from tfn.tools.diagnostics import DiagnosticLog, Record, format_record
     from tfn.tools.source import ParseFailure, parse_module, read_input
-    from tfn.transforms.registry import add_pipeline
+    from tfn.passes.registry import add_pipeline
 
     if args.shapes is not None:
         raise UsageError("--shapes is for Python inputs; a .mlir function's types give its shapes")

@@ -24,7 +24,7 @@ from tfn.tools.source import (SPLIT_MARKER, Chunk, ParseFailure, line_one_shift,
                               split_chunks)
 from tfn.tools.verify_diagnostics import parse_expectations, verify
 from tfn.tools.cli import Parser, guarded_main
-from tfn.transforms.registry import PASSES, add_pipeline, pass_names, strip_module_anchor
+from tfn.passes.registry import PASSES, add_pipeline, pass_names, strip_module_anchor
 
 PROG = "tfn-opt"
 

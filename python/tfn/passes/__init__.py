@@ -1,4 +1,4 @@
 """tfn passes, registered by name for PassManagers and `tfn-opt`."""
-from tfn.transforms.registry import PASSES, add_pipeline, pass_names
+from tfn.passes.registry import PASSES, add_pipeline, pass_names
 
 __all__ = ["PASSES", "add_pipeline", "pass_names"]

@@ -23,7 +23,7 @@ from mlir.dialects import func
 from tfn.dialect.ops import int_array, int_attr
 from tfn.rules import BATCH_RULES
 from tfn.rules import batching as B
-from tfn.transforms import ir_utils as U
+from tfn.passes import ir_utils as U
 
 RANDOMNESS_MODES = ("error", "different", "same")
 

@@ -21,8 +21,8 @@ from tfn.dialect.ops import int_array, int_attr
 from tfn.dialect.types import to_dtype
 from tfn.rules import JVP_RULES, NO_DERIVATIVE, TRANSPOSE_RULES
 from tfn.rules.common import add_any, full_like
-from tfn.transforms import ir_utils as U
-from tfn.transforms.signatures import grad_type, jvp_type, vjp_type
+from tfn.passes import ir_utils as U
+from tfn.passes.signatures import grad_type, jvp_type, vjp_type
 
 
 class MissingRuleError(NotImplementedError):

@@ -11,7 +11,7 @@ from mlir import ir
 from tfn.dialect import ops
 from tfn.dialect.ops import ShapeError, int_array, int_attr, str_attr
 from tfn.dialect.types import dtype_of, shape_of
-from tfn.transforms.registry import register
+from tfn.passes.registry import register
 
 
 def _result_shape(op):

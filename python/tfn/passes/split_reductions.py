@@ -24,8 +24,8 @@ from mlir import ir
 from tfn.dialect import ops
 from tfn.dialect.ops import REDUCE_OPS, int_array
 from tfn.dialect.types import shape_of
-from tfn.transforms.ir_utils import find_ops
-from tfn.transforms.registry import register
+from tfn.passes.ir_utils import find_ops
+from tfn.passes.registry import register
 
 SPLIT = 32          # a warp
 MIN_LENGTH = 512    # shorter rows are not worth a second kernel

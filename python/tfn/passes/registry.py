@@ -33,8 +33,8 @@ def pass_names() -> list[str]:
 
 def _load_builtin_passes():
     # Importing registers them.
-    from tfn.transforms import lower_strided_copies_pass, lower_to_linalg_pass, merge_identical_functions  # noqa: F401
-    from tfn.transforms import split_reductions, transform_driver, verify  # noqa: F401
+    from tfn.passes import lower_strided_copies_pass, lower_to_linalg_pass, merge_identical_functions  # noqa: F401
+    from tfn.passes import split_reductions, transform_driver, verify  # noqa: F401
     from tfn.lowering import blas, fastmath, loop_hints, math_approx, outline_kernels  # noqa: F401 - CPU pipeline steps
     from tfn.lowering import gpu  # noqa: F401 - CUDA pipeline steps
 

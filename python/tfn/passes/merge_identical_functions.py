@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from mlir import ir
 
-from tfn.transforms.registry import register
+from tfn.passes.registry import register
 
 
 def _private_functions(module_op: ir.Operation) -> list:

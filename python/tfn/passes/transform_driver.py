@@ -7,8 +7,8 @@ from typing import Callable
 from mlir import ir
 from mlir.dialects import func
 
-from tfn.transforms import ir_utils as U
-from tfn.transforms.registry import register
+from tfn.passes import ir_utils as U
+from tfn.passes.registry import register
 
 EXPANDERS: dict[str, Callable] = {}
 
@@ -17,8 +17,8 @@ def _load_expanders():
     # Imported on first use: the expanders import the rule tables, which import the builders.
     if EXPANDERS:
         return
-    from tfn.transforms.autodiff import EXPANDERS as AD
-    from tfn.transforms.batching import EXPANDERS as BATCH
+    from tfn.passes.autodiff import EXPANDERS as AD
+    from tfn.passes.batching import EXPANDERS as BATCH
     EXPANDERS.update(AD)
     EXPANDERS.update(BATCH)
 
