@@ -20,10 +20,11 @@ from tfn.frontend.pytree import register_pytree_node, tree_flatten, tree_leaves,
 from tfn.frontend.tracer import ShapeDtype, TraceError
 from tfn.numpy import stop_gradient
 from tfn.runtime.device_array import DeviceArray, device_put
+from tfn.runtime.dlpack import from_dlpack
 
 __all__ = [
     # compilation
-    "jit", "Jitted", "Lowered", "aot", "device_put", "DeviceArray",
+    "jit", "Jitted", "Lowered", "aot", "device_put", "DeviceArray", "from_dlpack",
     # compile caches
     "clear_caches", "set_cache_limits", "RecompileWarning", "TfnWarning",
     # transforms

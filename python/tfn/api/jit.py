@@ -134,6 +134,9 @@ class Jitted:
             if isinstance(leaf, Tracer):  # only reached outside every trace (inside one, jit inlines)
                 raise TraceError(f"a traced array {leaf!r} escaped the function that traced it "
                                  f"(argument leaf {i} of {self.__name__})\n  at {user_line()}")
+            if not _is_array_leaf(leaf) and hasattr(leaf, "__dlpack__"):  # torch, JAX, CuPy: no copy
+                from tfn.runtime.dlpack import from_dlpack
+                leaves[i] = leaf = from_dlpack(leaf)
             if not _is_array_leaf(leaf):
                 raise TypeError(
                     f"tfn.jit({self.__name__}): argument leaf {i} is a {type(leaf).__name__}, not an array; "

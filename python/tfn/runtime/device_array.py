@@ -51,6 +51,14 @@ class _Driver:
         self._call("cuMemcpyDtoH_v2", ctypes.c_void_p(array.ctypes.data), ctypes.c_uint64(pointer),
                    ctypes.c_size_t(array.nbytes))
 
+    def copy(self, destination: int, source: int, nbytes: int) -> None:
+        self._call("cuMemcpyDtoD_v2", ctypes.c_uint64(destination), ctypes.c_uint64(source), ctypes.c_size_t(nbytes))
+
+    def synchronize(self) -> None:
+        """Waits for the legacy default stream (CU_STREAM_LEGACY), where copies run and
+        which other libraries order their work before when asked through DLPack."""
+        self._call("cuStreamSynchronize", ctypes.c_void_p(1))
+
 
 _DRIVER: _Driver | None = None
 
@@ -65,12 +73,19 @@ def driver() -> _Driver:
 
 
 class DeviceArray:
-    """A dense row-major array in the memory of GPU 0; `np.asarray` downloads it."""
+    """A dense row-major array in the memory of GPU 0; `np.asarray` downloads it.
+
+    It speaks DLPack (`__dlpack__`, `__dlpack_device__`), so `torch.from_dlpack(d)`,
+    `jax.dlpack.from_dlpack(d)` and `cupy.from_dlpack(d)` share its memory, and
+    `tfn.from_dlpack` makes DeviceArrays of theirs. Memory it does not own (`owned=False`)
+    is kept alive by `base` (for memory from DLPack, the producer's tensor).
+    """
 
     __array_priority__ = 100
 
-    def __init__(self, shape: tuple, dtype, pointer: int, owned: bool = True):
+    def __init__(self, shape: tuple, dtype, pointer: int, owned: bool = True, base=None):
         self.shape, self.dtype, self.pointer, self._owned = tuple(shape), np.dtype(dtype), pointer, owned
+        self.base = base
 
     @property
     def ndim(self) -> int:
@@ -92,6 +107,23 @@ class DeviceArray:
 
     def __repr__(self) -> str:
         return f"DeviceArray({self.dtype.name}{list(self.shape)}, cuda:0)"
+
+    def __dlpack__(self, *, stream: int | None = None, max_version: tuple[int, int] | None = None,
+                   dl_device: tuple[int, int] | None = None, copy: bool | None = None):
+        """A DLPack capsule ("dltensor") on this array's memory, which stays allocated until
+        the consumer is done with it (a copy of it with `copy=True`).
+
+        `stream` is the consumer's CUDA stream (as the DLPack protocol defines it). tfn
+        waits for its own work before handing the array over, so the consumer may read
+        on any stream at once; the stream is checked and otherwise unused. The capsule
+        is unversioned (DLPack 0.8) whatever `max_version` asks, as the protocol allows.
+        """
+        from tfn.runtime.dlpack import export
+        return export(self, stream=stream, dl_device=dl_device, copy=copy)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        """(kDLCUDA, 0): DLPack's name of GPU 0."""
+        return (2, 0)
 
     def __del__(self):
         if self._owned and self.pointer and _DRIVER is not None:
