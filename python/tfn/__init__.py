@@ -8,6 +8,7 @@
     (3, 2)
 """
 from tfn import aot, nn, numpy, random
+from tfn.api import eager as _eager  # noqa: F401 - runs tfn.numpy calls made outside a trace
 from tfn.api.caching import RecompileWarning, TfnWarning, clear_caches, set_cache_limits
 from tfn.api.ensemble import functional_call, stack_module_state
 from tfn.api.jacobians import hessian, jacfwd, jacrev
