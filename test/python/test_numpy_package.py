@@ -59,3 +59,10 @@ def test_the_tracer_has_numpy_api():
 def test_operators_on_python_scalars_stay_weak(op):
     out = tfn.jit(lambda a, b: op(a, b) * np.ones(2, np.float32))(3.0, 2.0)
     assert out.dtype == np.float32
+
+
+def test_an_eager_call_without_the_compiler_says_so(monkeypatch):
+    from tfn.frontend import dispatch
+    monkeypatch.setattr(dispatch, "_eager_call", None)
+    with pytest.raises(RuntimeError, match="sin was called outside a trace.*import tfn"):
+        tnp.sin(np.ones(2))
