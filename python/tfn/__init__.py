@@ -7,7 +7,8 @@
     >>> predict(np.eye(2, dtype=np.float32), np.zeros((3, 2), np.float32)).shape
     (3, 2)
 """
-from tfn import aot, nn, numpy, random
+from tfn import nn, numpy, random
+from tfn.api import eager as _eager  # noqa: F401 - runs tfn.numpy calls made outside a trace
 from tfn.api.caching import RecompileWarning, TfnWarning, clear_caches, set_cache_limits
 from tfn.api.ensemble import functional_call, stack_module_state
 from tfn.api.jacobians import hessian, jacfwd, jacrev
@@ -37,3 +38,16 @@ __all__ = [
     "register_pytree_node", "ShapeDtype", "ShapeError", "TraceError",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """`tfn.aot`, imported when first used: it loads subprocess, tempfile and ctypes for the
+    toolchain, which `import tfn` need not pay for."""
+    if name == "aot":
+        import tfn.aot as aot
+        return aot
+    raise AttributeError(f"module 'tfn' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {"aot"})

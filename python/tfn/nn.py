@@ -12,8 +12,7 @@ import numpy as np
 from tfn import numpy as tnp
 from tfn.dialect import ops
 from tfn.frontend.tracer import wrap
-
-_op = tnp._op
+from tfn.numpy._core import _as_value, _axes, _op, _ufunc_dtypes
 
 
 @_op
@@ -23,8 +22,8 @@ def relu(x):
 
 @_op
 def sigmoid(x):
-    (dtype,), _ = tnp._ufunc_dtypes("sigmoid", np.exp, x)  # numpy's dtype of exp(x)
-    return wrap(ops.logistic(tnp._as_value(x, dtype)))
+    (dtype,), _ = _ufunc_dtypes("sigmoid", np.exp, x)  # numpy's dtype of exp(x)
+    return wrap(ops.logistic(_as_value(x, dtype)))
 
 
 @_op
@@ -47,7 +46,7 @@ def _shift(x, axis):
     """The (gradient-free) maximum over `axis` with kept dims, that exp(x - shift) cannot overflow;
     0 over an empty axis (which has no maximum, and nothing to shift)."""
     x = tnp.asarray(x)
-    axes = tnp._axes(axis, x.ndim, "nn")
+    axes = _axes(axis, x.ndim, "nn")
     if any(x.shape[a] == 0 for a in axes):
         return tnp.zeros(tuple(1 if i in axes else n for i, n in enumerate(x.shape)), x.dtype)
     return tnp.stop_gradient(tnp.max(x, axis=axis, keepdims=True))
@@ -58,7 +57,7 @@ def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) computed around the (gradient-free) maximum; -inf over an empty axis."""
     m = _shift(x, axis)
     out = tnp.log(tnp.sum(tnp.exp(x - m), axis=axis, keepdims=True)) + m
-    return out if keepdims else tnp.squeeze(out, axis=tnp._axes(axis, tnp.asarray(x).ndim, "logsumexp"))
+    return out if keepdims else tnp.squeeze(out, axis=_axes(axis, tnp.asarray(x).ndim, "logsumexp"))
 
 
 @_op

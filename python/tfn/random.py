@@ -23,10 +23,9 @@ from tfn import numpy as tnp
 from tfn.dialect import ops
 from tfn.dialect.types import canonical_dtype
 from tfn.frontend.tracer import Tracer, value_of, wrap
+from tfn.numpy._core import _op, _shape as _array_shape
 
 __all__ = ["key", "split", "fold_in", "bits", "uniform", "normal", "bernoulli"]
-
-_op = tnp._op
 
 
 def _shape(shape) -> tuple[int, ...]:
@@ -112,5 +111,5 @@ def normal(key, shape=(), dtype=np.float32):
 @_op
 def bernoulli(key, p=0.5, shape=None):
     """Booleans that are True with probability `p` (broadcast to `shape`, default p's shape)."""
-    shape = tnp._shape(p) if shape is None else _shape(shape)
+    shape = _array_shape(p) if shape is None else _shape(shape)
     return tnp.less(uniform(key, shape, np.float64), p)

@@ -172,7 +172,7 @@ def compile_module(module: ir.Module, entry: str, name: str | None = None, *, cp
 
 def _check_no_recursion(module: ir.Module, entry: str) -> None:
     """tfn has no control flow, so a recursive call never ends: refuse it, at the call."""
-    from tfn.tools.diagnostics import file_position
+    from tfn.dialect.locations import file_position
     from tfn.passes import ir_utils
     from tfn.passes.transform_driver import find_recursion
     cycle = find_recursion(ir_utils.functions(module.operation), entry)

@@ -160,6 +160,13 @@ def _array_key(a: np.ndarray, watch: list):
     return (_identity(a, watch), a.shape, a.dtype.str, zlib.crc32(data.reshape(-1).view(np.uint8)))
 
 
+def _in_tfn(f) -> bool:
+    """Whether tfn's own code defined `f`: its globals are those of a loaded tfn module. The
+    module may not be `f.__module__`: tfn.numpy's functions are wrapped in `tfn.numpy._core`."""
+    home = sys.modules.get(f.__globals__.get("__name__", ""))
+    return home is not None and home.__name__.startswith("tfn.") and home.__dict__ is f.__globals__
+
+
 def _global_names(code) -> set:
     """Names a code object (and the code nested in it: lambdas, comprehensions) may read
     from its globals."""
@@ -181,11 +188,11 @@ def function_key(f, watch: list | None = None, depth: int = 0):
     if isinstance(f, types.MethodType):  # a bound method is a new object at each attribute access
         return ("method", function_key(f.__func__, watch, depth + 1), _identity(f.__self__, watch))
     if isinstance(f, types.FunctionType):
+        if (f.__module__ or "").startswith("tfn.") and _in_tfn(f):
+            return ("static", f)  # tfn's own functions (tfn.numpy, tfn.nn) do not change
         module = sys.modules.get(f.__module__)
         if module is None or getattr(module, "__dict__", None) is not f.__globals__:
             return _identity(f, watch)  # globals of an exec namespace: no module keeps them
-        if module.__name__.startswith("tfn."):
-            return ("static", f)  # tfn's own functions (tfn.numpy, tfn.nn) do not change
         try:
             parts = [value_key(c.cell_contents, watch, depth + 1) if _filled(c) else ("empty",)
                      for c in f.__closure__ or ()]

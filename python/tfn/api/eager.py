@@ -1,10 +1,15 @@
-"""Eager calls: a tfn.numpy function called on numpy data is compiled (cached) and run."""
+"""Eager calls: a tfn.numpy function called on numpy data is compiled (cached) and run.
+
+Importing this module installs `call_eagerly` as the eager-call hook of the frontend
+(`tfn.frontend.dispatch`), through which tfn.numpy reaches the compiler it does not import.
+"""
 from __future__ import annotations
 
 import numpy as np
 
 from tfn.api.caching import FunctionCache, Programs, try_key
-from tfn.frontend import pytree
+from tfn.api.jit import Jitted
+from tfn.frontend import dispatch, pytree
 from tfn.frontend.tracer import Tracer
 
 # function key -> (structure and static leaves -> program), bounded; see tfn.api.caching.
@@ -17,7 +22,6 @@ def _dynamic(x) -> bool:
 
 def call_eagerly(fn, args, kwargs):
     """Runs fn(*args, **kwargs) compiled: numpy leaves are inputs, everything else is static."""
-    from tfn.api.jit import Jitted
     leaves, tree = pytree.flatten((args, kwargs))
     dynamic = [i for i, x in enumerate(leaves) if _dynamic(x)]
     static = tuple((i, x) for i, x in enumerate(leaves) if not _dynamic(x))
@@ -40,3 +44,6 @@ def call_eagerly(fn, args, kwargs):
         return fn(*a, **kw)
     bound.__name__ = name
     return jitted._call(bound, [leaves[i] for i in dynamic], {})
+
+
+dispatch.set_eager_call(call_eagerly)

@@ -8,7 +8,6 @@ argument of the inner function.
 """
 from __future__ import annotations
 
-import operator
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -19,10 +18,10 @@ from mlir.dialects import func
 
 from tfn.dialect import ops
 from tfn.dialect.context import new_context
+from tfn.dialect.symbols import unique_symbol
 from tfn.dialect.types import canonical_dtype, dtype_of, shape_of, tensor_type
 from tfn.frontend import pytree
 from tfn.frontend.source import user_line, user_location
-from tfn.passes.ir_utils import unique_symbol
 
 _CONTEXT: ir.Context | None = None
 _CONTEXT_LOCK = threading.Lock()
@@ -138,7 +137,12 @@ def current_scope() -> FunctionScope | None:
 
 
 class Tracer:
-    """An array inside a traced function. Supports numpy's operators and common methods."""
+    """An array inside a traced function: its value, shape and dtype, and the misuses it refuses.
+
+    numpy's operators, methods and properties (`x + y`, `x.sum()`, `x.T`, `x[i]`, `x.at`, ...)
+    are put on the class by `tfn.numpy` when it is imported (`tfn/numpy/_array_methods.py`),
+    as in JAX: the tracer lies below the array library and does not import it.
+    """
     __slots__ = ("value", "scope", "weak", "_shape", "_dtype")
     __array_priority__ = 1000
 
@@ -152,7 +156,6 @@ class Tracer:
     dtype = property(lambda self: self._dtype)
     ndim = property(lambda self: len(self._shape))
     size = property(lambda self: int(np.prod(self._shape, dtype=np.int64)))
-    T = property(lambda self: _tnp().transpose(self))
 
     def __len__(self) -> int:
         if not self._shape:
@@ -182,157 +185,10 @@ class Tracer:
     def __hash__(self):
         return id(self)
 
-    # ---- methods (numpy's array API)
-    def reshape(self, *shape, order="C"):
-        return _tnp().reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
-
-    def astype(self, dtype):
-        return _tnp().asarray(self, dtype=dtype)
-
-    def transpose(self, *axes):
-        return _tnp().transpose(self, axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else (axes or None))
-
-    def sum(self, axis=None, keepdims=False, dtype=None):
-        return _tnp().sum(self, axis=axis, keepdims=keepdims, dtype=dtype)
-
-    def mean(self, axis=None, keepdims=False):
-        return _tnp().mean(self, axis=axis, keepdims=keepdims)
-
-    def max(self, axis=None, keepdims=False):
-        return _tnp().max(self, axis=axis, keepdims=keepdims)
-
-    def min(self, axis=None, keepdims=False):
-        return _tnp().min(self, axis=axis, keepdims=keepdims)
-
-    def prod(self, axis=None, keepdims=False):
-        return _tnp().prod(self, axis=axis, keepdims=keepdims)
-
-    def var(self, axis=None, keepdims=False, ddof=0):
-        return _tnp().var(self, axis=axis, keepdims=keepdims, ddof=ddof)
-
-    def std(self, axis=None, keepdims=False, ddof=0):
-        return _tnp().std(self, axis=axis, keepdims=keepdims, ddof=ddof)
-
-    def squeeze(self, axis=None):
-        return _tnp().squeeze(self, axis)
-
-    def flatten(self):
-        return _tnp().reshape(self, (-1,))
-
-    ravel = flatten
-
-    def dot(self, other):
-        return _tnp().dot(self, other)
-
-    def clip(self, min=None, max=None):
-        return _tnp().clip(self, min, max)
-
-    def __getitem__(self, index):
-        return _tnp().getitem(self, index)
-
     def __setitem__(self, index, value):
         raise TypeError(f"a traced array {self!r} is immutable: item assignment is not supported; use "
                         f"x = x.at[index].set(value) (or .add, .multiply, .min, .max) for an updated copy"
                         f"\n  at {user_line()}")
-
-    @property
-    def at(self):
-        """Functional updates: `x.at[index].set(v)`, `.add(v)`, `.multiply(v)`, `.min(v)`, `.max(v)`, `.get()`.
-
-            >>> import numpy as np, tfn
-            >>> tfn.jit(lambda x: x.at[0, ::2].add(1.0))(np.zeros((2, 3)))
-            array([[1., 0., 1.],
-                   [0., 0., 0.]])
-        """
-        return _tnp().at(self)
-
-    def argmax(self, axis=None, keepdims=False):
-        return _tnp().argmax(self, axis=axis, keepdims=keepdims)
-
-    def argmin(self, axis=None, keepdims=False):
-        return _tnp().argmin(self, axis=axis, keepdims=keepdims)
-
-    # ---- operators
-    def __add__(self, o): return _operator("add", operator.add, self, o)
-    def __radd__(self, o): return _operator("add", operator.add, o, self)
-    def __sub__(self, o): return _operator("subtract", operator.sub, self, o)
-    def __rsub__(self, o): return _operator("subtract", operator.sub, o, self)
-    def __mul__(self, o): return _operator("multiply", operator.mul, self, o)
-    def __rmul__(self, o): return _operator("multiply", operator.mul, o, self)
-    def __truediv__(self, o): return _operator("true_divide", operator.truediv, self, o)
-    def __rtruediv__(self, o): return _operator("true_divide", operator.truediv, o, self)
-    def __floordiv__(self, o): return _operator("floor_divide", operator.floordiv, self, o)
-    def __rfloordiv__(self, o): return _operator("floor_divide", operator.floordiv, o, self)
-    def __mod__(self, o): return _operator("remainder", operator.mod, self, o)
-    def __rmod__(self, o): return _operator("remainder", operator.mod, o, self)
-    def __pow__(self, o):
-        if type(o) is int and o == 2 and self.dtype == np.bool_ and not self.weak:
-            return _tnp().square(self)  # numpy's `**` squares for an exponent of 2: int8 (int32 here) for bools
-        return _operator("power", operator.pow, self, o)
-    def __rpow__(self, o): return _operator("power", operator.pow, o, self)
-    def __matmul__(self, o): return _tnp().matmul(self, o)
-    def __rmatmul__(self, o): return _tnp().matmul(o, self)
-    def __neg__(self): return _operator("negative", operator.neg, self)
-    def __pos__(self): return _operator("positive", operator.pos, self)
-    def __abs__(self): return _operator("abs", abs, self)
-    def __invert__(self): return _tnp().logical_not(_bool_operand("~", self))
-    def __and__(self, o): return _tnp().logical_and(_bool_operand("&", self), _bool_operand("&", o))
-    def __rand__(self, o): return _tnp().logical_and(_bool_operand("&", o), _bool_operand("&", self))
-    def __or__(self, o): return _tnp().logical_or(_bool_operand("|", self), _bool_operand("|", o))
-    def __ror__(self, o): return _tnp().logical_or(_bool_operand("|", o), _bool_operand("|", self))
-    def __eq__(self, o): return _operator("equal", operator.eq, self, o)
-    def __ne__(self, o): return _operator("not_equal", operator.ne, self, o)
-    def __lt__(self, o): return _operator("less", operator.lt, self, o)
-    def __le__(self, o): return _operator("less_equal", operator.le, self, o)
-    def __gt__(self, o): return _operator("greater", operator.gt, self, o)
-    def __ge__(self, o): return _operator("greater_equal", operator.ge, self, o)
-
-
-_PYTHON_SAMPLE = {"b": True, "i": 1, "f": 1.0}
-
-
-def _operator(name: str, python_op, *operands):
-    """An operator: the tnp function `name`, except that on Python scalars only (weak tracers of
-    a jitted function's scalar arguments, and Python numbers) it is Python's arithmetic, whose
-    result is again a weak Python scalar: `x * 2` for a float argument x promotes like a float."""
-    weak = all(isinstance(o, Tracer) and o.weak or _is_python_scalar(o) for o in operands)
-    if not weak:
-        if name == "positive":
-            return _tnp().asarray(operands[0]) if operands[0].dtype != np.bool_ else _no_positive(operands[0])
-        return getattr(_tnp(), name)(*operands)
-    samples = [_PYTHON_SAMPLE[o.dtype.kind] if isinstance(o, Tracer) else o for o in operands]
-    try:
-        dtype = canonical_dtype(np.asarray(python_op(*samples)).dtype)  # Python's result type: True + True is 2
-    except ZeroDivisionError:
-        dtype = np.dtype(np.float64)
-    if dtype.kind != "b":  # computed in Python's result type: True + True is 2, 2 ** -1 is 0.5
-        operands = [_tnp().asarray(o, dtype) for o in operands]
-    out = _tnp().asarray(operands[0]) if name == "positive" else getattr(_tnp(), name)(*operands)
-    if out.dtype != dtype:
-        out = _tnp().asarray(out, dtype)
-    return Tracer(out.value, out.scope, True)
-
-
-def _is_python_scalar(x) -> bool:
-    return isinstance(x, (bool, int, float)) and not isinstance(x, np.generic)
-
-
-def _no_positive(x):
-    raise TypeError(f"unary + of a bool array {x!r} is not supported, as in numpy\n  at {user_line()}")
-
-
-def _bool_operand(operator: str, x):
-    """`&`, `|` and `~` are logical on bools; numpy's bitwise meaning on integers is not supported."""
-    dtype = x.dtype if isinstance(x, Tracer) else np.asarray(x).dtype
-    if dtype != np.bool_:
-        raise TypeError(f"operator {operator} on a {dtype} array: tfn supports {operator} on bool arrays "
-                        f"only (bitwise integer ops are not implemented)\n  at {user_line()}")
-    return x
-
-
-def _tnp():
-    from tfn import numpy as tnp
-    return tnp
 
 
 def value_of(x: Any, scope: FunctionScope | None = None) -> ir.Value:

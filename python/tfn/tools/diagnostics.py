@@ -13,6 +13,8 @@ from typing import Iterator, TextIO
 
 from mlir import ir
 
+from tfn.dialect.locations import file_position  # noqa: F401 - also read from here by runtime and passes
+
 SEVERITY_NAMES = {
     ir.DiagnosticSeverity.ERROR: "error",
     ir.DiagnosticSeverity.WARNING: "warning",
@@ -33,22 +35,6 @@ class Record:
     line: int | None = None
     col: int | None = None
     notes: list["Record"] = field(default_factory=list)
-
-
-def file_position(loc: ir.Location) -> tuple[str, int, int] | None:
-    """The first file:line:col inside `loc` (callee of a call site, child of a name, ...)."""
-    if loc.is_a_file():
-        return loc.filename, loc.start_line, loc.start_col
-    if loc.is_a_callsite():
-        return file_position(loc.callee) or file_position(loc.caller)
-    if loc.is_a_name():
-        return file_position(loc.child_loc)
-    if loc.is_a_fused():
-        for inner in loc.locations:
-            found = file_position(inner)
-            if found:
-                return found
-    return None
 
 
 def _record(diag) -> Record:
