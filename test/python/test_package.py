@@ -26,7 +26,8 @@ import tfn
 
 REPO = Path(__file__).resolve().parents[2]
 # What a source tree holds that no sdist is built from (the copy the sdist is built in leaves them out).
-NOT_SOURCES = (".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "Output")
+NOT_SOURCES = (".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis",
+               "Output")
 # Variables that would make the venv's Python see something else than what is installed in it.
 FOREIGN = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "VIRTUAL_ENV", "CONDA_PREFIX")
 
@@ -74,9 +75,7 @@ def dists(tmp_path_factory) -> tuple[Path, Path]:
     copy of the checkout and the wheel from the unpacked sdist: nothing is written into the repository,
     and a file the sdist lacks is missing from the wheel. Both without build isolation (offline), by the
     setuptools of the test extra (pyproject.toml)."""
-    setuptools = pytest.importorskip("setuptools", reason="setuptools (the test extra) builds the wheel")
-    if int(setuptools.__version__.split(".")[0]) < 77:
-        pytest.skip(f"setuptools {setuptools.__version__} is older than the build needs (77)")
+    pytest.importorskip("setuptools", minversion="77", reason="setuptools>=77 (the test extra) builds them")
     out = tmp_path_factory.mktemp("dist")
     shutil.copytree(REPO, out / "checkout", symlinks=True, ignore=shutil.ignore_patterns(*NOT_SOURCES))
     build_sdist = "import sys; from setuptools import build_meta; print(build_meta.build_sdist(sys.argv[1]))"
