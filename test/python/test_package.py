@@ -28,6 +28,13 @@ REPO = Path(__file__).resolve().parents[2]
 # What a source tree holds that no sdist is built from (the copy the sdist is built in leaves them out).
 NOT_SOURCES = (".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis",
                "Output")
+# Run by the venv's Python: its site-packages, where tfn comes from, how it was installed, its sys.path.
+WHERE_TFN_IS = """\
+import importlib.metadata, sys, sysconfig, tfn
+print(sysconfig.get_paths()["purelib"], tfn.__file__, sep="\\n")
+print(importlib.metadata.distribution("tfn").read_text("direct_url.json").strip())
+print(*sys.path, sep="\\n")
+"""
 # Variables that would make the venv's Python see something else than what is installed in it.
 FOREIGN = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "VIRTUAL_ENV", "CONDA_PREFIX")
 
@@ -93,23 +100,22 @@ def venv(dists, tmp_path_factory):
     removed afterwards). The pip of this Python installs into the venv (`pip --python`), which saves the
     venv a pip of its own, and byte-compiles nothing: only the modules a test imports are compiled."""
     root = tmp_path_factory.mktemp("venv")
-    created = Venv(root / "venv", root / "work")
-    created.work.mkdir()
-    run([sys.executable, "-m", "venv", "--without-pip", created.path], cwd=root)
-    run([sys.executable, "-m", "pip", "--python", created.path / "bin" / "python", "install", "-q", "--no-compile",
-         dists[1]], cwd=created.work, env=created.env, timeout=600)
-    # tfn comes from the venv's site-packages, installed from the wheel: neither the checkout nor the
-    # project's venv (whose editable install points at a checkout) is on its path.
-    purelib, module, direct_url, *path = created.run("python", "-c", (
-        "import importlib.metadata as m, sys, sysconfig, tfn; "
-        "print(sysconfig.get_paths()['purelib'], tfn.__file__, m.distribution('tfn').read_text('direct_url.json'),"
-        " *sys.path, sep='\\n')")).stdout.splitlines()
-    assert Path(module).resolve().is_relative_to(Path(purelib).resolve()), (module, purelib)
-    assert '"archive_info"' in direct_url and '"editable"' not in direct_url, direct_url
-    outside = [REPO, *(Path(p).resolve() for p in site.getsitepackages())]
-    assert not [p for p in path if p and any(Path(p).resolve().is_relative_to(o) for o in outside)], path
-    yield created
-    shutil.rmtree(root, ignore_errors=True)
+    try:
+        created = Venv(root / "venv", root / "work")
+        created.work.mkdir()
+        run([sys.executable, "-m", "venv", "--without-pip", created.path], cwd=root)
+        run([sys.executable, "-m", "pip", "--python", created.path / "bin" / "python",
+             "install", "-q", "--no-compile", dists[1]], cwd=created.work, env=created.env, timeout=600)
+        # tfn comes from the venv's site-packages, installed from the wheel: neither the checkout nor the
+        # project's venv (whose editable install points at a checkout) is on its path.
+        purelib, module, direct_url, *path = created.run("python", "-c", WHERE_TFN_IS).stdout.splitlines()
+        assert Path(module).resolve().is_relative_to(Path(purelib).resolve()), (module, purelib)
+        assert '"archive_info"' in direct_url and '"editable"' not in direct_url, direct_url
+        outside = [REPO, *(Path(p).resolve() for p in site.getsitepackages())]
+        assert not [p for p in path if p and any(Path(p).resolve().is_relative_to(o) for o in outside)], path
+        yield created
+    finally:  # also when the install or a check failed
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_the_sdist_and_the_wheel_carry_the_dialect_the_cmake_files_and_the_license(dists):
