@@ -6,6 +6,7 @@ the reference (or in the inputs, for reductions and contractions).
 """
 from __future__ import annotations
 
+import os
 import shutil
 
 import numpy as np
@@ -59,11 +60,19 @@ def magnitude(*arrays) -> float:
                         if a.dtype.kind in "fi"])
 
 
+def c_compiler() -> str:
+    """The C compiler ($CC, else cc, gcc or clang on PATH), or skips the test where there is none."""
+    for name in (os.environ.get("CC"), "cc", "gcc", "clang"):
+        path = shutil.which(name.split()[0]) if name else None
+        if path:
+            return path
+    pytest.skip("no C compiler is installed")
+
+
 def cmake_tools() -> tuple[str, str]:
     """(cmake, ctest), or skips the test where they or a C compiler are missing."""
     cmake, ctest = shutil.which("cmake"), shutil.which("ctest")
     if cmake is None or ctest is None:
         pytest.skip("cmake is not installed")
-    if not any(shutil.which(c) for c in ("cc", "gcc", "clang")):
-        pytest.skip("no C compiler is installed")
+    c_compiler()
     return cmake, ctest
