@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from tfn import numpy as tnp
-from tfn.dialect import ops
+from tfn import ops
 from tfn.frontend.tracer import wrap
 
 _op = tnp._op

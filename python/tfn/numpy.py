@@ -29,7 +29,7 @@ from typing import Sequence
 
 import numpy as _np
 
-from tfn.dialect import ops
+from tfn import ops
 from tfn.dialect.types import DtypeError, canonical_dtype, dtype_of, input_array, shape_of
 from tfn.frontend.indexing import resolve
 from tfn.frontend.source import user_line, user_location
