@@ -7,6 +7,7 @@ ops it applies to tangents), and checked here against what the rule really emits
 """
 from __future__ import annotations
 
+import ast
 import re
 import sys
 
@@ -156,3 +157,15 @@ def test_a_jvp_rule_applies_to_tangents_only_the_ops_it_declares(samples, name):
             applied.add(new.name)
             carries.update(new.results)
     assert applied <= set(EMITTED_ON_TANGENTS[name])
+
+
+@pytest.mark.parametrize("table", ["tfn.dialect.core", "tfn.dialect.verifier", "tfn.autodiff.rules",
+                                   "tfn.batching.rules", "tfn.lowering.rules"])
+def test_rule_tables_do_not_import_the_op_families(table):
+    # ops -> tables, interpreters -> tables + ops: a table importing tfn.ops would be a cycle.
+    tree = ast.parse(open(sys.modules[table].__file__).read())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)} | {
+        a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
+    from_tfn = {a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module == "tfn"
+                for a in node.names}
+    assert not any(m and (m == "tfn.ops" or m.startswith("tfn.ops.")) for m in imported) and "ops" not in from_tfn

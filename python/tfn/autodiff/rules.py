@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 import numpy as np
 from mlir import ir
 
-from tfn.dialect.core import build
+from tfn.dialect.core import BUILDERS
 from tfn.dialect.types import dtype_of, shape_of
 
 JVP_RULES: dict[str, Callable] = {}
@@ -45,7 +45,7 @@ def defjvp_unary(name: str, derivative: Callable, *, module: str) -> None:
     """JVP of y = f(x) as t * f'(x); `derivative(x, y)` builds f'(x) from tfn ops."""
     def jvp(op, primals, tangents):
         t = tangents[0]
-        return None if t is None else build("tfn.mul", t, derivative(primals[0], op.result))
+        return None if t is None else BUILDERS["tfn.mul"](t, derivative(primals[0], op.result))
     jvp.__module__ = module
     defjvp(name, jvp, emits=("tfn.mul",))
 
@@ -63,7 +63,7 @@ def deflinear(name: str, apply: Callable, transpose: Callable, *, module: str) -
 # ---------------------------------------------------------------- symbolic zeros
 
 def full_like(v: ir.Value, value) -> ir.Value:
-    return build("tfn.constant", np.full(shape_of(v), value, dtype=dtype_of(v)))
+    return BUILDERS["tfn.constant"](np.full(shape_of(v), value, dtype=dtype_of(v)))
 
 
 def zeros_like(v: ir.Value) -> ir.Value:
@@ -76,11 +76,11 @@ def add_any(a: ir.Value | None, b: ir.Value | None) -> ir.Value | None:
         return b
     if b is None:
         return a
-    return build("tfn.add", a, b)
+    return BUILDERS["tfn.add"](a, b)
 
 
 def neg_any(a: ir.Value | None) -> ir.Value | None:
-    return None if a is None else build("tfn.neg", a)
+    return None if a is None else BUILDERS["tfn.neg"](a)
 
 
 def is_float(v: ir.Value) -> bool:

@@ -23,7 +23,7 @@ from typing import Callable, Sequence
 
 from mlir import ir
 
-from tfn.dialect.core import build, int_array
+from tfn.dialect.core import BUILDERS, int_array
 from tfn.dialect.types import shape_of
 
 BATCH_RULES: dict[str, Callable] = {}
@@ -71,7 +71,7 @@ def moveaxis(x: ir.Value, src: int, dst: int) -> ir.Value:
         return x
     perm = [d for d in range(len(shape_of(x))) if d != src]
     perm.insert(dst, src)
-    return _memoized((x, "transpose", tuple(perm)), lambda: build("tfn.transpose", x, perm))
+    return _memoized((x, "transpose", tuple(perm)), lambda: BUILDERS["tfn.transpose"](x, perm))
 
 
 def bdim_to_front(x: ir.Value, bdim: int | None, size: int) -> ir.Value:
@@ -84,8 +84,8 @@ def bdim_at(x: ir.Value, bdim: int | None, dst: int, size: int) -> ir.Value:
     if bdim is None:
         shape = list(shape_of(x))
         out = shape[:dst] + [size] + shape[dst:]
-        return _memoized((x, "broadcast", dst, size), lambda: build(
-            "tfn.broadcast_in_dim", x, out, [d for d in range(len(out)) if d != dst]))
+        return _memoized((x, "broadcast", dst, size), lambda: BUILDERS["tfn.broadcast_in_dim"](
+            x, out, [d for d in range(len(out)) if d != dst]))
     return moveaxis(x, bdim, dst)
 
 
@@ -96,10 +96,10 @@ def shift(dims: Sequence[int], bdim: int) -> list[int]:
 
 # ---------------------------------------------------------------- family rules
 
-def defvectorized(name: str, apply: Callable, *, module: str) -> None:
-    """One-operand elementwise op: `apply(op, x)` re-emits it; the batch dim stays where it is."""
+def defvectorized(name: str, build: Callable, *, module: str) -> None:
+    """One-operand elementwise op whose builder is `build(x)`: the batch dim stays where it is."""
     def rule(op, operands, bdims):
-        return apply(op, operands[0]), bdims[0]
+        return build(operands[0]), bdims[0]
     rule.__module__ = module
     BATCH_RULES[name] = rule
 

@@ -5,7 +5,8 @@ this module is the small shared base they (and the rule tables of the interprete
 stand on, so that the tables never need to import `tfn.ops`.
 
 `BUILDERS` maps each op name to its builder. The generic helpers of the interpreters
-(`add_any`, `moveaxis`, ...) build the few ops they need through it, by name.
+(`add_any`, `moveaxis`, ...) build the few ops they need through it, by name
+(`BUILDERS["tfn.add"](a, b)`).
 
     >>> from mlir import ir
     >>> from tfn.dialect import new_context
@@ -82,11 +83,6 @@ def result_type_like(value: ir.Value, shape=None, dtype=None) -> ir.Type:
         t = ir.RankedTensorType(value.type)
         return ir.RankedTensorType.get(t.shape if shape is None else list(shape), t.element_type)
     return tensor_type(shape_of(value) if shape is None else shape, dtype)
-
-
-def build(name: str, *args) -> ir.Value:
-    """Builds op `name` ("tfn.add") with its builder: for rule helpers that cannot import tfn.ops."""
-    return BUILDERS[name](*args)
 
 
 # ---------------------------------------------------------------- reading attributes back

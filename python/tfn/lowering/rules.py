@@ -33,16 +33,16 @@ class _OnFirstCall:
     def __init__(self, module: str, name: str):
         self._module, self._name, self._target = module, name, None
 
-    def _resolve(self):
+    def resolve(self):
         if self._target is None:
             self._target = getattr(importlib.import_module(self._module), self._name)
         return self._target
 
     def __call__(self, *args, **kwargs):
-        return self._resolve()(*args, **kwargs)
+        return self.resolve()(*args, **kwargs)
 
     def __getattr__(self, name):
-        return getattr(self._resolve(), name)
+        return getattr(self.resolve(), name)
 
 
 class LazyModule:
@@ -89,9 +89,12 @@ def element_kind(t: ir.Type) -> str:
 
 def scalar_body(name: str, t: ir.Type) -> Callable:
     """The scalar body of elementwise op `name` ("add") on element type `t`."""
-    body = SCALAR_BODIES[element_kind(t)].get(name)
+    table = SCALAR_BODIES[element_kind(t)]
+    body = table.get(name)
     if body is None:
         raise NotImplementedError(f"lowering of 'tfn.{name}' on element type {t} not implemented")
+    if isinstance(body, _OnFirstCall):   # named before its module was imported: now it is
+        body = table[name] = body.resolve()
     return body
 
 

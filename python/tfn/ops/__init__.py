@@ -23,7 +23,7 @@ differentiated or batched).
     ...         print(types.shape_of(ops.transpose(c, (1, 0))))
     (3, 2)
 """
-from tfn.dialect.core import ShapeError, fail, int_array, int_attr, str_attr
+from tfn.dialect.core import ShapeError, fail, int_array, int_attr, str_attr  # noqa: F401 - re-exported
 from tfn.ops.constants import *  # noqa: F401,F403 - each family's `__all__`: its builders and name tuples
 from tfn.ops.unary import *  # noqa: F401,F403
 from tfn.ops.binary import *  # noqa: F401,F403

@@ -16,7 +16,7 @@ its batch dim as a free dim (the other operand is not broadcast).
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Sequence
 
 from mlir import ir
 
@@ -37,13 +37,17 @@ class DotDims:
     Result dims: the batch dims, then lhs's free dims, then rhs's free dims (each in order).
     (A plain class: a dataclass cost 1 ms of `import tfn`.)
     """
-    __slots__ = ("lhs_batch", "rhs_batch", "lhs_contract", "rhs_contract", "lhs_rank", "rhs_rank")
+    __slots__ = ("lhs_batch", "rhs_batch", "lhs_contract", "rhs_contract", "lhs_rank", "rhs_rank",
+                 "lhs_free", "rhs_free")
 
     def __init__(self, lhs_batch: tuple[int, ...], rhs_batch: tuple[int, ...], lhs_contract: tuple[int, ...],
                  rhs_contract: tuple[int, ...], lhs_rank: int, rhs_rank: int):
         self.lhs_batch, self.rhs_batch = lhs_batch, rhs_batch
         self.lhs_contract, self.rhs_contract = lhs_contract, rhs_contract
         self.lhs_rank, self.rhs_rank = lhs_rank, rhs_rank
+        # The dims of each operand that are neither batch nor contracting dims, in order.
+        self.lhs_free = tuple([d for d in range(lhs_rank) if d not in lhs_batch and d not in lhs_contract])
+        self.rhs_free = tuple([d for d in range(rhs_rank) if d not in rhs_batch and d not in rhs_contract])
 
     def __repr__(self) -> str:
         return (f"DotDims(batch={self.batch}, contract={self.contract}, lhs_rank={self.lhs_rank}, "
@@ -53,8 +57,8 @@ class DotDims:
     def of(cls, batch: tuple[Sequence[int], Sequence[int]], contract: tuple[Sequence[int], Sequence[int]],
            lhs_rank: int, rhs_rank: int) -> DotDims:
         """From the builder's arguments: batch = (lhs dims, rhs dims), contract likewise."""
-        return cls(tuple(int(d) for d in batch[0]), tuple(int(d) for d in batch[1]),
-                   tuple(int(d) for d in contract[0]), tuple(int(d) for d in contract[1]), lhs_rank, rhs_rank)
+        return cls(tuple(map(int, batch[0])), tuple(map(int, batch[1])),
+                   tuple(map(int, contract[0])), tuple(map(int, contract[1])), lhs_rank, rhs_rank)
 
     @classmethod
     def from_op(cls, op: ir.Operation) -> DotDims:
@@ -71,14 +75,6 @@ class DotDims:
     def contract(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
         return self.lhs_contract, self.rhs_contract
 
-    @property
-    def lhs_free(self) -> tuple[int, ...]:
-        return tuple(d for d in range(self.lhs_rank) if d not in self.lhs_batch and d not in self.lhs_contract)
-
-    @property
-    def rhs_free(self) -> tuple[int, ...]:
-        return tuple(d for d in range(self.rhs_rank) if d not in self.rhs_batch and d not in self.rhs_contract)
-
     def lhs_free_position(self, d: int) -> int:
         """The result dim that lhs's free dim `d` becomes."""
         return len(self.lhs_batch) + self.lhs_free.index(d)
@@ -88,8 +84,7 @@ class DotDims:
         return len(self.lhs_batch) + len(self.lhs_free) + self.rhs_free.index(d)
 
     def result_shape(self, lhs_shape: Sequence[int], rhs_shape: Sequence[int]) -> list[int]:
-        return ([lhs_shape[d] for d in self.lhs_batch] + [lhs_shape[d] for d in self.lhs_free]
-                + [rhs_shape[d] for d in self.rhs_free])
+        return [lhs_shape[d] for d in self.lhs_batch + self.lhs_free] + [rhs_shape[d] for d in self.rhs_free]
 
 
 def dot_general(lhs: ir.Value, rhs: ir.Value, batch: tuple[Sequence[int], Sequence[int]],
@@ -168,10 +163,10 @@ def _batch_dot_general(op, operands, bdims):
 
 # ---------------------------------------------------------------- lowering
 
-# (multiply, add) of a contraction by element kind: numpy's bool matmul is an OR of ANDs
-# (i1 muli/addi would be AND/XOR); integers wrap around like numpy's.
-_PRODUCT_SUM: dict[str, tuple[Callable, Callable]] = {
-    "float": (arith.mulf, arith.addf), "int": (arith.muli, arith.addi), "bool": (arith.andi, arith.ori),
+# (multiply, add) of a contraction by element kind, as names of arith builders: numpy's bool
+# matmul is an OR of ANDs (i1 muli/addi would be AND/XOR); integers wrap around like numpy's.
+_PRODUCT_SUM: dict[str, tuple[str, str]] = {
+    "float": ("mulf", "addf"), "int": ("muli", "addi"), "bool": ("andi", "ori"),
 }
 
 
@@ -198,7 +193,7 @@ def _lower_dot_general(op, a, b):
     maps = [operand_map(d.lhs_rank, d.lhs_batch, lfree, d.lhs_contract, nb),
             operand_map(d.rhs_rank, d.rhs_batch, rfree, d.rhs_contract, nb + nl),
             builders.affine_map(loops, list(range(nb + nl + nr)))]
-    mul, add = _PRODUCT_SUM[element_kind(elem)]
+    mul, add = (getattr(arith, name) for name in _PRODUCT_SUM[element_kind(elem)])
     if nc == 0:
         # No contraction: a plain (broadcasting) product. An all-parallel generic must not
         # read its `outs`: elementwise fusion treats such an op as a pure map and re-runs an

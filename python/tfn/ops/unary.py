@@ -64,7 +64,7 @@ def unary_op(name: str, *, jvp: Callable | None = None, no_derivative: str | Non
         defjvp_unary(op_name, jvp, module=__name__)
     else:
         NO_DERIVATIVE[op_name] = no_derivative
-    defvectorized(op_name, lambda op, x: build(x), module=__name__)
+    defvectorized(op_name, build, module=__name__)
     if lower is not None:
         LOWERINGS[op_name] = lower
     else:
