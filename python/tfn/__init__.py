@@ -15,7 +15,7 @@ from tfn.api.jacobians import hessian, jacfwd, jacrev
 from tfn.api.jit import Jitted, Lowered, jit
 from tfn.api.transforms import grad, grad_and_value, jvp, linearize, vjp
 from tfn.api.vmap import vmap
-from tfn.dialect.ops import ShapeError
+from tfn.ops import ShapeError
 from tfn.frontend import pytree as tree_util
 from tfn.frontend.pytree import register_pytree_node, tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
 from tfn.frontend.tracer import ShapeDtype, TraceError

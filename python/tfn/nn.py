@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from tfn import numpy as tnp
-from tfn.dialect import ops
+from tfn import ops
 from tfn.frontend.tracer import wrap
 from tfn.numpy._core import _as_value, _axes, _op, _ufunc_dtypes
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from tfn import numpy as tnp
-from tfn.dialect import ops
+from tfn import ops
 from tfn.dialect.types import canonical_dtype
 from tfn.frontend.tracer import Tracer, value_of, wrap
 from tfn.numpy._core import _op, _shape as _array_shape

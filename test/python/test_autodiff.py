@@ -8,8 +8,8 @@ import pytest
 import tfn
 import tfn.numpy as tnp
 from tfn import nn
-from tfn.dialect import ops
-from tfn.rules import JVP_RULES, NO_DERIVATIVE, TRANSPOSE_RULES
+from tfn import ops
+from tfn.autodiff import JVP_RULES, NO_DERIVATIVE, TRANSPOSE_RULES
 
 RNG = np.random.default_rng(0)
 

@@ -291,9 +291,9 @@ def _raise_internal(op, x):
 @pytest.mark.parametrize("lowering,message", [(_broken_tanh, "offset 0 is out-of-bounds"),
                                               (_raise_internal, "ValueError: an internal invariant failed")])
 def test_compiler_failure_names_the_function_not_the_ir(monkeypatch, lowering, message):
-    from tfn.lowering import to_linalg
+    from tfn.lowering.rules import LOWERINGS
     from tfn.runtime.errors import CompileError
-    monkeypatch.setitem(to_linalg.LOWERINGS, "tfn.tanh", lowering)
+    monkeypatch.setitem(LOWERINGS, "tfn.tanh", lowering)
     line = _model.__code__.co_firstlineno
     for compile_ in (lambda: tfn.jit(_model)(np.ones(3)), lambda: aot.compile(_model, np.ones(3), name="m")):
         with pytest.raises(CompileError) as info:
@@ -305,9 +305,9 @@ def test_compiler_failure_names_the_function_not_the_ir(monkeypatch, lowering, m
 
 
 def test_tfn_compile_reports_a_compiler_failure_at_the_line(monkeypatch, capsys, tmp_path):
-    from tfn.lowering import to_linalg
+    from tfn.lowering.rules import LOWERINGS
     from tfn.tools import compile as cli
-    monkeypatch.setitem(to_linalg.LOWERINGS, "tfn.tanh", _broken_tanh)
+    monkeypatch.setitem(LOWERINGS, "tfn.tanh", _broken_tanh)
     source = tmp_path / "model.py"
     source.write_text("import tfn.numpy as tnp\n\ndef model(x):\n    return tnp.tanh(x) * 2\n")
     assert cli.main([f"{source}:model", "--shapes", "f32[3]", "-o", str(tmp_path)]) == 1

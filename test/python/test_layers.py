@@ -4,7 +4,9 @@ Every module under python/tfn is read with `ast` (no import runs): its imports a
 module level and inside functions, relative ones resolved, and `from tfn.x import y`
 counted as an import of the module `tfn.x.y` where there is one. The implicit import
 of a module's parent packages is no edge: Python runs a package's `__init__` before
-its modules, and a partly run parent is the normal case, not a cycle.
+its modules, and a partly run parent is the normal case, not a cycle; so is an explicit
+import of one's own package (`from tfn import ops` in tfn.ops.binary, whose rules read the
+package's builders when they run).
 """
 from __future__ import annotations
 
@@ -30,7 +32,9 @@ FORBIDDEN = {
     "tfn.numpy":            COMPILER,
     "tfn.nn":               COMPILER,
     "tfn.random":           COMPILER,
-    "tfn.rules":            ABOVE_CORE,
+    "tfn.ops":              ABOVE_CORE,
+    "tfn.autodiff":         ABOVE_CORE + ("tfn.ops",),
+    "tfn.batching":         ABOVE_CORE + ("tfn.ops",),
     "tfn.passes":           ABOVE_CORE,
     "tfn.lowering":         ABOVE_CORE,
     "tfn.runtime":          ABOVE_CORE,
@@ -51,7 +55,7 @@ REGISTRY = "tfn.passes.registry"
 REGISTRY_USERS = ("tfn.passes", "tfn.passes.registry", "tfn.passes.pipeline", "tfn.passes.pipelines")
 
 # Being restructured in another branch: cycles wholly inside these are checked apart.
-COMPILER_CORE = ("tfn.passes", "tfn.lowering", "tfn.runtime", "tfn.rules", "tfn.dialect.ops")
+COMPILER_CORE = ("tfn.passes", "tfn.lowering", "tfn.runtime", "tfn.ops", "tfn.autodiff", "tfn.batching")
 
 ROOT = Path(__file__).resolve().parents[2] / "python"
 
@@ -186,7 +190,7 @@ def _cycle_in(start: str, component: set[str], edges) -> list[str]:
 def _module_level_cycles(lazy: bool = False) -> list[list[str]]:
     edges: dict[str, set[str]] = {}
     for i in IMPORTS:
-        if (lazy or not i.lazy) and i.target != i.source:
+        if (lazy or not i.lazy) and i.target != i.source and not _under(i.source, (i.target,)):
             edges.setdefault(i.source, set()).add(i.target)
     return _cycles(edges)
 

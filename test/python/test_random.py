@@ -6,7 +6,7 @@ import pytest
 
 import tfn
 import tfn.numpy as tnp
-from tfn.rules.batching import RandomnessError
+from tfn.batching import RandomnessError
 
 KEY = tfn.random.key(42)
 

@@ -16,8 +16,8 @@ import pytest
 import tfn
 import tfn.numpy as tnp
 from tfn import nn
-from tfn.dialect import ops
-from tfn.rules import BATCH_RULES
+from tfn import ops
+from tfn.batching import BATCH_RULES
 from conftest import assert_close, make_array
 
 B = 3

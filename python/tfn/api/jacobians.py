@@ -13,7 +13,7 @@ import numpy as np
 from tfn import numpy as tnp
 from tfn.api.transforms import _Args, _error, _check_argnums, _is_int, _normalize_argnums, _Transformed, jvp, vjp
 from tfn.api.vmap import vmap
-from tfn.dialect import ops
+from tfn import ops
 from tfn.frontend import pytree
 from tfn.frontend.tracer import ShapeDtype, Tracer, wrap
 

@@ -14,7 +14,7 @@ from mlir import ir
 
 from tfn.api.transforms import _error as transform_error
 from tfn.api.transforms import _Args, _is_int, _trace_args, _Transformed, _apply, _i64, _i64s, _wrap_all
-from tfn.dialect import ops
+from tfn import ops
 from tfn.frontend import pytree
 from tfn.frontend.tracer import ShapeDtype, Tracer, trace, value_of
 from tfn.passes.batching import RANDOMNESS_MODES, vmap_type

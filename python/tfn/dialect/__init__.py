@@ -1,5 +1,6 @@
-"""The tfn dialect: loading its IRDL definition and building its ops."""
+"""The tfn dialect: loading its IRDL definition, types, and the base of its op builders
+(the builders and rules of each op are in `tfn.ops`)."""
 from tfn.dialect.context import dialect_path, load_dialect, new_context
-from tfn.dialect import ops, types
+from tfn.dialect import core, types
 
-__all__ = ["dialect_path", "load_dialect", "new_context", "ops", "types"]
+__all__ = ["core", "dialect_path", "load_dialect", "new_context", "types"]

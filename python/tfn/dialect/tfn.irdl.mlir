@@ -4,7 +4,8 @@
 // IRDL gives no custom syntax: ops print in the generic form, e.g.
 //   %2 = "tfn.add"(%0, %1) : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
 // Shape rules (which IRDL cannot state) are checked by the Python builders in
-// python/tfn/dialect/ops.py and by the `tfn-verify` pass.
+// python/tfn/ops/ (one module per op family, with every other rule of each op) and
+// by the `tfn-verify` pass. A new op also needs its builder and rules there.
 irdl.dialect @tfn {
 
   // ---- constants and index arrays

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tfn.dialect.ops import ShapeError
+from tfn.ops import ShapeError
 from tfn.frontend.source import user_line
 
 _VALID = ("only integers, slices (`:`), ellipsis (`...`), numpy.newaxis (`None`) and integer or boolean "

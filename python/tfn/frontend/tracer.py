@@ -16,7 +16,7 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import func
 
-from tfn.dialect import ops
+from tfn import ops
 from tfn.dialect.context import new_context
 from tfn.dialect.symbols import unique_symbol
 from tfn.dialect.types import canonical_dtype, dtype_of, shape_of, tensor_type

@@ -22,7 +22,7 @@ them intact and rewrites them to BLAS calls; whatever it leaves lowers to loops.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from mlir import ir
 from mlir.dialects import linalg as linalg_ops
@@ -30,6 +30,9 @@ from mlir.dialects.linalg import fill_builtin_region
 
 from tfn.lowering.builders import (PARALLEL, affine_map, element_type, empty, fill, generic, product, reshape,
                                    scalar_constant, shape)
+
+if TYPE_CHECKING:
+    from tfn.ops.dot_general import DotDims
 
 # Below this many multiply-adds the generic loop nest is as fast as a library call.
 BLAS_MIN_FLOPS = 4096
@@ -79,23 +82,22 @@ def _maps(trans_a: bool, trans_b: bool, batched: bool) -> list[ir.AffineMap]:
             affine_map(nd, bd + [m, n])]
 
 
-def gemm_plan(a_shape, b_shape, lb, rb, lc, rc):
-    """Returns (batch, M, N, K, lfree, rfree, lc, rc) with the contracting pairs sorted by lhs dim."""
-    lfree = [d for d in range(len(a_shape)) if d not in lb and d not in lc]
-    rfree = [d for d in range(len(b_shape)) if d not in rb and d not in rc]
-    pairs = sorted(zip(lc, rc))
+def gemm_plan(a_shape, b_shape, dims: DotDims):
+    """Returns (batch, M, N, K, lfree, rfree, lc, rc), dims as lists, the contracting pairs sorted by lhs dim."""
+    lfree, rfree = list(dims.lhs_free), list(dims.rhs_free)
+    pairs = sorted(zip(dims.lhs_contract, dims.rhs_contract))
     lc, rc = [p[0] for p in pairs], [p[1] for p in pairs]
-    batch = product(a_shape[d] for d in lb)
+    batch = product(a_shape[d] for d in dims.lhs_batch)
     m, n, k = (product(a_shape[d] for d in lfree), product(b_shape[d] for d in rfree),
                product(a_shape[d] for d in lc))
     return batch, m, n, k, lfree, rfree, lc, rc
 
 
-def wants_blas(a: ir.Value, b: ir.Value, lb, rb, lc, rc) -> bool:
+def wants_blas(a: ir.Value, b: ir.Value, dims: DotDims) -> bool:
     elem = element_type(a)
     if not isinstance(elem, (ir.F32Type, ir.F64Type)) or element_type(b) != elem:
         return False
-    batch, m, n, k, *_ = gemm_plan(shape(a), shape(b), lb, rb, lc, rc)
+    batch, m, n, k, *_ = gemm_plan(shape(a), shape(b), dims)
     if min(batch, m, n, k) == 0:
         return False
     return batch * m * n * k >= BLAS_MIN_FLOPS
@@ -147,10 +149,11 @@ def _lower_rhs_broadcast(a, b, lfree, rfree, lc, rc, out_dims):
     return reshape(transpose(c, [1, 0, 2]), out_dims)
 
 
-def lower_as_matmul(a: ir.Value, b: ir.Value, lb, rb, lc, rc, out_dims) -> ir.Value:
+def lower_as_matmul(a: ir.Value, b: ir.Value, dims: DotDims, out_dims) -> ir.Value:
     """dot_general as linalg.matmul / batch_matmul on [B,M,K] x [B,K,N] views (see module doc)."""
     elem = element_type(a)
-    batch, m, n, k, lfree, rfree, lc, rc = gemm_plan(shape(a), shape(b), list(lb), list(rb), lc, rc)
+    lb, rb = list(dims.lhs_batch), list(dims.rhs_batch)
+    batch, m, n, k, lfree, rfree, lc, rc = gemm_plan(shape(a), shape(b), dims)
     if not lb:
         order = list(range(len(shape(b))))
         if order != rc + rfree and order != rfree + rc:

@@ -7,7 +7,7 @@ import string
 
 import numpy as _np
 
-from tfn.dialect import ops
+from tfn import ops
 from tfn.frontend.tracer import Tracer, wrap
 from tfn.numpy._core import _as_tracer, _as_value, _axis, _fail, _op, _shape, asarray, broadcast_shapes, result_type
 from tfn.numpy._elementwise import multiply, not_equal

@@ -13,7 +13,7 @@ import threading
 
 import numpy as _np
 
-from tfn.dialect import ops
+from tfn import ops
 from tfn.dialect.types import DtypeError, canonical_dtype, input_array
 from tfn.frontend import dispatch
 from tfn.frontend.source import user_line, user_location

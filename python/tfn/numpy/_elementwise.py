@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as _np
 
-from tfn.dialect import ops
+from tfn import ops
 from tfn.dialect.types import canonical_dtype, dtype_of, shape_of
 from tfn.frontend.source import user_line
 from tfn.frontend.tracer import Tracer, wrap

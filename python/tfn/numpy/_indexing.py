@@ -7,7 +7,7 @@ import builtins
 
 import numpy as _np
 
-from tfn.dialect import ops
+from tfn import ops
 from tfn.frontend.indexing import resolve
 from tfn.frontend.source import user_line
 from tfn.frontend.tracer import Tracer, value_of, wrap

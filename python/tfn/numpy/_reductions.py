@@ -7,7 +7,7 @@ import builtins
 
 import numpy as _np
 
-from tfn.dialect import ops
+from tfn import ops
 from tfn.frontend.tracer import Tracer, value_of, wrap
 from tfn.numpy._core import _as_tracer, _axes, _axis, _fail, _numpy_result, _op, asarray
 from tfn.numpy._elementwise import equal, logical_or, not_equal, sqrt, subtract, true_divide, where

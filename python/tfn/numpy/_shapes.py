@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as _np
 
-from tfn.dialect import ops
+from tfn import ops
 from tfn.frontend.tracer import Tracer, value_of, wrap
 from tfn.numpy._core import (_as_tracer, _as_value, _axes, _axis, _broadcast_value, _describe, _fail, _ints, _op,
                              _shape, _shape_arg, _static, broadcast_shapes, result_type)

@@ -16,11 +16,10 @@ from typing import Sequence
 from mlir import ir
 from mlir.dialects import func
 
-from tfn.dialect import ops
-from tfn.dialect.ops import int_array, int_attr
+from tfn import ops
+from tfn.dialect.core import int_array, int_attr
 from tfn.dialect.types import to_dtype
-from tfn.rules import JVP_RULES, NO_DERIVATIVE, TRANSPOSE_RULES
-from tfn.rules.common import add_any, full_like
+from tfn.autodiff.rules import JVP_RULES, NO_DERIVATIVE, TRANSPOSE_RULES, add_any, full_like
 from tfn.passes import ir_utils as U
 from tfn.passes.signatures import grad_type, jvp_type, vjp_type
 

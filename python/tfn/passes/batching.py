@@ -20,9 +20,10 @@ from typing import Sequence
 from mlir import ir
 from mlir.dialects import func
 
-from tfn.dialect.ops import int_array, int_attr
-from tfn.rules import BATCH_RULES
-from tfn.rules import batching as B
+from tfn import ops  # noqa: F401 - imports every op family, which registers its batching rules
+from tfn.batching import rules as B
+from tfn.batching.rules import BATCH_RULES
+from tfn.dialect.core import int_array, int_attr
 from tfn.passes import ir_utils as U
 
 RANDOMNESS_MODES = ("error", "different", "same")

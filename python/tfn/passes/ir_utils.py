@@ -186,7 +186,7 @@ def contains_transforms(func_op, module_op: ir.Operation, funcs: dict | None = N
 
 
 def zeros_like_type(t: ir.Type) -> ir.Value:
-    from tfn.dialect import ops
+    from tfn import ops
     from tfn.dialect.types import to_dtype
     rt = ir.RankedTensorType(t)
     return ops.full(list(rt.shape), 0, to_dtype(rt.element_type))

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from mlir import ir
 
-from tfn.dialect import ops
-from tfn.dialect.ops import REDUCE_OPS, int_array
+from tfn import ops
+from tfn.ops import REDUCE_OPS, int_array
 from tfn.dialect.types import shape_of
 from tfn.passes.ir_utils import find_ops
 from tfn.passes.registry import register

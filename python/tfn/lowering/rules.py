@@ -1,0 +1,136 @@
+"""The lowering table (op name -> `(op, *operands) -> ir.Value`) and the elementwise helpers.
+
+Each family module of `tfn.ops` registers the lowering of its ops here, beside their
+other rules; `tfn.lowering.to_linalg` (the `tfn-lower-to-linalg` pass) walks a module
+and calls them. Elementwise ops share the scalar-body tables `SCALAR_BODIES[kind][name]`
+(kind: "float", "int", "bool"), which reductions read too (sum is add, ...).
+
+The family modules are imported with `tfn`, the upstream dialect modules are not:
+`mlir.dialects.linalg` alone builds every opdsl named op when imported (~0.1 s), and
+arith, math and tensor cost ~13 ms more. So rules reach them (and
+`tfn.lowering.builders`, which imports them) through `LazyModule`s: module-level code
+only names a function (`float=math.erf` in a table row; it is imported when first
+called), and rule bodies, which run after the pass imported the real modules
+(`import_modules`), read them as usual (`arith.CmpFPredicate.OGT`).
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Callable
+
+from mlir import ir
+
+LOWERINGS: dict[str, Callable[..., ir.Value]] = {}
+
+# kind ("float", "int", "bool") -> op name ("add") -> scalar body `(*scalars) -> scalar`.
+SCALAR_BODIES: dict[str, dict[str, Callable]] = {"float": {}, "int": {}, "bool": {}}
+
+
+class _OnFirstCall:
+    """`module.name` named before `module` is imported: imports it when called or read."""
+
+    def __init__(self, module: str, name: str):
+        self._module, self._name, self._target = module, name, None
+
+    def resolve(self):
+        if self._target is None:
+            self._target = getattr(importlib.import_module(self._module), self._name)
+        return self._target
+
+    def __call__(self, *args, **kwargs):
+        return self.resolve()(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.resolve(), name)
+
+
+class LazyModule:
+    """A module imported on first use: `lazy.f` is the real `f` once the module is imported,
+    and before that a stand-in that imports it when called."""
+
+    def __init__(self, name: str):
+        self._module_name = name
+
+    def __getattr__(self, name):
+        module = sys.modules.get(self._module_name)
+        if module is None:
+            return _OnFirstCall(self._module_name, name)
+        value = getattr(module, name)
+        setattr(self, name, value)   # later reads find it in the instance, as fast as a module's
+        return value
+
+
+arith = LazyModule("mlir.dialects.arith")
+math = LazyModule("mlir.dialects.math")
+tensor = LazyModule("mlir.dialects.tensor")
+linalg = LazyModule("mlir.dialects.linalg")
+builders = LazyModule("tfn.lowering.builders")
+
+
+def import_modules() -> None:
+    """Imports the modules that the `LazyModule`s of the rules stand for (done by the
+    lowering pass when it is imported, so rule bodies read the real modules)."""
+    for name in ("mlir.dialects.arith", "mlir.dialects.math", "mlir.dialects.tensor", "mlir.dialects.linalg",
+                 "tfn.lowering.builders", "tfn.lowering.contraction"):
+        importlib.import_module(name)
+
+
+# ---------------------------------------------------------------- element kinds and casts
+
+def width(t: ir.Type) -> int:
+    return 64 if isinstance(t, ir.F64Type) else 32 if isinstance(t, ir.F32Type) else ir.IntegerType(t).width
+
+
+def element_kind(t: ir.Type) -> str:
+    """"float", "bool" or "int": which scalar-body table an element type reads."""
+    return "float" if builders.is_float_type(t) else "bool" if width(t) == 1 else "int"
+
+
+def scalar_body(name: str, t: ir.Type) -> Callable:
+    """The scalar body of elementwise op `name` ("add") on element type `t`."""
+    table = SCALAR_BODIES[element_kind(t)]
+    body = table.get(name)
+    if body is None:
+        raise NotImplementedError(f"lowering of 'tfn.{name}' on element type {t} not implemented")
+    if isinstance(body, _OnFirstCall):   # named before its module was imported: now it is
+        body = table[name] = body.resolve()
+    return body
+
+
+def cast_scalar(x: ir.Value, to: ir.Type) -> ir.Value:
+    """numpy astype on one scalar: floats truncate toward zero, bools are x != 0."""
+    src = x.type
+    if src == to:
+        return x
+    is_float_type, constant = builders.is_float_type, builders.scalar_constant
+    if is_float_type(to):
+        if is_float_type(src):
+            return arith.extf(to, x) if width(to) > width(src) else arith.truncf(to, x)
+        return arith.uitofp(to, x) if width(src) == 1 else arith.sitofp(to, x)
+    if width(to) == 1:
+        if is_float_type(src):
+            return arith.cmpf(arith.CmpFPredicate.UNE, x, constant(src, 0.0))
+        return arith.cmpi(arith.CmpIPredicate.ne, x, constant(src, 0))
+    if is_float_type(src):
+        return arith.fptosi(to, x)
+    if width(src) == 1:
+        return arith.extui(to, x)
+    return arith.extsi(to, x) if width(to) > width(src) else arith.trunci(to, x)
+
+
+# ---------------------------------------------------------------- elementwise family
+
+def defelementwise(name: str, *, module: str, float: Callable | None = None, int: Callable | None = None,
+                   bool: Callable | None = None) -> None:
+    """Lowers elementwise op `tfn.<name>` to one linalg.generic whose body is the scalar body
+    of the operands' element kind (`float`, `int`, `bool`; None: not defined on that kind)."""
+    for kind, body in (("float", float), ("int", int), ("bool", bool)):
+        if body is not None:
+            SCALAR_BODIES[kind][name] = body
+
+    def lower(op, *operands):
+        elem = builders.element_type(operands[0])
+        return builders.elementwise(list(operands), elem, scalar_body(name, elem))
+    lower.__module__ = module
+    LOWERINGS[f"tfn.{name}"] = lower
