@@ -11,7 +11,6 @@ from mlir import ir
 from tfn.dialect import ops
 from tfn.dialect.ops import ShapeError, int_array, int_attr, str_attr
 from tfn.dialect.types import dtype_of, shape_of
-from tfn.passes.registry import register
 
 
 def _result_shape(op):
@@ -89,4 +88,4 @@ def verify_shapes(module_op: ir.Operation) -> None:
         raise VerificationError(*found[0])
 
 
-register("tfn-verify", "Check the shape and dtype rules of tfn ops (IRDL checks only kinds)")(verify_shapes)
+NAME, DESCRIPTION, run = "tfn-verify", "Check the shape and dtype rules of tfn ops (IRDL checks only kinds)", verify_shapes
