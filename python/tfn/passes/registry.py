@@ -10,6 +10,7 @@ appear at the top level only.
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import re
@@ -119,47 +120,42 @@ def run_pipeline(module_op: ir.Operation, pipeline: str, stats: dict | None = No
     that cost no IR: the tfn passes are called directly (an exception they raise propagates
     as it is) and the verifier runs after the upstream passes only. Consecutive upstream
     passes share one pass manager."""
-    upstream: list[str] = []
-
-    def flush():
-        if upstream:
-            pm = PassManager("builtin.module")
-            _add_upstream(pm, ",".join(upstream))
-            pm.run(module_op)
-            upstream.clear()
     for tfn_pass, element in _elements(pipeline):
         if tfn_pass is None:
-            upstream.append(element)
+            pm = PassManager("builtin.module")
+            _add_upstream(pm, element)
+            pm.run(module_op)
             continue
-        flush()
         name, fn, options = tfn_pass
         result = fn(module_op, **options)
         if stats is not None and isinstance(result, dict):
             stats.update(result)
-    flush()
 
 
-def _elements(pipeline: str):
+@functools.lru_cache(maxsize=64)
+def _elements(pipeline: str) -> tuple:
     """((name, run, options) or None, text) per top-level element, consecutive upstream
-    elements joined into one text; raises ValueError for an element that cannot run."""
-    upstream: list[str] = []
+    elements joined into one text; raises ValueError for an element that cannot run.
+    Parsed once per pipeline string (a compile path runs the same strings every time)."""
+    elements, upstream = [], []
     for element in split_top_level(strip_module_anchor(pipeline)):
         name, brace, rest = element.partition("{")
         name = name.strip()
         if name in PASS_MODULES:
             if upstream:
-                yield None, ",".join(upstream)
+                elements.append((None, ",".join(upstream)))
                 upstream = []
             fn = load(name).run
             if brace and not rest.rstrip().endswith("}"):
                 raise ValueError(f"pass '{name}': options must be written '{name}{{key=value ...}}'")
             options = parse_options(rest.rstrip().removesuffix("}")) if brace else {}
-            yield (name, fn, _check_options(name, fn, options)), element
+            elements.append(((name, fn, _check_options(name, fn, options)), element))
         else:
             _reject_known_aborts(element)
             upstream.append(element)
     if upstream:
-        yield None, ",".join(upstream)
+        elements.append((None, ",".join(upstream)))
+    return tuple(elements)
 
 
 def _add_upstream(pm: PassManager, text: str) -> None:
