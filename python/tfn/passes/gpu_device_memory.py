@@ -28,13 +28,6 @@ def _device_alloc(t: ir.MemRefType) -> ir.Value:
     return gpu.AllocOp(t, None, [], [], []).result
 
 
-def _is_identity(t: ir.MemRefType) -> bool:
-    try:
-        return ir.AffineMapAttr(t.layout).value == ir.AffineMap.get_identity(len(t.shape))
-    except ValueError:
-        return False
-
-
 def run(module_op: ir.Operation) -> None:
     for alloc in find_ops(module_op, "memref.alloc"):
         with ir.InsertionPoint(alloc), alloc.location:

@@ -33,8 +33,6 @@ DESCRIPTION = "Loop order for GPUs: contiguous dim first, unit dims and reductio
 PARALLEL = "#linalg.iterator_type<parallel>"
 
 
-# ---------------------------------------------------------------- loop order
-
 def _iterators(op: ir.Operation) -> list[str]:
     return [str(a) for a in ir.ArrayAttr(op.attributes["iterator_types"])]
 
