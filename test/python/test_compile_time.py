@@ -15,7 +15,8 @@ from mlir import ir
 import tfn.numpy as tnp
 from tfn.api.jit import trace_module
 from tfn.frontend.tracer import ShapeDtype, context
-from tfn.runtime.cpu import COMPILE_SIZES, COMPILE_STAGES, CpuExecutable
+from tfn.lowering.driver import COMPILE_SIZES, COMPILE_STAGES
+from tfn.runtime.cpu import CpuExecutable
 
 import tfn
 

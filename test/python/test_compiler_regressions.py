@@ -248,7 +248,7 @@ def test_temporaries_share_one_workspace(monkeypatch):
 
 
 def test_workspace_slots_reuse_dead_buffers():
-    from tfn.lowering.workspace import _assign_slots
+    from tfn.passes.pool_host_allocations import _assign_slots
     # (start, end, size): the third buffer starts after the first died and takes its slot;
     # the fourth finds no dead slot and gets a new one.
     slots, sizes = _assign_slots([(0, 2, 100), (1, 5, 64), (3, 6, 120), (4, 6, 10)])

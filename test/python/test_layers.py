@@ -42,19 +42,12 @@ FORBIDDEN = {
     "tfn.aot":              ("tfn.tools",),
 }
 
-# Rules broken today outside this branch's reach: the reason, for an expected failure.
-KNOWN_VIOLATIONS = {
-    layer: "imports file_position from tfn.tools.diagnostics, which re-exports it from its home below the "
-           "tools, tfn.dialect.locations: a one-line change left to the restructuring of the compiler"
-    for layer in ("tfn.passes", "tfn.runtime")
-}
-
 # Modules under tfn.passes that may import the pass registry: the registry itself and the
 # modules that assemble pipelines from it. Passes are registered by them, not register themselves.
 REGISTRY = "tfn.passes.registry"
 REGISTRY_USERS = ("tfn.passes", "tfn.passes.registry", "tfn.passes.pipeline", "tfn.passes.pipelines")
 
-# Being restructured in another branch: cycles wholly inside these are checked apart.
+# The compiler's core: cycles wholly inside it are reported by a test of their own.
 COMPILER_CORE = ("tfn.passes", "tfn.lowering", "tfn.runtime", "tfn.ops", "tfn.autodiff", "tfn.batching")
 
 ROOT = Path(__file__).resolve().parents[2] / "python"
@@ -245,16 +238,12 @@ def _violations(rules: dict) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("layer", [
-    pytest.param(layer, marks=pytest.mark.xfail(strict=False, reason=KNOWN_VIOLATIONS[layer]))
-    if layer in KNOWN_VIOLATIONS else layer for layer in FORBIDDEN])
+@pytest.mark.parametrize("layer", list(FORBIDDEN))
 def test_layer_rules(layer):
     found = _violations({layer: FORBIDDEN[layer]})
     assert not found, "imports across the layers:\n" + "\n".join(found)
 
 
-@pytest.mark.xfail(strict=False, reason="passes register themselves (`from tfn.passes.registry import register`) "
-                   "until the restructuring of tfn.passes in progress on another branch lands")
 def test_passes_do_not_import_the_registry():
     found = [f"  {i.source} imports {REGISTRY} at {MODULES[i.source].relative_to(ROOT)}:{i.line}"
              for i in IMPORTS

@@ -1,6 +1,6 @@
 """Accuracy of the compiled transcendentals against numpy, over many points per op.
 
-f32 ops run as polynomial approximations (tfn.lowering.math_approx); they are checked
+f32 ops run as polynomial approximations (tfn.passes.approximate_math); they are checked
 in ulps against the float64 result rounded to f32 (close to correctly rounded), and
 against numpy's own f32 result to 1e-6 relative. f64 ops call libm. Special values
 (+-0, +-inf, nan, subnormals, overflow and underflow thresholds, saturation) must

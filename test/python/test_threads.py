@@ -7,7 +7,7 @@ import pytest
 
 import tfn
 import tfn.numpy as tnp
-from tfn.lowering.blas import PER_THREAD_MNK, cores, gemm_threads
+from tfn.passes.linalg_to_blas import PER_THREAD_MNK, cores, gemm_threads
 from tfn.runtime import blas
 
 

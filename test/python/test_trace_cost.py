@@ -13,7 +13,7 @@ import tfn.numpy as tnp
 from tfn.api import jit as jit_module
 from tfn.frontend import pytree
 from tfn.frontend.tracer import ShapeDtype
-from tfn.passes import transform_driver
+from tfn.passes import expand_transforms
 from tfn.passes import merge_identical_functions as merge_module
 
 
@@ -62,12 +62,12 @@ def _args(seed=0):
 def _count_expansions(monkeypatch) -> list[str]:
     """The kinds of transform ops expanded from now on, one entry per expander run."""
     expansions = []
-    transform_driver._load_expanders()
-    for kind, expander in list(transform_driver.EXPANDERS.items()):
+    expand_transforms._load_expanders()
+    for kind, expander in list(expand_transforms.EXPANDERS.items()):
         def counting(op, callee, module_op, _expander=expander, _kind=kind):
             expansions.append(_kind)
             return _expander(op, callee, module_op)
-        monkeypatch.setitem(transform_driver.EXPANDERS, kind, counting)
+        monkeypatch.setitem(expand_transforms.EXPANDERS, kind, counting)
     return expansions
 
 

@@ -30,6 +30,7 @@ class Artifact:
     header: str
     target: T.Target
     source: str = ""
+    pipeline: str = ""   # the pass pipeline from stage 'tfn' to 'llvm' (before the C wrapper)
     _libraries: list = field(default_factory=list, repr=False)
 
     def write(self, directory: str | os.PathLike, emit=("obj", "so", "header")) -> dict[str, list[Path]]:

@@ -20,7 +20,7 @@ ABI (version 1) of a function `NAME` with inputs in0..inN-1 and outputs out0..ou
 The wrapper is emitted in the LLVM dialect and calls the entry point `_tfn_entry` with
 one pointer per array (memrefs cross calls as bare pointers; with memref descriptors,
 (pointer, pointer, offset 0, sizes..., strides...) per array) and the workspace as one
-more `memref<Nxi8>` (see `tfn.lowering.workspace`);
+more `memref<Nxi8>` (see `tfn-pool-host-allocations`);
 every other symbol of the module is made internal, so several artifacts link into
 one program.
 """

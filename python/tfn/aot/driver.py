@@ -174,7 +174,7 @@ def _check_no_recursion(module: ir.Module, entry: str) -> None:
     """tfn has no control flow, so a recursive call never ends: refuse it, at the call."""
     from tfn.dialect.locations import file_position
     from tfn.passes import ir_utils
-    from tfn.passes.transform_driver import find_recursion
+    from tfn.passes.expand_transforms import find_recursion
     cycle = find_recursion(ir_utils.functions(module.operation), entry)
     if cycle is not None:
         chain = " -> ".join(f"@{caller}" for caller, _ in cycle) + f" -> @{cycle[0][0]}"
@@ -187,11 +187,12 @@ def _check_no_recursion(module: ir.Module, entry: str) -> None:
 def _finish(module: ir.Module, entry: str, name: str, inputs, outputs, target: T.Target, use_blas: bool,
             source: str, function: str | None = None) -> Artifact:
     from mlir.dialects import llvm as llvm_dialect
-    from tfn.runtime.cpu import lower_for_cpu
+    from tfn.lowering.driver import lower_for_cpu
     from tfn.runtime.errors import compile_errors
     with compile_errors(function or f"'{entry}'" + (f" of {source}" if source else ""), prefix="tfn.aot"):
         stages = dict(lower_for_cpu(module, entry, use_blas=use_blas))
         workspace = stages.pop("host_workspace_bytes")
+        pipeline = stages.pop("pipeline")
         capi.add_c_wrapper(module, name, inputs, outputs, workspace_bytes=workspace)
         stages["llvm"] = str(module)
         stages["llvmir"] = llvm_dialect.translate_module_to_llvmir(module.operation)
@@ -200,4 +201,4 @@ def _finish(module: ir.Module, entry: str, name: str, inputs, outputs, target: T
     if use_blas:
         note += "; calls scipy_cblas_sgemm64_/scipy_cblas_dgemm64_ (link numpy's OpenBLAS)"
     header = capi.header(name, inputs, outputs, source=source, target=note, workspace_bytes=workspace)
-    return Artifact(name, inputs, outputs, stages, obj, header, target, source)
+    return Artifact(name, inputs, outputs, stages, obj, header, target, source, pipeline)

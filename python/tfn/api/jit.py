@@ -188,7 +188,7 @@ class Jitted:
         compiled, _ = self._compiled(args, kwargs, keep_stages=True)
         stats = dict(getattr(compiled.executable, "compile_stats", None) or {})
         stats["trace"] = compiled.trace_seconds
-        return Lowered(compiled.executable.stages, stats)
+        return Lowered(compiled.executable.stages, stats, compiled.executable.pipeline)
 
     def cache_size(self) -> int:
         """How many signatures have a compiled program in this function's cache."""
@@ -242,6 +242,7 @@ def _describe_change(old, new) -> str:
 class Lowered:
     stages: dict
     _compile_stats: dict | None = None
+    _pipeline: str = ""
 
     def compile_stats(self) -> dict:
         """Seconds spent per step of compiling this program: `trace` (tracing and expanding
@@ -254,6 +255,17 @@ class Lowered:
         """
         return dict(self._compile_stats or {})
 
+    @property
+    def pipeline(self) -> str:
+        """The pass pipeline that lowered the program: `tfn-opt --pass-pipeline=<it>` on the
+        text of stage 'tfn' prints exactly the text of stage 'llvm'.
+
+            >>> import numpy as np, tfn, tfn.numpy as tnp
+            >>> tfn.jit(tnp.cos).lower(np.ones(2)).pipeline  # doctest: +ELLIPSIS
+            'builtin.module(tfn-lower-to-linalg,tfn-entry-wrapper{callee=main},...tfn-disable-unrolling)'
+        """
+        return self._pipeline
+
     def as_text(self, stage: str = "tfn") -> str:
         """IR text of `stage`: 'tfn' (transforms expanded), 'linalg', 'buffers' or 'llvm'
         (and 'gpu' for device="cuda")."""
@@ -265,20 +277,17 @@ class Lowered:
 
 def trace_module(fn: Callable, args: tuple, kwargs: dict, avals: Sequence[ShapeDtype], name: str = "main",
                  hoist_bytes: int | None = None):
-    """Traces fn into a fresh module, expanding transform ops; returns (module, traced).
+    """Traces fn into a fresh module, expanding transform ops (the pipeline
+    `tfn.passes.pipelines.EXPAND`); returns (module, traced).
 
     With `hoist_bytes`, arrays of that size or more that fn reads become trailing
     arguments of `main` (`traced.hoisted`) instead of constants."""
     module = ir.Module.create()
     traced = trace(fn, args, kwargs, module, "main", leaf_avals=avals, hoist_bytes=hoist_bytes)
     traced.func_op.attributes["tfn.source_name"] = ir.StringAttr.get(name)
-    from tfn.passes.merge_identical_functions import merge_identical_functions
-    from tfn.passes.transform_driver import expand_all
-    merge_identical_functions(module.operation)  # a transform of a function traced K times is expanded once
-    expand_all(module.operation)
-    # The functions the transforms were applied to are dead now: not lowered for nothing.
-    from mlir.passmanager import PassManager
-    PassManager.parse("builtin.module(symbol-dce)").run(module.operation)
+    from tfn.passes.pipelines import EXPAND
+    from tfn.passes.registry import run_pipeline
+    run_pipeline(module.operation, EXPAND)
     return module, traced
 
 

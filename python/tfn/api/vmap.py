@@ -17,7 +17,7 @@ from tfn.api.transforms import _Args, _is_int, _trace_args, _Transformed, _apply
 from tfn import ops
 from tfn.frontend import pytree
 from tfn.frontend.tracer import ShapeDtype, Tracer, trace, value_of
-from tfn.passes.batching import RANDOMNESS_MODES, vmap_type
+from tfn.passes.batch import RANDOMNESS_MODES, vmap_type
 
 
 def _error(f, message: str, exc=ValueError):

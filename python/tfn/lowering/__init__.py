@@ -1,1 +1,1 @@
-"""Lowering of tfn ops to upstream dialects, and the named pipelines of each target."""
+"""Libraries the passes build with (builders, contractions, the op lowering rules) and the compile driver."""

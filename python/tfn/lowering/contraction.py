@@ -10,7 +10,7 @@ A contraction whose operands can be seen as row-major stacks of matrices becomes
 with the transposes carried by the op's `indexing_maps`. Operands whose dimensions
 are not grouped that way are first copied into that order (a transpose). Named
 matmul ops, unlike `linalg.generic`, are never fused into by
-`linalg-fuse-elementwise-ops`, so after bufferization `tfn.lowering.blas` finds
+`linalg-fuse-elementwise-ops`, so after bufferization `tfn-linalg-to-blas` finds
 them intact and rewrites them to BLAS calls; whatever it leaves lowers to loops.
 
 ```mlir
@@ -171,81 +171,3 @@ def lower_as_matmul(a: ir.Value, b: ir.Value, dims: DotDims, out_dims) -> ir.Val
     maps = _maps(trans_a, trans_b, batched)
     c = _matmul_op(linalg_ops.BatchMatmulOp if batched else linalg_ops.MatmulOp, a3, b3, init, maps)
     return reshape(c, out_dims)
-
-
-# ------------------------------------------------------------------ transposed results
-
-def _maps_positions(op):
-    maps = [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
-    out = []
-    for m in maps:
-        dims = []
-        for e in m.results:
-            try:
-                dims.append(ir.AffineDimExpr(e).position)
-            except (TypeError, ValueError):
-                return None
-        out.append(dims)
-    return out
-
-
-def _is_transpose_2d(op) -> bool:
-    if op.name != "linalg.generic" or len(op.operands) != 2 or len(op.results) != 1:
-        return False
-    if _maps_positions(op) != [[1, 0], [0, 1]]:
-        return False
-    ops = list(op.regions[0].blocks[0].operations)
-    block = op.regions[0].blocks[0]
-    return len(ops) == 1 and ops[0].name == "linalg.yield" and ops[0].operands[0] == block.arguments[0]
-
-
-def fold_transposed_matmuls(module_op: ir.Operation) -> int:
-    """`transpose(matmul(A, B))` -> `matmul(B, A)` with the transpose flags swapped, so the
-    gemm writes the transposed result itself (jacrev's [out, in] layout from a [in, out]
-    contraction); on tensors, before bufferization. Returns how many were folded.
-
-    ```mlir
-    %c = linalg.matmul ins(%a, %b : tensor<32x2048xf32>, tensor<32x32xf32>) ... -> tensor<2048x32xf32>
-    %t = linalg.generic {(d0, d1) -> (d1, d0), (d0, d1) -> (d0, d1)} ins(%c) ... -> tensor<32x2048xf32>
-    // becomes
-    %t = linalg.matmul ins(%b, %a : tensor<32x32xf32>, tensor<32x2048xf32>) ... -> tensor<32x2048xf32>
-    ```
-    """
-    found = []
-
-    def collect(op):
-        if op.name == "linalg.matmul" and len(op.results) == 1:
-            uses = list(op.results[0].uses)
-            if len(uses) == 1:
-                user = uses[0].owner
-                user = user.operation if hasattr(user, "operation") else user
-                if _is_transpose_2d(user):
-                    found.append((op, user))
-        return ir.WalkResult.ADVANCE
-    module_op.operation.walk(collect)
-    done = 0
-    for mm, tr in found:
-        dims = _maps_positions(mm) if "indexing_maps" in mm.attributes else [[0, 2], [2, 1], [0, 1]]
-        if dims is None or dims[2] != [0, 1]:
-            continue
-        trans_a = dims[0] == [2, 0]
-        trans_b = dims[1] == [1, 2]
-        if dims[0] not in ([0, 2], [2, 0]) or dims[1] not in ([2, 1], [1, 2]):
-            continue
-        a, b, init = mm.operands[0], mm.operands[1], mm.operands[2]
-        with ir.InsertionPoint(tr), tr.location:
-            zero = fill(shape(tr.results[0]), scalar_constant(element_type(a), 0.0))
-            new = _matmul_op(linalg_ops.MatmulOp, b, a, zero, _maps(not trans_b, not trans_a, False))
-        tr.results[0].replace_all_uses_with(new)
-        tr.erase()
-        mm.erase()
-        for dead in (init.owner,):
-            dead = dead.operation if hasattr(dead, "operation") else dead
-            if isinstance(dead, ir.Operation) and not list(dead.results[0].uses):
-                empty = dead.operands[0] if len(dead.operands) == 1 else None
-                dead.erase()
-                if empty is not None and not isinstance(empty.owner, ir.Block) and not list(empty.uses):
-                    owner = empty.owner.operation if hasattr(empty.owner, "operation") else empty.owner
-                    owner.erase()
-        done += 1
-    return done

@@ -1,4 +1,4 @@
-"""tfn passes, registered by name for PassManagers and `tfn-opt`."""
-from tfn.passes.registry import PASSES, add_pipeline, pass_names
+"""tfn passes, one module per pass named after it, loaded by name for PassManagers and `tfn-opt`."""
+from tfn.passes.registry import PASS_MODULES, add_pipeline, description, pass_names, run_pipeline
 
-__all__ = ["PASSES", "add_pipeline", "pass_names"]
+__all__ = ["PASS_MODULES", "add_pipeline", "description", "pass_names", "run_pipeline"]

@@ -183,3 +183,12 @@ def expand_grad(op: ir.Operation, callee, module_op) -> str:
 
 
 EXPANDERS = {"tfn.jvp": expand_jvp, "tfn.vjp": expand_vjp, "tfn.grad": expand_grad}
+
+
+NAME = "tfn-autodiff"
+DESCRIPTION = "Expand tfn.grad, tfn.vjp and tfn.jvp into new tfn functions"
+
+
+def run(module_op: ir.Operation) -> None:
+    from tfn.passes.expand_transforms import expand_all
+    expand_all(module_op, tuple(EXPANDERS))

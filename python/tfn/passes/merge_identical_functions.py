@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from mlir import ir
 
-from tfn.passes.registry import register
 
 
 def _private_functions(module_op: ir.Operation) -> list:
@@ -63,7 +62,9 @@ def merge_identical_functions(module_op: ir.Operation) -> int:
             erased += len(duplicates)
 
 
-@register("tfn-merge-identical-functions",
-          "Merge private functions whose bodies and types are identical (one transform per distinct function)")
-def merge_identical_functions_pass(module_op: ir.Operation) -> None:
+NAME = "tfn-merge-identical-functions"
+DESCRIPTION = "Merge private functions whose bodies and types are identical (one transform per distinct function)"
+
+
+def run(module_op: ir.Operation) -> None:
     merge_identical_functions(module_op)

@@ -1,42 +1,60 @@
-"""Registry of tfn passes by pipeline name, and a parser for pipelines mixing tfn and upstream passes.
+"""The tfn passes by name, loaded lazily, and a parser for pipelines mixing tfn and upstream passes.
 
-A tfn pass is a function `(module_op: ir.Operation, **options) -> None`. Pipelines
-are written as in mlir-opt: `tfn-lower-to-linalg,canonicalize,func.func(cse)`;
-`name{key=value ...}` passes options to a tfn pass. tfn passes run on the whole
-module, so they appear at the top level only.
+Each pass is a module of this package named after it (`tfn-foo-bar` is
+`tfn/passes/foo_bar.py`) defining `NAME`, `DESCRIPTION` and `run(module_op, **options)`;
+it never imports this registry, which imports it only when a pipeline names it.
+Pipelines are written as in mlir-opt: `tfn-lower-to-linalg,canonicalize,func.func(cse)`;
+`name{key=value ...}` passes options to a tfn pass (converted to the type of the
+parameter's default: int, bool, str). tfn passes run on the whole module, so they
+appear at the top level only.
 """
 from __future__ import annotations
 
+import functools
+import importlib
 import inspect
 import re
+from types import ModuleType
 from typing import Callable
 
 from mlir import ir
 from mlir.passmanager import PassManager
 
-PASSES: dict[str, tuple[Callable, str]] = {}
-
-
-def register(name: str, description: str) -> Callable[[Callable], Callable]:
-    """Decorator: registers `fn(module_op, **options)` as the tfn pass `name`."""
-    def decorate(fn):
-        PASSES[name] = (fn, description)
-        return fn
-    return decorate
+# name -> module: `tfn-foo-bar` -> tfn.passes.foo_bar.
+PASS_MODULES: dict[str, str] = {name: "tfn.passes." + name[len("tfn-"):].replace("-", "_") for name in (
+    # transforms
+    "tfn-verify", "tfn-merge-identical-functions", "tfn-expand-transforms", "tfn-autodiff", "tfn-batch",
+    # to linalg
+    "tfn-split-reductions", "tfn-lower-to-linalg", "tfn-entry-wrapper",
+    # linalg on tensors
+    "tfn-outline-for-fusion", "tfn-allow-inlining", "tfn-fold-transposed-matmuls", "tfn-relax-reductions",
+    "tfn-approximate-math", "tfn-private-zero-inits", "tfn-split-empty-tensors", "tfn-write-into-results",
+    # buffers (CPU)
+    "tfn-drop-self-copies", "tfn-linalg-to-blas", "tfn-lower-strided-copies", "tfn-pool-host-allocations",
+    "tfn-outline-kernels",
+    # LLVM (CPU)
+    "tfn-internal-linkage", "tfn-optnone-glue", "tfn-disable-unrolling",
+    # buffers and loops (CUDA)
+    "tfn-gpu-reorder-loops", "tfn-gpu-device-memory", "tfn-gpu-pool-allocations", "tfn-gpu-check-host-access",
+)}
 
 
 def pass_names() -> list[str]:
-    """Sorted names of every registered tfn pass."""
-    _load_builtin_passes()
-    return sorted(PASSES)
+    """Sorted names of every tfn pass (nothing is imported)."""
+    return sorted(PASS_MODULES)
 
 
-def _load_builtin_passes():
-    # Importing registers them.
-    from tfn.passes import lower_strided_copies_pass, lower_to_linalg_pass, merge_identical_functions  # noqa: F401
-    from tfn.passes import split_reductions, transform_driver, verify  # noqa: F401
-    from tfn.lowering import blas, fastmath, loop_hints, math_approx, outline_kernels  # noqa: F401 - CPU pipeline steps
-    from tfn.lowering import gpu  # noqa: F401 - CUDA pipeline steps
+def load(name: str) -> ModuleType:
+    """The module of tfn pass `name` (imported on first use)."""
+    module = importlib.import_module(PASS_MODULES[name])
+    if getattr(module, "NAME", None) != name:
+        raise RuntimeError(f"{module.__name__} defines pass {getattr(module, 'NAME', None)!r}, not {name!r}")
+    return module
+
+
+def description(name: str) -> str:
+    """The one-line description of tfn pass `name`."""
+    return load(name).DESCRIPTION
 
 
 def split_top_level(pipeline: str) -> list[str]:
@@ -78,50 +96,107 @@ def strip_module_anchor(pipeline: str) -> str:
     return text
 
 
-def add_pipeline(pm: PassManager, pipeline: str) -> None:
+def add_pipeline(pm: PassManager, pipeline: str, stats: dict | None = None) -> None:
     """Adds `pipeline` (top-level module passes, tfn and upstream mixed) to `pm`.
 
-    Raises ValueError naming the element that cannot be parsed (unknown pass,
-    unknown option, tfn pass nested under an op, options known to abort LLVM).
+    A tfn pass whose `run` returns a dict (statistics: counts of what it did) updates
+    `stats` with it; an exception of a tfn pass becomes a located error diagnostic and
+    a pass failure. Raises ValueError naming the element that cannot be parsed (unknown
+    pass, unknown or ill-typed option, tfn pass nested under an op, options known to
+    abort LLVM).
     """
-    _load_builtin_passes()
-    upstream: list[str] = []
+    for tfn_pass, element in _elements(pipeline):
+        if tfn_pass is None:
+            _add_upstream(pm, element)
+        else:
+            name, fn, options = tfn_pass
+            pm.add(_as_external_pass(fn, name, options, stats), name=name, argument=name)
 
-    def flush():
-        if upstream:
-            text = ",".join(upstream)
-            try:
-                pm.add(text)
-            except ValueError as e:
-                raise ValueError(_explain_upstream_failure(upstream, e)) from None
-            upstream.clear()
 
+def run_pipeline(module_op: ir.Operation, pipeline: str, stats: dict | None = None) -> None:
+    """Runs `pipeline` on `module_op`: what a pass manager of it does, with two differences
+    that cost no IR: the tfn passes are called directly (an exception they raise propagates
+    as it is) and the verifier runs after the upstream passes only. Consecutive upstream
+    passes share one pass manager."""
+    for tfn_pass, element in _elements(pipeline):
+        if tfn_pass is None:
+            pm = PassManager("builtin.module")
+            _add_upstream(pm, element)
+            pm.run(module_op)
+            continue
+        name, fn, options = tfn_pass
+        result = fn(module_op, **options)
+        if stats is not None and isinstance(result, dict):
+            stats.update(result)
+
+
+@functools.lru_cache(maxsize=64)
+def _elements(pipeline: str) -> tuple:
+    """((name, run, options) or None, text) per top-level element, consecutive upstream
+    elements joined into one text; raises ValueError for an element that cannot run.
+    Parsed once per pipeline string (a compile path runs the same strings every time)."""
+    elements, upstream = [], []
     for element in split_top_level(strip_module_anchor(pipeline)):
         name, brace, rest = element.partition("{")
         name = name.strip()
-        if name in PASSES:
-            flush()
-            fn, _ = PASSES[name]
+        if name in PASS_MODULES:
+            if upstream:
+                elements.append((None, ",".join(upstream)))
+                upstream = []
+            fn = load(name).run
             if brace and not rest.rstrip().endswith("}"):
                 raise ValueError(f"pass '{name}': options must be written '{name}{{key=value ...}}'")
             options = parse_options(rest.rstrip().removesuffix("}")) if brace else {}
-            _check_options(name, fn, options)
-            pm.add(_as_external_pass(fn, name, options), name=name, argument=name)
+            elements.append(((name, fn, _check_options(name, fn, options)), element))
         else:
             _reject_known_aborts(element)
             upstream.append(element)
-    flush()
+    if upstream:
+        elements.append((None, ",".join(upstream)))
+    return tuple(elements)
 
 
-def _check_options(name: str, fn: Callable, options: dict) -> None:
-    params = list(inspect.signature(fn).parameters.values())[1:]
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
-        return
-    known = {p.name for p in params}
-    for key in options:
-        if key not in known:
-            spelled = ", ".join(sorted(k.replace("_", "-") for k in known)) or "none"
-            raise ValueError(f"pass '{name}' has no option '{key.replace('_', '-')}' (options: {spelled})")
+def _add_upstream(pm: PassManager, text: str) -> None:
+    try:
+        pm.add(text)
+    except ValueError as e:
+        raise ValueError(_explain_upstream_failure(split_top_level(text), e)) from None
+
+
+def _check_options(name: str, fn: Callable, options: dict) -> dict:
+    """`options` converted to the types of `fn`'s parameters; ValueError for an unknown
+    option or a value of the wrong type, naming it."""
+    params = {p.name: p for p in list(inspect.signature(fn).parameters.values())[1:]}
+    converted = {}
+    for key, value in options.items():
+        spelled = key.replace("_", "-")
+        param = params.get(key)
+        if param is None:
+            known = ", ".join(sorted(k.replace("_", "-") for k in params)) or "none"
+            raise ValueError(f"pass '{name}' has no option '{spelled}' (options: {known})")
+        default, hint = param.default, str(param.annotation)
+        kind = type(default) if default not in (None, inspect.Parameter.empty) else \
+            int if "int" in hint else bool if "bool" in hint else str
+        converted[key] = _convert(name, spelled, value, kind)
+    return converted
+
+
+def _convert(name: str, key: str, value, kind: type):
+    text = "" if value is True else str(value)
+    if kind is bool:
+        if value is True or text.lower() in ("1", "true"):
+            return True
+        if text.lower() in ("0", "false"):
+            return False
+        raise ValueError(f"pass '{name}' option '{key}': expected true or false, got '{text}'")
+    if value is True:
+        raise ValueError(f"pass '{name}' option '{key}' needs a value ('{key}=...')")
+    if kind is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"pass '{name}' option '{key}': expected an integer, got '{text}'") from None
+    return text
 
 
 def _explain_upstream_failure(elements: list[str], error: ValueError) -> str:
@@ -140,7 +215,7 @@ def _explain_upstream_failure(elements: list[str], error: ValueError) -> str:
 
 def _pipeline_message(element: str, error: ValueError) -> str:
     text = str(error)
-    nested_tfn = [n for n in PASSES if re.search(rf"(^|[(,]\s*){re.escape(n)}\b", element)]
+    nested_tfn = [n for n in PASS_MODULES if re.search(rf"(^|[(,]\s*){re.escape(n)}\b", element)]
     if nested_tfn and "(" in element:
         return (f"'{nested_tfn[0]}' is a tfn pass: it runs on the whole module, so write it at the top "
                 f"level of the pipeline, not inside '{element}'")
@@ -178,14 +253,16 @@ def _reject_known_aborts(element: str) -> None:
                                  f"newer (PTX {have // 10}.{have % 10} cannot target it and LLVM would abort)")
 
 
-def _as_external_pass(fn, name, options):
+def _as_external_pass(fn, name, options, stats=None):
     def run(op: ir.Operation, pass_) -> None:
         try:
-            fn(op, **options)
+            result = fn(op, **options)
         except Exception as e:  # noqa: BLE001 - turned into a located diagnostic + pass failure
             loc = getattr(e, "location", None) or op.location
             loc.emit_error(f"{name}: {e}")
             pass_.signal_pass_failure()
+            return
+        if stats is not None and isinstance(result, dict):
+            stats.update(result)
     run.__name__ = name.replace("-", "_")
     return run
-

@@ -25,7 +25,6 @@ from tfn import ops
 from tfn.ops import REDUCE_OPS, int_array
 from tfn.dialect.types import shape_of
 from tfn.passes.ir_utils import find_ops
-from tfn.passes.registry import register
 
 SPLIT = 32          # a warp
 MIN_LENGTH = 512    # shorter rows are not worth a second kernel
@@ -53,5 +52,9 @@ def split_reductions(module_op: ir.Operation, split: int = SPLIT, min_length: in
     return count
 
 
-register("tfn-split-reductions", "Split reductions over a long contiguous dim in two (GPU parallelism)")(
-    split_reductions)
+NAME = "tfn-split-reductions"
+DESCRIPTION = "Split reductions over a long contiguous dim in two (GPU parallelism)"
+
+
+def run(module_op: ir.Operation, split: int = SPLIT, min_length: int = MIN_LENGTH) -> None:
+    split_reductions(module_op, split, min_length)

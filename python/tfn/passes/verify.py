@@ -12,7 +12,6 @@ from mlir import ir
 from tfn import ops  # noqa: F401 - imports every op family, which registers its shape rule
 from tfn.dialect.core import ShapeError
 from tfn.dialect.verifier import SHAPE_RULES
-from tfn.passes.registry import register
 
 
 class VerificationError(ValueError):
@@ -56,4 +55,4 @@ def verify_shapes(module_op: ir.Operation) -> None:
         raise VerificationError(*found[0])
 
 
-register("tfn-verify", "Check the shape and dtype rules of tfn ops (IRDL checks only kinds)")(verify_shapes)
+NAME, DESCRIPTION, run = "tfn-verify", "Check the shape and dtype rules of tfn ops (IRDL checks only kinds)", verify_shapes

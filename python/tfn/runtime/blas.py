@@ -14,7 +14,7 @@ import functools
 import glob
 import os
 
-from tfn.lowering.blas import GEMM_SYMBOLS
+from tfn.passes.linalg_to_blas import GEMM_SYMBOLS
 
 
 def _candidates() -> list[str]:

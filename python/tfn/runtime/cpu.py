@@ -1,241 +1,30 @@
-"""CPU compilation and in-process execution through MLIR's ExecutionEngine.
+"""In-process execution on the CPU through MLIR's ExecutionEngine.
 
-The entry point takes every input and output as a memref: inputs are read in
-place from the numpy buffers (`bufferization.to_tensor ... restrict`), results
-are written straight into numpy arrays allocated by the caller
-(`materialize_in_destination`), so no memory crosses the boundary with an owner
-to track.
+A module is lowered by `tfn.lowering.driver.lower_for_cpu`; its entry point takes every
+input and output as a memref: inputs are read in place from the numpy buffers, results
+are written straight into numpy arrays allocated by the caller, so no memory crosses
+the boundary with an owner to track.
 """
 from __future__ import annotations
 
 import ctypes
 import os
-import sys
 import threading
-import time
 import numpy as np
 from mlir import ir
-from mlir.dialects import arith, bufferization, func
 from mlir.execution_engine import ExecutionEngine
-from mlir.passmanager import PassManager
 
-from tfn.lowering import pipelines
-from tfn.lowering.contraction import fold_transposed_matmuls
-from tfn.lowering.copies import lower_strided_copies
-from tfn.lowering.blas import linalg_to_blas, private_zero_inits
-from tfn.lowering.builders import elementwise
-from tfn.lowering.fastmath import relax_reductions
-from tfn.lowering.math_approx import approximate_math
-from tfn.lowering.outline import allow_inlining, outline_for_fusion
-from tfn.lowering.outline_kernels import is_loop_nest, outline_kernels, passes_as_bare_pointer
-from tfn.lowering.destinations import drop_self_copies, split_empty_tensors, write_into_results
-from tfn.lowering.loop_hints import disable_unrolling
-from tfn.lowering.to_linalg import lower_to_linalg
-from tfn.lowering.workspace import ALIGNMENT, pool_host_allocations
+from tfn.lowering.driver import StageClock, lower_for_cpu, report_compile_stats
+from tfn.passes.pipelines import ENTRY
+from tfn.passes.pool_host_allocations import ALIGNMENT
 from tfn.runtime import blas as blas_runtime
 from tfn.runtime.errors import format_bytes, physical_memory
 from tfn.runtime.memref import make_descriptor
 
-ENTRY = "_tfn_entry"
 # A workspace up to this size is allocated once per compiled function and kept; a larger
 # one is allocated for each call and freed after it, so what a cached function holds
 # between calls stays small.
 KEEP_WORKSPACE_BYTES = 4 << 20
-
-
-def add_entry_wrapper(module: ir.Module, callee: str) -> None:
-    """Adds `func @_tfn_entry(inputs..., outputs...)` (memrefs, C interface) calling `callee`."""
-    target = None
-    for op in module.body.operations:
-        if op.operation.name == "func.func":
-            if ir.StringAttr(op.attributes["sym_name"]).value == callee:
-                target = op
-            else:
-                op.attributes["sym_visibility"] = ir.StringAttr.get("private")
-    ftype = ir.FunctionType(ir.TypeAttr(target.attributes["function_type"]).value)
-    target.attributes["sym_visibility"] = ir.StringAttr.get("private")
-
-    i1, i8 = ir.IntegerType.get_signless(1), ir.IntegerType.get_signless(8)
-
-    def boundary(t):
-        # numpy bools are bytes; i1 memrefs cannot be loaded or stored by the LLVM lowering.
-        t = ir.RankedTensorType(t)
-        return ir.RankedTensorType.get(list(t.shape), i8 if t.element_type == i1 else t.element_type)
-
-    def memref(t):
-        t = boundary(t)
-        return ir.MemRefType.get(list(t.shape), t.element_type)
-    in_types = [memref(t) for t in ftype.inputs]
-    out_types = [memref(t) for t in ftype.results]
-    with ir.InsertionPoint(module.body), ir.Location.unknown():
-        entry = func.FuncOp(ENTRY, (in_types + out_types, []))
-        entry.attributes["llvm.emit_c_interface"] = ir.UnitAttr.get()
-        block = entry.add_entry_block()
-        with ir.InsertionPoint(block):
-            tensors = []
-            for t, a in zip(ftype.inputs, block.arguments[:len(in_types)]):
-                v = bufferization.ToTensorOp(boundary(t), a, restrict=True).result
-                if ir.RankedTensorType(t).element_type == i1:
-                    v = elementwise([v], i1, lambda x: arith.trunci(i1, x))
-                tensors.append(v)
-            call = func.CallOp(list(ftype.results), ir.FlatSymbolRefAttr.get(callee), tensors)
-            for result, out in zip(call.results, block.arguments[len(in_types):]):
-                if ir.RankedTensorType(result.type).element_type == i1:
-                    result = elementwise([result], i8, lambda x: arith.extui(i8, x))
-                bufferization.MaterializeInDestinationOp(None, result, out, restrict=True, writable=True)
-            func.ReturnOp([])
-
-
-class StageClock:
-    """Seconds per compile stage, added into `stats[name]` by `lap(name)` (time since the last lap)."""
-
-    def __init__(self, stats: dict):
-        self.stats = stats
-        self._last = time.perf_counter()
-
-    def lap(self, name: str) -> None:
-        now = time.perf_counter()
-        self.stats[name] = self.stats.get(name, 0.0) + (now - self._last)
-        self._last = now
-
-    def keeper(self, module: ir.Module, stages: dict, keep_stages: bool):
-        """`keep(name)`: stores the module's text as stage `name` when `keep_stages`, right
-        after a lap, so that the printing is timed on its own ("print_stages")."""
-        def keep(name: str) -> None:
-            if keep_stages:
-                stages[name] = str(module)
-                self.lap("print_stages")
-        return keep
-
-
-def lower_for_cpu(module: ir.Module, entry: str, use_blas: bool | None = None, keep_stages: bool = True,
-                  stats: dict | None = None) -> dict:
-    """Lowers a tfn module in place to the LLVM dialect; returns the text of each stage.
-
-    `use_blas` (default: whether a BLAS could be loaded into this process) turns large
-    f32/f64 contractions into calls of that BLAS; code meant to run elsewhere passes False.
-    The entry point's temporaries are views of one workspace, a trailing `memref<Nxi8>`
-    argument that the caller allocates; `stages["host_workspace_bytes"]` is N (0: no
-    such argument). See `tfn.lowering.workspace`.
-
-    With `keep_stages=False` no IR is printed: the result holds the numbers only. `stats`,
-    when given, receives the seconds of each stage and the sizes of the program
-    (see `COMPILE_STAGES`).
-    """
-    if use_blas is None:
-        use_blas = blas_runtime.available()
-    stats = {} if stats is None else stats
-    clock = StageClock(stats)
-    stages: dict = {}
-    keep = clock.keeper(module, stages, keep_stages)
-
-    keep("tfn")
-    lower_to_linalg(module.operation)
-    add_entry_wrapper(module, entry)
-    clock.lap("to_linalg")
-    outline_for_fusion(module.operation)
-    PassManager.parse(f"builtin.module({pipelines.LINALG_CLEANUP})").run(module.operation)
-    if allow_inlining(module.operation):
-        PassManager.parse(f"builtin.module({pipelines.INLINE_OUTLINED})").run(module.operation)
-    fold_transposed_matmuls(module.operation)
-    relax_reductions(module.operation)
-    clock.lap("linalg_cleanup")
-    keep("linalg")
-    approximate_math(module.operation)
-    private_zero_inits(module.operation)
-    split_empty_tensors(module.operation)
-    write_into_results(module.operation)
-    PassManager.parse(f"builtin.module({pipelines.CPU_BUFFERIZE})").run(module.operation)
-    drop_self_copies(module.operation)
-    clock.lap("bufferize")
-    if use_blas:
-        linalg_to_blas(module.operation)
-    lower_strided_copies(module.operation)
-    stages["host_workspace_bytes"] = pool_host_allocations(module.operation, ENTRY)
-    clock.lap("blas_workspace")
-    stats["kernels_before_dedup"], stats["kernels"] = outline_kernels(module.operation)
-    clock.lap("outline_kernels")
-    keep("buffers")
-    bare = stages["bare_pointers"] = all(passes_as_bare_pointer(t) for t in _signature_types(module))
-    internal_linkage(module, ENTRY if bare else None)
-    glue_without_optimization(module, f"{ENTRY}_body")
-    to_llvm = pipelines.CPU_BUFFERS_TO_LLVM if bare else pipelines.CPU_BUFFERS_TO_LLVM_DESCRIPTORS
-    PassManager.parse(f"builtin.module({to_llvm})").run(module.operation)
-    disable_unrolling(module.operation)
-    stats["llvm_ops"] = count_ops(module)
-    clock.lap("to_llvm")
-    keep("llvm")
-    return stages
-
-
-def _signature_types(module: ir.Module):
-    for op in module.body.operations:
-        if op.operation.name == "func.func":
-            yield from ir.FunctionType(ir.TypeAttr(op.attributes["function_type"]).value).inputs
-
-
-def internal_linkage(module: ir.Module, keep: str | None) -> None:
-    """Gives every function defined in the module but `keep` internal linkage in LLVM.
-
-    The ExecutionEngine then makes no packed wrapper for them, and LLVM may change their
-    signatures (drop unused arguments) and delete them once inlined. (With descriptors,
-    the entry point is called through its `_mlir_ciface_` wrapper and is internal too.)
-    """
-    internal = ir.Attribute.parse("#llvm.linkage<internal>")
-    for op in module.body.operations:
-        if op.operation.name == "func.func" and len(op.regions[0].blocks) and \
-                ir.StringAttr(op.attributes["sym_name"]).value != keep:
-            op.attributes["llvm.linkage"] = internal
-
-
-def glue_without_optimization(module: ir.Module, name: str) -> bool:
-    """Marks function `name` (the entry's body: views, calls of kernels and BLAS) `optnone`,
-    unless a loop nest was left in it; returns whether it did.
-
-    Once the loop nests are kernels, the body is straight-line glue whose length grows
-    with the program; LLVM's O3 passes and instruction selection cost more on it than on
-    all the kernels, for code that runs for nanoseconds per call.
-    """
-    for op in module.body.operations:
-        if op.operation.name == "func.func" and ir.StringAttr(op.attributes["sym_name"]).value == name:
-            if any(is_loop_nest(inner.operation) for inner in op.regions[0].blocks[0].operations):
-                return False
-            op.attributes["passthrough"] = ir.ArrayAttr.get([ir.StringAttr.get("noinline"),
-                                                             ir.StringAttr.get("optnone")])
-            return True
-    return False
-
-
-# The keys of `compile_stats`: seconds per stage, in order, then sizes.
-COMPILE_STAGES = ("to_linalg", "linalg_cleanup", "bufferize", "blas_workspace", "outline_kernels", "to_llvm",
-                  "print_stages", "llvm_opt", "llvm_codegen")
-COMPILE_SIZES = ("kernels_before_dedup", "kernels", "llvm_ops")
-
-
-def count_ops(module: ir.Module) -> int:
-    """Ops in the bodies of a module's functions, one level deep (all of them in the LLVM dialect)."""
-    n = 0
-    for op in module.body.operations:
-        for region in op.regions:
-            for block in region.blocks:
-                n += len(block.operations)
-    return n
-
-
-def report_compile_stats(name: str, stats: dict, file=None) -> None:
-    """Prints `stats` (see COMPILE_STAGES) as one line per stage, each naming the function."""
-    file = sys.stderr if file is None else file
-    total = 0.0
-    stages = [k for k in COMPILE_STAGES if k in stats]
-    stages += [k for k, v in stats.items() if isinstance(v, float) and k not in COMPILE_STAGES]
-    for key in stages:
-        if key in stats:
-            total += stats[key]
-            print(f"tfn compile {name}: {key:<16}{stats[key] * 1e3:9.1f} ms", file=file)
-    print(f"tfn compile {name}: {'total':<16}{total * 1e3:9.1f} ms", file=file)
-    sizes = ", ".join(f"{key} {stats[key]}" for key in COMPILE_SIZES if key in stats)
-    if sizes:
-        print(f"tfn compile {name}: {sizes}", file=file)
 
 
 def _data_pointer_reader():
@@ -282,6 +71,8 @@ class CpuExecutable:
         # Seconds per stage and sizes (COMPILE_STAGES, COMPILE_SIZES); tracing is timed by the caller.
         self.compile_stats: dict = {}
         self.stages = self._lower(module, entry, keep_stages)
+        # The pass pipeline that lowered the module (tfn.passes.pipelines), replayable with tfn-opt.
+        self.pipeline: str = self.stages.pop("pipeline")
         self._workspace_bytes = self.stages.get("host_workspace_bytes", 0)
         self._call_bytes = check_memory(self._workspace_bytes, self.out_specs)
         self.bare_pointers = bool(self.stages.get("bare_pointers", False))
@@ -330,7 +121,7 @@ class CpuExecutable:
         self._words[off] = self._words[off + 1] = address
 
     # Whether the entry point takes each array as a bare data pointer (stages["bare_pointers"],
-    # see pipelines.CPU_BUFFERS_TO_LLVM), called through the ExecutionEngine's packed
+    # see tfn.passes.pipelines.cpu_stages), called through the ExecutionEngine's packed
     # wrapper, or as a memref descriptor through the `_mlir_ciface_` wrapper that
     # `llvm.emit_c_interface` makes.
     bare_pointers = False
@@ -345,7 +136,7 @@ class CpuExecutable:
 
     # Targets other than the host CPU override these two.
     def _lower(self, module: ir.Module, entry: str, keep_stages: bool = True) -> dict:
-        stages = lower_for_cpu(module, entry, keep_stages=keep_stages, stats=self.compile_stats)
+        stages = lower_for_cpu(module, entry, blas_runtime.available(), keep_stages, self.compile_stats)
         n = stages["host_workspace_bytes"]
         self.extra_specs = [((n,), np.dtype(np.uint8))] if n else []
         return stages

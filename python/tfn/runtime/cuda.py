@@ -1,12 +1,12 @@
-"""CUDA compilation and execution: kernels JIT-compiled from PTX by the driver.
+"""CUDA execution: kernels JIT-compiled from PTX by the driver.
 
-`tfn.jit(f, device="cuda")` traces and lowers as for the CPU, then maps every
-linalg op onto GPU threads (parallel loops tiled into blocks of `TILE_SIZES`,
-thread x along contiguous memory), keeps all buffers in device memory with every
-launch and copy on one stream (tfn.lowering.gpu), and embeds the kernels as PTX,
-which the driver compiles for the device at load time. The entry point takes
-device pointers; `CudaExecutable` stages numpy arguments through buffers of its own
-and passes `DeviceArray`s (tfn.runtime.device_array) straight through.
+`tfn.jit(f, device="cuda")` traces, then lowers with `tfn.lowering.driver.lower_for_cuda`
+(the pipeline `tfn.passes.pipelines.cuda_stages`: every linalg op mapped onto GPU
+threads, all buffers in device memory, every launch and copy on one stream, the
+kernels embedded as PTX, which the driver compiles for the device at load time).
+The entry point takes device pointers; `CudaExecutable` stages numpy arguments
+through buffers of its own and passes `DeviceArray`s (tfn.runtime.device_array)
+straight through.
 """
 from __future__ import annotations
 
@@ -18,22 +18,11 @@ from pathlib import Path
 import numpy as np
 from mlir import ir
 from mlir.execution_engine import ExecutionEngine
-from mlir.passmanager import PassManager
 
-from tfn.lowering import pipelines
-from tfn.lowering.copies import lower_strided_copies
-from tfn.lowering.gpu import (check_no_host_access, gpu_loops_pipeline, gpu_to_llvm_pipeline,
-                              pool_allocations, reorder_loops_for_gpu, use_device_memory)
-from tfn.lowering.to_linalg import lower_to_linalg
-from tfn.runtime.cpu import ENTRY, CpuExecutable, StageClock, add_entry_wrapper
-from tfn.passes.split_reductions import split_reductions
+from tfn.lowering.driver import CudaUnavailable, lower_for_cuda
+from tfn.runtime.cpu import CpuExecutable
 
-# Chips whose PTX version +ptx80 covers; another chip would make LLVM abort the process.
-SUPPORTED_CHIPS = ("sm_70", "sm_72", "sm_75", "sm_80", "sm_86", "sm_87", "sm_89", "sm_90")
-
-
-class CudaUnavailable(RuntimeError):
-    """No usable NVIDIA driver, device or CUDA runtime library in this process."""
+__all__ = ["CudaExecutable", "CudaUnavailable", "device_chip", "lower_for_cuda", "runtime_library"]
 
 
 def runtime_library() -> Path:
@@ -44,16 +33,6 @@ def runtime_library() -> Path:
     import mlir
     # mlir may be a namespace package (no __file__) when unpacked rather than installed.
     return Path(list(mlir.__path__)[0]).resolve() / "lib" / "libmlir_cuda_runtime.so"
-
-
-def libdevice() -> Path | None:
-    """NVIDIA's libdevice bitcode (f64 transcendentals on the GPU), if a CUDA toolkit is installed."""
-    roots = [os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"), "/usr/local/cuda"]
-    for root in filter(None, roots):
-        candidate = Path(root) / "nvvm" / "libdevice" / "libdevice.10.bc"
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 @lru_cache(maxsize=1)
@@ -80,49 +59,6 @@ def device_chip() -> str:
     except OSError as e:
         raise CudaUnavailable(f"cannot load the CUDA runtime library {library}: {e}") from None
     return chip
-
-
-def lower_for_cuda(module: ir.Module, entry: str, chip: str, keep_stages: bool = True,
-                   stats: dict | None = None) -> dict:
-    """Lowers a tfn module in place to LLVM with embedded PTX kernels; returns each stage's text.
-
-    The entry point gains a trailing workspace argument (`memref<Nxi8>`, device memory);
-    `stages["workspace_bytes"]` is N. With `keep_stages=False` no IR is printed (the
-    numbers only); `stats` receives the seconds of each stage, as for `lower_for_cpu`.
-    """
-    if chip not in SUPPORTED_CHIPS:
-        raise CudaUnavailable(f"GPU {chip} is not supported (supported: {', '.join(SUPPORTED_CHIPS)})")
-    clock = StageClock({} if stats is None else stats)
-    stages: dict = {}
-    keep = clock.keeper(module, stages, keep_stages)
-
-    keep("tfn")
-    split_reductions(module.operation)
-    lower_to_linalg(module.operation)
-    add_entry_wrapper(module, entry)
-    clock.lap("to_linalg")
-    PassManager.parse(f"builtin.module({pipelines.LINALG_CLEANUP})").run(module.operation)
-    clock.lap("linalg_cleanup")
-    keep("linalg")
-    PassManager.parse(f"builtin.module({pipelines.CPU_BUFFERIZE},buffer-deallocation-pipeline,"
-                      "linalg-generalize-named-ops)").run(module.operation)
-    clock.lap("bufferize")
-    lower_strided_copies(module.operation)
-    reorder_loops_for_gpu(module.operation)
-    use_device_memory(module.operation)
-    workspace = pool_allocations(module.operation, ENTRY)
-    clock.lap("gpu_buffers")
-    keep("buffers")
-    PassManager.parse(gpu_loops_pipeline()).run(module.operation)
-    check_no_host_access(module.operation)
-    clock.lap("gpu_loops")
-    keep("gpu")
-    bitcode = libdevice()
-    PassManager.parse(gpu_to_llvm_pipeline(chip, [str(bitcode)] if bitcode else [])).run(module.operation)
-    clock.lap("to_llvm")
-    stages["workspace_bytes"] = workspace
-    keep("llvm")
-    return stages
 
 
 def _nbytes(shape, dtype) -> int:

@@ -42,7 +42,7 @@ def describe_function(name: str, fn: Callable | None = None) -> str:
 
 def location_text(loc) -> str | None:
     """`file:line` of the first file position inside an `ir.Location`, else None."""
-    from tfn.tools.diagnostics import file_position
+    from tfn.dialect.locations import file_position
     if not isinstance(loc, ir.Location):
         return None
     position = file_position(loc)

@@ -192,6 +192,7 @@ def _compile_mlir(args, options) -> object:
     from tfn.dialect import new_context
     from tfn.tools.diagnostics import DiagnosticLog, Record, format_record
     from tfn.tools.source import ParseFailure, parse_module, read_input
+    from tfn.passes.pipelines import EXPAND
     from tfn.passes.registry import add_pipeline
 
     if args.shapes is not None:
@@ -224,7 +225,7 @@ def _compile_mlir(args, options) -> object:
             module = module.opview  # a builtin.module view: .body, .operation, .context
             from mlir.passmanager import PassManager
             pm = PassManager("builtin.module")
-            add_pipeline(pm, "tfn-verify,tfn-merge-identical-functions,tfn-expand-transforms,symbol-dce")
+            add_pipeline(pm, f"tfn-verify,{EXPAND}")
             try:
                 pm.run(module.operation)
             except ir.MLIRError as e:

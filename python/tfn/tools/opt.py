@@ -24,7 +24,7 @@ from tfn.tools.source import (SPLIT_MARKER, Chunk, ParseFailure, line_one_shift,
                               split_chunks)
 from tfn.tools.verify_diagnostics import parse_expectations, verify
 from tfn.tools.cli import Parser, guarded_main
-from tfn.passes.registry import PASSES, add_pipeline, pass_names, strip_module_anchor
+from tfn.passes.registry import add_pipeline, description, pass_names, strip_module_anchor
 
 PROG = "tfn-opt"
 
@@ -222,7 +222,7 @@ def list_passes() -> str:
     """The tfn passes, one per line with its description."""
     names = pass_names()
     width = max((len(n) for n in names), default=0)
-    lines = [f"  {name:<{width}}  {PASSES[name][1]}" for name in names]
+    lines = [f"  {name:<{width}}  {description(name)}" for name in names]
     return ("tfn passes:\n" + "\n".join(lines) +
             "\nUpstream MLIR passes and pipelines are accepted by name too (see mlir-opt --help).\n")
 

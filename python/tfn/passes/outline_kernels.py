@@ -44,8 +44,6 @@ from __future__ import annotations
 from mlir import ir
 from mlir.dialects import func
 
-from tfn.passes.registry import register
-
 KERNEL_PREFIX = "__tfn_kernel_"
 # Ops whose result is a view of their first operand's buffer.
 _VIEWS = frozenset(("memref.view", "memref.subview", "memref.cast", "memref.reinterpret_cast",
@@ -229,6 +227,11 @@ def outline_kernels(module_op: ir.Operation) -> tuple[int, int]:
     return outlined, len(outliner.kernels)
 
 
-@register("tfn-outline-kernels", "Move each loop nest into a private noinline function, one per distinct body")
-def outline_kernels_pass(module_op: ir.Operation) -> None:
-    outline_kernels(module_op)
+NAME = "tfn-outline-kernels"
+DESCRIPTION = "Move each loop nest into a private noinline function, one per distinct body"
+
+
+def run(module_op: ir.Operation) -> dict:
+    """Statistics: loop nests outlined (`kernels_before_dedup`), distinct kernels (`kernels`)."""
+    outlined, kernels = outline_kernels(module_op)
+    return {"kernels_before_dedup": outlined, "kernels": kernels}

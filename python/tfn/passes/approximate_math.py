@@ -353,10 +353,9 @@ def _template(module_op: ir.Operation, name: str) -> tuple:
     return block.arguments[0], body, result
 
 
-def _register() -> None:
-    from tfn.passes.registry import register
-    register("tfn-approximate-math", "f32 exp/log/log1p/expm1/tanh/sin/cos as vectorizable arith code")(
-        lambda module_op: approximate_math(module_op) and None)
+NAME = "tfn-approximate-math"
+DESCRIPTION = "f32 exp/log/log1p/expm1/tanh/sin/cos as vectorizable arith code"
 
 
-_register()
+def run(module_op: ir.Operation) -> None:
+    approximate_math(module_op)

@@ -127,3 +127,12 @@ def expand_vmap(op: ir.Operation, callee, module_op) -> str:
 
 
 EXPANDERS = {"tfn.vmap": expand_vmap}
+
+
+NAME = "tfn-batch"
+DESCRIPTION = "Expand tfn.vmap into batched tfn functions"
+
+
+def run(module_op: ir.Operation) -> None:
+    from tfn.passes.expand_transforms import expand_all
+    expand_all(module_op, tuple(EXPANDERS))

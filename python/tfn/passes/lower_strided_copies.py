@@ -1,4 +1,4 @@
-"""`tfn-lower-strided-copies`: memref.copy between strided buffers -> a linalg.generic copy.
+"""Pass `tfn-lower-strided-copies`: memref.copy between strided buffers -> a linalg.generic copy.
 
 Bufferizing `tensor.insert_slice` (concatenate, pad, transposed slices) copies into
 strided subviews; the LLVM lowering turns such a copy into a call to `memrefCopy`
@@ -12,10 +12,12 @@ from mlir.dialects import linalg as linalg_gen
 from tfn.lowering.builders import iterator_types
 from tfn.passes.ir_utils import find_ops
 
+NAME = "tfn-lower-strided-copies"
+DESCRIPTION = "Rewrite memref.copy between strided buffers into linalg copies"
 PARALLEL = "#linalg.iterator_type<parallel>"
 
 
-def lower_strided_copies(module_op: ir.Operation) -> None:
+def run(module_op: ir.Operation) -> None:
     for copy in find_ops(module_op, "memref.copy", payloads=False):
         src, dst = copy.operands
         src_t, dst_t = ir.MemRefType(src.type), ir.MemRefType(dst.type)

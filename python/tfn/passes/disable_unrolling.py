@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from mlir import ir
 
-from tfn.passes.registry import register
-
 NO_UNROLL = "#llvm.loop_annotation<unroll = #llvm.loop_unroll<disable = true>>"
 
 
@@ -49,4 +47,9 @@ def _optnone(func_op: ir.Operation) -> bool:
     return any(isinstance(a, ir.StringAttr) and a.value == "optnone" for a in func_op.attributes["passthrough"])
 
 
-register("tfn-disable-unrolling", "Mark loop back edges so that LLVM does not unroll them")(disable_unrolling)
+NAME = "tfn-disable-unrolling"
+DESCRIPTION = "Mark loop back edges so that LLVM does not unroll them"
+
+
+def run(module_op: ir.Operation) -> None:
+    disable_unrolling(module_op)

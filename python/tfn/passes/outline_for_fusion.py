@@ -1,4 +1,4 @@
-"""Keeps some ops out of `linalg-fuse-elementwise-ops` (`tfn-outline-for-fusion`).
+"""Pass `tfn-outline-for-fusion`: keeps some ops out of `linalg-fuse-elementwise-ops`.
 
 Upstream elementwise fusion has no cost model. Two of its rewrites cost us dearly:
 
@@ -12,7 +12,7 @@ Upstream elementwise fusion has no cost model. Two of its rewrites cost us dearl
 
 Before fusion, each such op (every matmul; every generic with a transcendental or
 a division whose result some linalg op reads through a broadcast) moves into its own
-private function, called with `no_inline`; after fusion `allow_inlining` drops the
+private function, called with `no_inline`; after fusion `tfn-allow-inlining` drops the
 attribute and `inline` puts it back.
 
 ```mlir
@@ -25,8 +25,9 @@ from __future__ import annotations
 
 from mlir import ir
 from mlir.dialects import func
-from tfn.passes.ir_utils import find_ops
 
+NAME = "tfn-outline-for-fusion"
+DESCRIPTION = "Move matmuls and broadcast-read expensive generics into no_inline calls until fusion is done"
 OUTLINED_PREFIX = "__tfn_outlined_"
 _CONTRACTIONS = ("linalg.matmul", "linalg.batch_matmul")
 _RESHAPES = ("tensor.expand_shape", "tensor.collapse_shape")
@@ -87,8 +88,8 @@ def _read_by_broadcast(value: ir.Value, depth: int = 0) -> bool:
     return False
 
 
-def outline_for_fusion(module_op: ir.Operation) -> int:
-    """Outlines matmuls and broadcast-read expensive generics (see module doc); returns how many."""
+def run(module_op: ir.Operation) -> None:
+    """Outlines matmuls and broadcast-read expensive generics (see module doc)."""
     module_op = module_op.operation
     body = module_op.regions[0].blocks[0]
     found = []
@@ -119,14 +120,3 @@ def outline_for_fusion(module_op: ir.Operation) -> int:
         op.move_before(ret)
         for k in range(len(operands)):
             op.operands[k] = block.arguments[k]
-    return len(found)
-
-
-def allow_inlining(module_op: ir.Operation) -> int:
-    """Drops `no_inline` from the calls `outline_for_fusion` made (then run `inline`)."""
-    found = find_ops(module_op, lambda op: op.name == "func.call" and "no_inline" in op.attributes
-                     and ir.FlatSymbolRefAttr(op.attributes["callee"]).value.startswith(OUTLINED_PREFIX),
-                     payloads=False)
-    for op in found:
-        del op.attributes["no_inline"]
-    return len(found)

@@ -38,10 +38,13 @@ def _single_use(value: ir.Value) -> bool:
     return len(uses) == 1
 
 
-def write_into_results(module_op: ir.Operation) -> int:
-    """Rewrites the inits of the entry function's result producers (see module doc); returns how many."""
+NAME = "tfn-write-into-results"
+DESCRIPTION = "Point the init of each result's last linalg op at the caller's output buffer"
+
+
+def run(module_op: ir.Operation) -> None:
+    """Rewrites the inits of the entry function's result producers (see module doc)."""
     found = find_ops(module_op, "bufferization.materialize_in_destination", payloads=False)
-    done = 0
     seen = set()
     for mat in found:
         src, dest = mat.operands[0], mat.operands[1]
@@ -81,43 +84,3 @@ def write_into_results(module_op: ir.Operation) -> int:
         empty.results[0].replace_all_uses_with(t)
         empty.erase()
         seen.add(key)
-        done += 1
-    return done
-
-
-def split_empty_tensors(module_op: ir.Operation) -> int:
-    """Gives every use of a shared `tensor.empty` a copy of its own; returns how many were made.
-
-    CSE merges the empties of one shape into one, which every linalg op of that shape
-    then takes as its init. One-shot bufferization's analysis checks each in-place
-    decision against every alias of the init, so one empty shared by n ops cost it
-    O(n^2): 4 s for a 64-layer MLP gradient, 0.6 s with one empty per op. It also
-    lets `write_into_results` find the single-use inits it looks for.
-    Only the empties at the top level of functions are looked at (CSE hoists them there).
-    """
-    module_op = module_op.operation if hasattr(module_op, "operation") else module_op
-    made = 0
-    for f in module_op.regions[0].blocks[0].operations:
-        if f.operation.name != "func.func" or not len(f.regions[0].blocks):
-            continue
-        for op in f.regions[0].blocks[0].operations:
-            op = op.operation
-            if op.name != "tensor.empty" or len(op.operands):
-                continue
-            uses = [(u.owner, u.operand_number) for u in op.results[0].uses]
-            for owner, index in uses[1:]:
-                owner = owner.operation if hasattr(owner, "operation") else owner
-                with ir.InsertionPoint(owner):
-                    copy = op.clone()
-                owner.operands[index] = copy.results[0]
-                made += 1
-    return made
-
-
-def drop_self_copies(module_op: ir.Operation) -> int:
-    """Erases `memref.copy %m, %m` (left by results computed in place); returns how many."""
-    found = find_ops(module_op, lambda op: op.name == "memref.copy" and op.operands[0] == op.operands[1],
-                     payloads=False)
-    for op in found:
-        op.erase()
-    return len(found)

@@ -57,10 +57,9 @@ def relax_reductions(module_op: ir.Operation) -> int:
     return marked
 
 
-def _register() -> None:
-    from tfn.passes.registry import register
-    register("tfn-relax-reductions", "Mark float reduction combiners reassoc so they vectorize")(
-        lambda module_op: relax_reductions(module_op) and None)
+NAME = "tfn-relax-reductions"
+DESCRIPTION = "Mark float reduction combiners reassoc so they vectorize"
 
 
-_register()
+def run(module_op: ir.Operation) -> None:
+    relax_reductions(module_op)

@@ -1,5 +1,7 @@
-"""Expands transform ops to a fixed point, innermost first, and registers the passes
-`tfn-autodiff` (grad, vjp, jvp), `tfn-batch` (vmap) and `tfn-expand-transforms` (all)."""
+"""Pass `tfn-expand-transforms`: expands transform ops to a fixed point, innermost first.
+
+`tfn-autodiff` (grad, vjp, jvp; tfn.passes.autodiff) and `tfn-batch` (vmap;
+tfn.passes.batch) run the same driver on one family of transforms."""
 from __future__ import annotations
 
 from typing import Callable
@@ -8,7 +10,6 @@ from mlir import ir
 from mlir.dialects import func
 
 from tfn.passes import ir_utils as U
-from tfn.passes.registry import register
 
 EXPANDERS: dict[str, Callable] = {}
 
@@ -18,7 +19,7 @@ def _load_expanders():
     if EXPANDERS:
         return
     from tfn.passes.autodiff import EXPANDERS as AD
-    from tfn.passes.batching import EXPANDERS as BATCH
+    from tfn.passes.batch import EXPANDERS as BATCH
     EXPANDERS.update(AD)
     EXPANDERS.update(BATCH)
 
@@ -97,7 +98,7 @@ def find_recursion(funcs: dict, start: str) -> list[tuple[str, ir.Operation]] | 
 
 def _recursion_error(op: ir.Operation, cycle: list[tuple[str, ir.Operation]]) -> TransformExpansionError:
     chain = " -> ".join(f"@{caller}" for caller, _ in cycle) + f" -> @{cycle[0][0]}"
-    from tfn.tools.diagnostics import file_position
+    from tfn.dialect.locations import file_position
     caller, ref = cycle[-1]
     where = file_position(op.location)
     at = f" (the transform is at {where[0]}:{where[1]}:{where[2]})" if where else ""
@@ -157,16 +158,9 @@ def expand_all(module_op: ir.Operation, kinds: tuple[str, ...] | None = None) ->
             raise err
 
 
-@register("tfn-expand-transforms", "Expand every tfn transform op (grad, vjp, jvp, vmap), innermost first")
-def expand_transforms_pass(module_op: ir.Operation) -> None:
+NAME = "tfn-expand-transforms"
+DESCRIPTION = "Expand every tfn transform op (grad, vjp, jvp, vmap), innermost first"
+
+
+def run(module_op: ir.Operation) -> None:
     expand_all(module_op)
-
-
-@register("tfn-autodiff", "Expand tfn.grad, tfn.vjp and tfn.jvp into new tfn functions")
-def autodiff_pass(module_op: ir.Operation) -> None:
-    expand_all(module_op, ("tfn.grad", "tfn.vjp", "tfn.jvp"))
-
-
-@register("tfn-batch", "Expand tfn.vmap into batched tfn functions")
-def batch_pass(module_op: ir.Operation) -> None:
-    expand_all(module_op, ("tfn.vmap",))

@@ -36,8 +36,27 @@ from mlir.dialects import arith, func, memref
 
 from tfn.lowering.builders import product
 
+NAME = "tfn-pool-host-allocations"
+DESCRIPTION = "Every allocation of the entry point a view of one workspace argument (size: tfn.workspace_bytes)"
 # Offsets are multiples of this (the alignment bufferization asks of its allocations).
 ALIGNMENT = 64
+# The module attribute that says the workspace's size N (bytes) to whoever calls the entry point.
+WORKSPACE_BYTES = "tfn.workspace_bytes"
+
+
+def run(module_op: ir.Operation, entry: str = "_tfn_entry") -> None:
+    """Pools the allocations of `entry`; records N as the module's `tfn.workspace_bytes`."""
+    set_workspace_bytes(module_op, pool_host_allocations(module_op, entry))
+
+
+def set_workspace_bytes(module_op: ir.Operation, n: int) -> None:
+    module_op.attributes[WORKSPACE_BYTES] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), n)
+
+
+def workspace_bytes(module_op: ir.Operation) -> int:
+    """N of a module whose entry point was given a workspace (0: none)."""
+    attributes = module_op.attributes
+    return ir.IntegerAttr(attributes[WORKSPACE_BYTES]).value if WORKSPACE_BYTES in attributes else 0
 
 
 def byte_size(t: ir.MemRefType) -> int:

@@ -57,6 +57,7 @@ import os
 from mlir import ir
 from mlir.dialects import arith, func, llvm, memref, scf
 from tfn.passes.ir_utils import find_ops, functions
+from tfn.passes.pipelines import ENTRY
 
 GEMM_SYMBOLS = {"f32": "scipy_cblas_sgemm64_", "f64": "scipy_cblas_dgemm64_"}
 GET_THREADS, SET_THREADS = "scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"
@@ -64,7 +65,6 @@ SAVED_THREADS = "__tfn_blas_saved_threads"   # the count the entry point found, 
 SINGLE_UNTIL_NS, BEST_NS, TIMESPEC = "__tfn_blas_single_until_ns", "__tfn_blas_best_ns", "__tfn_blas_timespec"
 STALLED_NS, WINDOW_NS = "__tfn_blas_stalled_ns", "__tfn_blas_window_ns"   # stall time in the current window
 CLOCK_MONOTONIC = 1
-ENTRY = "_tfn_entry"                          # tfn.runtime.cpu.ENTRY
 GEMM_HELPER_PREFIX = "__tfn_gemm_"            # the private function holding one kind of gemm call
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 
@@ -502,12 +502,21 @@ def _rewrite(helpers: _GemmHelpers, op, site: int) -> bool:
     return True
 
 
-def linalg_to_blas(module_op: ir.Operation, available: int | None = None, entry: str = ENTRY) -> int:
-    """Rewrites the matmuls of `module_op` (a builtin.module on memrefs) to gemm calls; returns how many.
+NAME = "tfn-linalg-to-blas"
+DESCRIPTION = "Rewrite f32/f64 linalg.matmul/batch_matmul on memrefs to CBLAS gemm calls"
 
-    Each call runs on `gemm_threads(m, n, k, available)` threads (`available`: default
-    the cores this process may use), capped at run time by the count `entry` found.
+
+def run(module_op: ir.Operation, entry: str = ENTRY, threads: int = 0) -> None:
+    """Rewrites the matmuls of `module_op` (a builtin.module on memrefs) to gemm calls.
+
+    Each call runs on `gemm_threads(m, n, k, threads)` threads (`threads` = 0: the cores
+    this process may use, `cores()`), capped at run time by the count `entry` found.
     """
+    linalg_to_blas(module_op, threads or None, entry)
+
+
+def linalg_to_blas(module_op: ir.Operation, available: int | None = None, entry: str = ENTRY) -> int:
+    """The rewrite of `run`; returns how many matmuls became gemm calls."""
     module_op = module_op.operation
     body = module_op.regions[0].blocks[0]
     found = find_ops(module_op, ("linalg.matmul", "linalg.batch_matmul"), payloads=False)
@@ -520,55 +529,3 @@ def linalg_to_blas(module_op: ir.Operation, available: int | None = None, entry:
         _declare(body, SET_THREADS, [i32])
         _save_and_restore_threads(module_op, entry)
     return rewritten
-
-
-def _register() -> None:
-    from tfn.passes.registry import register
-    register("tfn-linalg-to-blas", "Rewrite f32/f64 linalg.matmul/batch_matmul on memrefs to CBLAS gemm calls")(
-        lambda module_op: linalg_to_blas(module_op) and None)
-
-
-_register()
-
-
-def _reads_init(op: ir.Operation) -> bool:
-    """Whether a linalg op with one result accumulates into its init: a matmul, or a
-    `linalg.generic` whose payload reads its last block argument (a reduction)."""
-    if len(op.results) != 1:
-        return False
-    if op.name in ("linalg.matmul", "linalg.batch_matmul"):
-        return True
-    if op.name != "linalg.generic":
-        return False
-    out = op.regions[0].blocks[0].arguments[-1]
-    for _ in out.uses:
-        return True
-    return False
-
-
-def private_zero_inits(module_op: ir.Operation) -> int:
-    """Gives every tensor op that accumulates into its init (a matmul, a reduction) and
-    whose init is a shared fill its own copy of the fill.
-
-    CSE merges equal zero fills, and an accumulating op then needs a copy of the shared
-    zeros (bufferization inserts `memref.copy`: 127 of them in a 64-layer MLP gradient,
-    one per bias gradient), which also hides the fill from the beta = 0 rewrite. A fill
-    per op is written in place (and before a gemm, dropped). Run before bufferization;
-    returns how many fills were cloned.
-    """
-    found = find_ops(module_op, _reads_init, payloads=False)
-    cloned = 0
-    for op in found:
-        index = len(op.operands) - 1
-        init = op.operands[index]
-        owner = init.owner
-        if isinstance(owner, ir.Block):
-            continue
-        owner = owner.operation if hasattr(owner, "operation") else owner
-        if owner.name != "linalg.generic" or len(owner.operands) != 1 or len(list(init.uses)) < 2:
-            continue
-        with ir.InsertionPoint(op):
-            copy = owner.clone()
-        op.operands[index] = copy.results[0]
-        cloned += 1
-    return cloned
