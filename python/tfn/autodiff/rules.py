@@ -83,7 +83,7 @@ def neg_any(a: ir.Value | None) -> ir.Value | None:
     return None if a is None else BUILDERS["tfn.neg"](a)
 
 
-def is_float(v: ir.Value) -> bool:
+def has_float_dtype(v: ir.Value) -> bool:
     return dtype_of(v).kind == "f"
 
 

@@ -61,7 +61,8 @@ def input_array(x) -> np.ndarray:
     return a
 
 
-def element_type(dtype) -> ir.Type:
+def to_element_type(dtype) -> ir.Type:
+    """The MLIR element type of a numpy dtype (the inverse of `to_dtype`)."""
     return _TO_MLIR[canonical_dtype(dtype)]()
 
 
@@ -83,7 +84,7 @@ def to_dtype(element: ir.Type) -> np.dtype:
 
 
 def tensor_type(shape, dtype) -> ir.RankedTensorType:
-    return ir.RankedTensorType.get(list(shape), element_type(dtype))
+    return ir.RankedTensorType.get(list(shape), to_element_type(dtype))
 
 
 def shape_of(value: ir.Value) -> tuple[int, ...]:
@@ -94,5 +95,5 @@ def dtype_of(value: ir.Value) -> np.dtype:
     return to_dtype(ir.RankedTensorType(value.type).element_type)
 
 
-def is_float(dtype) -> bool:
+def is_float_dtype(dtype) -> bool:
     return np.dtype(dtype).kind == "f"

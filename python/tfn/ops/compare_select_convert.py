@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from mlir import ir
 
-from tfn.autodiff.rules import NO_DERIVATIVE, TRANSPOSE_RULES, defjvp, is_float, tangent_or_zeros, zeros_like
+from tfn.autodiff.rules import NO_DERIVATIVE, TRANSPOSE_RULES, defjvp, has_float_dtype, tangent_or_zeros, zeros_like
 from tfn.batching.rules import BATCH_RULES, defbroadcasting
 from tfn.dialect.core import BUILDERS, create, fail, result_type_like, str_attr
 from tfn.dialect.types import canonical_dtype, dtype_of, shape_of
@@ -108,7 +108,7 @@ def _check_convert(op, x):
 
 def _jvp_convert(op, primals, tangents):
     t = tangents[0]
-    if t is None or not is_float(op.result) or not is_float(primals[0]):
+    if t is None or not has_float_dtype(op.result) or not has_float_dtype(primals[0]):
         return None  # through integers or bools the derivative is zero
     return convert(t, dtype_of(op.result))
 

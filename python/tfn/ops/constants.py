@@ -14,7 +14,7 @@ from mlir import ir
 from tfn.autodiff.rules import NO_DERIVATIVE
 from tfn.batching.rules import BATCH_RULES
 from tfn.dialect.core import BUILDERS, create, fail, i64_attr, int_attr
-from tfn.dialect.types import canonical_dtype, dtype_of, element_type, is_float, shape_of, tensor_type
+from tfn.dialect.types import canonical_dtype, dtype_of, to_element_type, is_float_dtype, shape_of, tensor_type
 from tfn.dialect.verifier import SHAPE_RULES
 from tfn.lowering.rules import LOWERINGS, arith, builders, cast_scalar, linalg
 
@@ -38,8 +38,8 @@ def constant(array, dtype=None) -> ir.Value:
         attr = (ir.DenseElementsAttr.get_splat(ttype, ir.BoolAttr.get(bool(first))) if uniform
                 else ir.DenseElementsAttr.get(np.packbits(data, bitorder="little"), type=ttype))
     elif uniform and not np.isnan(first):
-        scalar = (ir.FloatAttr.get(element_type(dtype), float(first)) if is_float(dtype)
-                  else ir.IntegerAttr.get(element_type(dtype), int(first)))
+        scalar = (ir.FloatAttr.get(to_element_type(dtype), float(first)) if is_float_dtype(dtype)
+                  else ir.IntegerAttr.get(to_element_type(dtype), int(first)))
         attr = ir.DenseElementsAttr.get_splat(ttype, scalar)
     else:
         attr = ir.DenseElementsAttr.get(data, type=ttype)

@@ -30,7 +30,7 @@ from tfn import ops  # builders of every family, read when a rule runs
 from tfn.autodiff.rules import NO_DERIVATIVE, defjvp_unary, deflinear, full_like
 from tfn.batching.rules import defvectorized
 from tfn.dialect.core import BUILDERS, create, fail
-from tfn.dialect.types import dtype_of, is_float
+from tfn.dialect.types import dtype_of, is_float_dtype
 from tfn.dialect.verifier import SHAPE_RULES
 from tfn.lowering.rules import LOWERINGS, arith, builders, defelementwise, math
 
@@ -51,7 +51,7 @@ def unary_op(name: str, *, jvp: Callable | None = None, no_derivative: str | Non
     op_name = f"tfn.{name}"
 
     def build(x: ir.Value) -> ir.Value:
-        if float_only and not is_float(dtype_of(x)):
+        if float_only and not is_float_dtype(dtype_of(x)):
             fail(name, "needs a floating-point operand", x)
         return create(name, [x], x.type)
     build.__name__ = build.__qualname__ = name
