@@ -130,8 +130,9 @@ def test_numpy_results_go_to_torch_without_a_copy(torch):
 
 
 def test_jax_cpu_arrays_come_in_without_a_copy():
-    jnp = pytest.importorskip("jax.numpy")
-    j = jnp.arange(4.0, dtype=jnp.float32)
+    jax = pytest.importorskip("jax")
+    # On the host even where JAX's default device is a GPU.
+    j = jax.device_put(jax.numpy.arange(4.0, dtype=jax.numpy.float32), jax.devices("cpu")[0])
     a = tfn.from_dlpack(j)
     assert a.ctypes.data == j.unsafe_buffer_pointer()
     assert not a.flags.writeable  # JAX arrays are immutable, and numpy is told so
