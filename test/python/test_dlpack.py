@@ -267,7 +267,7 @@ def test_a_refused_capsule_keeps_the_consumers_error(torch):
     deaths: list = []
     a = np.arange(3.0)
     on_gpu = _Producer(lambda: _export(a, deaths, device=(dlpack.KDL_CUDA, 0)), (dlpack.KDL_CPU, 0))
-    with pytest.raises(RuntimeError, match="[Dd]evice"):
+    with pytest.raises((RuntimeError, BufferError), match="[Dd]evice"):  # numpy 2.5 raises BufferError
         np.from_dlpack(on_gpu)
     gc.collect()
     assert deaths == [1]
