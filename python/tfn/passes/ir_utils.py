@@ -6,6 +6,8 @@ from typing import Sequence
 from mlir import ir
 from mlir.dialects import func
 
+from tfn.dialect.symbols import unique_symbol  # noqa: F401 - re-exported for the passes
+
 TRANSFORM_OPS = ("tfn.grad", "tfn.vjp", "tfn.jvp", "tfn.vmap")
 
 
@@ -64,22 +66,6 @@ def function_type(func_op) -> ir.FunctionType:
 
 def entry_block(func_op) -> ir.Block:
     return func_op.regions[0].blocks[0]
-
-
-def unique_symbol(block: ir.Block, base: str) -> str:
-    """`base`, or `base_N`, unused among the symbols of `block` (a module's body).
-
-    Duplicate symbols trip an assertion (a process abort) in MLIR's SymbolTable.
-    The table is built in C++: scanning the block from Python on every new
-    function made tracing quadratic in the number of functions.
-    """
-    taken = ir.SymbolTable(block.owner)
-    if base not in taken:
-        return base
-    i = 1
-    while f"{base}_{i}" in taken:
-        i += 1
-    return f"{base}_{i}"
 
 
 def unique_name(module_op: ir.Operation, base: str) -> str:
