@@ -28,7 +28,9 @@ Lowering: gather is one parallel linalg.generic over the result whose body reads
 indices and then the operand with tensor.extract (O(result) work, CPU and CUDA);
 scatter is an scf.for nest over the updates carrying the destination tensor (one
 extract and one insert per element, bufferized in place): O(updates) work on top of
-the copy of the operand. CUDA has no scatter yet (see `tfn.runtime.cuda`).
+the copy of the operand. On CUDA (`TARGET`), where that loop would run on the host,
+scatter is a generic over the result reducing over the updates (O(result x updates)
+work, deterministic, no atomics).
 """
 from __future__ import annotations
 
@@ -41,7 +43,7 @@ from tfn.batching.rules import BATCH_RULES, batch_size, bdim_at, moveaxis
 from tfn.dialect.core import BUILDERS, create, fail, result_type_like, str_attr
 from tfn.dialect.types import dtype_of, shape_of
 from tfn.dialect.verifier import SHAPE_RULES
-from tfn.lowering.rules import LOWERINGS, LazyModule, arith, builders, linalg, scalar_body, tensor
+from tfn.lowering.rules import LOWERINGS, TARGET, LazyModule, arith, builders, linalg, scalar_body, tensor, width
 
 scf = LazyModule("mlir.dialects.scf")
 
@@ -245,6 +247,43 @@ def _loop_nest(extents, carried: ir.Value, body) -> ir.Value:
     return level(0, [], carried)
 
 
+def _identity(mode: str, t: ir.Type):
+    """The update that leaves an element as it is under `mode` (add, mul, min, max) on type t."""
+    if builders.is_float_type(t):
+        return {"add": 0.0, "mul": 1.0, "min": float("inf"), "max": float("-inf")}[mode]
+    if width(t) == 1:
+        return {"add": 0, "mul": 1, "min": 1, "max": 0}[mode]
+    bits = width(t)
+    return {"add": 0, "mul": 1, "min": (1 << (bits - 1)) - 1, "max": -(1 << (bits - 1))}[mode]
+
+
+def _lower_scatter_parallel(op, operand, indices, updates, combine):
+    """For GPUs: every element of the result reduces over the updates, in order, those that name
+    it (no atomics, deterministic, set's last update wins), starting from the operand.
+    O(result x updates) work, no memory beyond the result."""
+    src, idx = builders.shape(operand), builders.shape(indices)
+    k, batch = idx[-1], idx[:-1]
+    n_out, nb = len(src), len(batch)
+    elem, mode = builders.element_type(operand), _mode(op)
+    loops = n_out + nb
+    u_map = builders.affine_map(loops, [n_out + j for j in range(nb)] + list(range(k, n_out)))
+
+    def body(u, acc):
+        iv = [linalg.IndexOp(d).result for d in range(loops)]
+        at, inside = _position(indices, iv[n_out:], src[:k])
+        match = inside
+        for p, q in zip(at, iv[:k]):
+            same = arith.cmpi(arith.CmpIPredicate.eq, p, q)
+            match = same if match is None else arith.andi(match, same)
+        if match is None:
+            return acc if mode != "set" else u
+        if mode == "set":
+            return arith.select(match, u, acc)
+        return combine(acc, arith.select(match, u, builders.scalar_constant(elem, _identity(mode, elem))))
+    return builders.generic([updates], operand, [u_map, builders.affine_map(loops, list(range(n_out)))],
+                            [builders.PARALLEL] * n_out + [builders.REDUCTION] * nb, body)
+
+
 def _lower_scatter(op, operand, indices, updates):
     src, idx = builders.shape(operand), builders.shape(indices)
     k, batch = idx[-1], idx[:-1]
@@ -254,6 +293,8 @@ def _lower_scatter(op, operand, indices, updates):
     elem = builders.element_type(operand)
     mode = _mode(op)
     combine = (lambda old, new: new) if mode == "set" else scalar_body(mode, elem)
+    if TARGET.get() == "cuda":
+        return _lower_scatter_parallel(op, operand, indices, updates, combine)
 
     def update(b_ivs, dest):
         at, inside = _position(indices, b_ivs, src[:k])

@@ -24,9 +24,9 @@ from tfn.lowering import pipelines
 from tfn.lowering.copies import lower_strided_copies
 from tfn.lowering.gpu import (check_no_host_access, gpu_loops_pipeline, gpu_to_llvm_pipeline,
                               pool_allocations, reorder_loops_for_gpu, use_device_memory)
+from tfn.lowering.rules import TARGET
 from tfn.lowering.to_linalg import lower_to_linalg
 from tfn.runtime.cpu import ENTRY, CpuExecutable, StageClock, add_entry_wrapper
-from tfn.passes.ir_utils import find_ops
 from tfn.passes.split_reductions import split_reductions
 
 # Chips whose PTX version +ptx80 covers; another chip would make LLVM abort the process.
@@ -98,9 +98,12 @@ def lower_for_cuda(module: ir.Module, entry: str, chip: str, keep_stages: bool =
     keep = clock.keeper(module, stages, keep_stages)
 
     keep("tfn")
-    _refuse_scatter(module.operation)
     split_reductions(module.operation)
-    lower_to_linalg(module.operation)
+    token = TARGET.set("cuda")
+    try:
+        lower_to_linalg(module.operation)
+    finally:
+        TARGET.reset(token)
     add_entry_wrapper(module, entry)
     clock.lap("to_linalg")
     PassManager.parse(f"builtin.module({pipelines.LINALG_CLEANUP})").run(module.operation)
@@ -125,17 +128,6 @@ def lower_for_cuda(module: ir.Module, entry: str, chip: str, keep_stages: bool =
     stages["workspace_bytes"] = workspace
     keep("llvm")
     return stages
-
-
-def _refuse_scatter(module_op: ir.Operation) -> None:
-    """tfn.scatter lowers to a sequential loop nest over its updates (host code on memrefs); a GPU
-    version needs atomic updates (memref.atomic_rmw) per element, which tfn does not build yet."""
-    for op in find_ops(module_op, "tfn.scatter"):
-        err = NotImplementedError(
-            "'tfn.scatter' (x.at[...] with array indices, and the gradient of a gather: x[indices], take, "
-            "take_along_axis, embedding lookups) has no CUDA lowering yet; run it with device='cpu'")
-        err.location = op.location
-        raise err
 
 
 def _nbytes(shape, dtype) -> int:
