@@ -19,6 +19,8 @@ from tfn import ops
 from tfn.frontend.tracer import value_of, wrap
 
 RNG = np.random.default_rng(0)
+# Tables run one jitted function over many signatures.
+pytestmark = pytest.mark.filterwarnings("ignore::tfn.RecompileWarning")
 DTYPES = (np.float32, np.float64, np.int32, np.int64, np.bool_)
 
 
@@ -62,8 +64,8 @@ def np_gather(x, idx):
         return np.zeros(idx.shape[:-1] + x.shape[idx.shape[-1]:], x.dtype)
     if idx.shape[-1] == 0:
         return np.broadcast_to(x, idx.shape[:-1] + x.shape).copy()
-    out = x[at].copy()
-    out[~inside] = 0
+    out = np.array(x[at])
+    out[np.asarray(~inside)] = 0
     return out
 
 
@@ -101,6 +103,8 @@ GATHERS = [  # (operand shape, indices)
     ((3, 2), np.array([[7], [-4], [1], [-1]])),                # out of bounds: 0
     ((0, 2), np.array([[0], [-1]])),                           # every index out of bounds
     ((2, 3), np.zeros((3, 0), np.int32)),                      # k = 0: the whole operand per index
+    ((), np.zeros((2, 0), np.int64)),                          # a 0-d operand
+    ((4, 2), np.array([2, -1])),                               # no batch dims: a 1-d result
 ]
 
 
