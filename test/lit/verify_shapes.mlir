@@ -36,3 +36,19 @@ func.func @good(%a: tensor<3x4xf32>) -> tensor<4xf32> {
   %0 = "tfn.reduce_sum"(%a) {dimensions = array<i64: 0>} : (tensor<3x4xf32>) -> tensor<4xf32>
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+func.func @gather_float_indices(%a: tensor<5x4xf32>, %i: tensor<3x1xf32>) {
+  // expected-error@+1 {{tfn.gather: indices must be integers of shape B... x k with k <= the operand's rank}}
+  %0 = "tfn.gather"(%a, %i) : (tensor<5x4xf32>, tensor<3x1xf32>) -> tensor<3x4xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_updates_shape(%a: tensor<5x4xf32>, %i: tensor<3x1xi32>, %u: tensor<3x5xf32>) {
+  // expected-error@+1 {{tfn.scatter: updates must have shape B... x R... = [3, 4] and the operand's dtype}}
+  %0 = "tfn.scatter"(%a, %i, %u) {mode = "add"} : (tensor<5x4xf32>, tensor<3x1xi32>, tensor<3x5xf32>) -> tensor<5x4xf32>
+  return
+}

@@ -8,9 +8,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+
+# The tests are of this checkout's sources, in this process and in the tools it starts, whatever
+# an editable install elsewhere points at (test_package.py checks the installed package apart).
+_SOURCES = str(Path(__file__).resolve().parents[2] / "python")
+sys.path.insert(0, _SOURCES)
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SOURCES, os.environ.get("PYTHONPATH")) if p)
 
 RTOL = {np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-12}
 

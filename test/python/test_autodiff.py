@@ -73,6 +73,9 @@ OP_SPECS = {
     "logsumexp": (lambda x: nn.logsumexp(x, axis=-1), [lambda: normal(3, 5)]),
     "softmax": (lambda x: nn.softmax(x), [lambda: normal(2, 5)]),
     "var": (lambda x: tnp.var(x, axis=0), [lambda: normal(4, 3)]),
+    "gather": (lambda x: tnp.sin(x[np.array([2, 0, 2, -1])]), [lambda: normal(4, 3)]),
+    "scatter": (lambda x, v: x.at[np.array([1, 3, 1])].add(v * v).at[np.array([0, 0])].set(v[:2] * 2.0),
+                [lambda: normal(4, 3), lambda: normal(3, 3)]),
 }
 
 

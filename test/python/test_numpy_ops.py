@@ -354,6 +354,9 @@ INDEXING = [
         ("-3:-1, None, ..., None", lambda xp, x: x[-3:-1, None, ..., None]), (":", lambda xp, x: x[:]),
         ("10:", lambda xp, x: x[10:]), ("-100:2", lambda xp, x: x[-100:2]), ("1, :, 5", lambda xp, x: x[1, :, 5]),
         ("np.int64(2)", lambda xp, x: x[np.int64(2)]),
+        ("int array", lambda xp, x: x[np.array([3, -1, 0, 3])]), ("::-1", lambda xp, x: x[::-1, :, ::-2]),
+        (":, list, 2", lambda xp, x: x[:, [1, -1], 2]), ("0, :, list", lambda xp, x: x[0, :, [1, 2]]),
+        ("mask", lambda xp, x: x[np.array([True, False, True, True])]),
     ]
 ] + [C("x[None] 0-d", lambda xp, x: (x[None], x[...], x[()]), ())]
 

@@ -112,6 +112,8 @@ def _samples(x, key):
         "tfn.convert": ops.convert(x, np.float64),
         "tfn.dot_general": ops.dot_general(x, x, ([], []), ([1], [1])),
         "tfn.random_bits": ops.random_bits(key, (3,)),
+        "tfn.gather": ops.gather(x, ops.reshape(key, (2, 1))),
+        "tfn.scatter": ops.scatter(x, ops.reshape(key, (2, 1)), x, "max"),
     })
     return {name: value.owner for name, value in made.items()}
 

@@ -46,6 +46,14 @@ def _stop(xp, x):
     return tnp.stop_gradient(x) if xp is tnp else x
 
 
+def _at_add(xp, x, i, v):
+    if xp is tnp:
+        return x.at[i].add(v)
+    out = x.copy()
+    np.add.at(out, i, v)
+    return out
+
+
 def _pad(xp, x):
     return xp.pad(x, ((1, 0), (0, 2)))
 
@@ -93,6 +101,10 @@ CASES = [
     Case("min", lambda xp, a: xp.min(a, axis=(0, 2)), ((2, 3, 4),)),
     Case("prod", lambda xp, a: xp.prod(a, axis=-1, keepdims=True), (U,)),
     Case("mean_var", lambda xp, a: xp.var(a, axis=0) + xp.mean(a), (U,), ("moved",)),
+    Case("gather", lambda xp, a: a[np.array([2, 0, 2]), ::-1], (U,)),
+    Case("take_along_axis", lambda xp, a: xp.take_along_axis(a, np.array([[3, 0], [1, 1], [-1, 2]]), 1), (U,)),
+    Case("scatter", lambda xp, a, b: _at_add(xp, a, np.array([1, 1, 0]), b[:3]), (U, U),
+         ("all0", "moved", "lhs_only", "rhs_only")),
     Case("softmax", lambda xp, a: nn.softmax(a) if xp is tnp else
          np.exp(a - a.max(-1, keepdims=True)) / np.exp(a - a.max(-1, keepdims=True)).sum(-1, keepdims=True),
          (U,), ("moved",)),

@@ -327,6 +327,35 @@ irdl.dialect @tfn {
     irdl.results(result: %out0)
   }
 
+  // ---- gather and scatter (python/tfn/ops/gather_scatter.py): indices B... x k index the
+  // k leading dims of the operand (negative ones from the end; outside [-n, n) a gather
+  // reads 0, a scatter drops the update).
+  // gather: result[b..., r...] = operand[indices[b..., :], r...], shape B... x R...
+  irdl.operation @gather {
+    %in0 = irdl.base "!builtin.tensor"
+    %in1 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0, indices: %in1)
+    irdl.results(result: %out0)
+  }
+  // scatter: the operand with updates[b...] combined into rows operand[indices[b..., :]]
+  // in row-major order of b (mode set: the last update of a position wins).
+  irdl.operation @scatter {
+    %in0 = irdl.base "!builtin.tensor"
+    %in1 = irdl.base "!builtin.tensor"
+    %in2 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    %add = irdl.is "add"
+    %set = irdl.is "set"
+    %mul = irdl.is "mul"
+    %min = irdl.is "min"
+    %max = irdl.is "max"
+    %mode = irdl.any_of(%add, %set, %mul, %min, %max)
+    irdl.attributes {"mode" = %mode}
+    irdl.operands(operand: %in0, indices: %in1, updates: %in2)
+    irdl.results(result: %out0)
+  }
+
   // ---- random numbers
   // Counter-based random bits (Threefry-2x32, 20 rounds): key is tensor<K... x 2 x i32>;
   // the result tensor<K... x S... x i32> holds, for each key, the bits of counters

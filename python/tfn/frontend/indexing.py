@@ -1,9 +1,10 @@
 """numpy's basic indexing, resolved against a static shape.
 
-An index (ints, slices with positive steps, None, Ellipsis, and bool scalars) becomes
-the strided box it reads, `start:limit:strides` per source dim, plus how the box is
-reshaped into the result. `x[index]` is then one `tfn.slice` and one `tfn.reshape`, and
-`x.at[index].set(v)` pads `v` back into the box: no gather or scatter op is needed.
+An index (ints, slices, None, Ellipsis, and bool scalars) becomes the strided box it
+reads, `start:limit:strides` per source dim (read backwards along the dims of negative
+steps), plus how the box is reshaped into the result. `x[index]` is then one
+`tfn.slice` (a gather reverses a dim) and one `tfn.reshape`, and `x.at[index].set(v)`
+pads `v` back into the box. Array indices are `tfn.numpy._indexing`'s (gather, scatter).
 
     >>> r = resolve((1, slice(None, None, 2), None), (4, 5), "getitem")
     >>> r.start, r.limit, r.strides, r.box_shape, r.result_shape
@@ -32,6 +33,7 @@ class BasicIndex:
     box_shape: tuple[int, ...]     # the box: one entry per source dim (1 for an integer index)
     result_shape: tuple[int, ...]  # integer dims dropped, None and bool dims inserted
     empty: bool                    # a False index: the result has no element
+    reversed: tuple[int, ...] = ()  # box dims read backwards (negative slice steps)
 
     def padding(self, shape: tuple[int, ...]) -> tuple[list[int], list[int], list[int]]:
         """(low, high, interior) padding that puts an array of `box_shape` back at the box in `shape`."""
@@ -75,10 +77,17 @@ def _slice_bounds(i: slice, n: int, name: str) -> tuple[int, int, int]:
                 operator.index(part)
             except TypeError:
                 _error(TypeError, name, f"slice indices must be integers or None, got {i}")
-    b, e, s = i.indices(n)
-    if s < 0:
-        _error(ShapeError, name, f"negative slice steps are not supported (index {i} on a dim of size {n})")
-    return b, max(e, b), s
+    return i.indices(n)
+
+
+def slice_box(i: slice, n: int, name: str) -> tuple[int, int, int, bool]:
+    """(start, length, step > 0, reversed) of the elements slice `i` reads on a dim of size `n`:
+    a negative step reads the box of its elements backwards."""
+    b, e, s = _slice_bounds(i, n, name)
+    m = len(range(b, e, s))
+    if not m:
+        return 0, 0, abs(s), False
+    return (b + (m - 1) * s, m, -s, True) if s < 0 else (b, m, s, False)
 
 
 def resolve(index, shape: tuple[int, ...], name: str) -> BasicIndex:
@@ -94,7 +103,7 @@ def resolve(index, shape: tuple[int, ...], name: str) -> BasicIndex:
     at = ellipses[0] if ellipses else len(items)
     items = items[:at] + [slice(None)] * (len(shape) - real) + items[at + 1:]
     start, limit, strides, box, result = [], [], [], [], []
-    bools, advanced, advanced_at = [], [], None  # numpy's rule for bool scalars (0-d "advanced" indices)
+    bools, advanced, advanced_at, backwards = [], [], None, []  # numpy's rule for bool scalars (0-d "advanced" indices)
     dim = 0
     for k, i in enumerate(items):
         if i is None:
@@ -112,9 +121,9 @@ def resolve(index, shape: tuple[int, ...], name: str) -> BasicIndex:
             i %= n
             start.append(i), limit.append(i + 1), strides.append(1), box.append(1)
         else:
-            b, e, s = _slice_bounds(i, shape[dim], name)
-            m = len(range(b, e, s))
-            b = b if m else 0  # an empty box reads nothing; keep its (unused) offset in bounds
+            b, m, s, back = slice_box(i, shape[dim], name)  # an empty box keeps its (unused) offset 0
+            if back and m > 1:
+                backwards.append(dim)
             start.append(b), limit.append(b + (m - 1) * s + 1 if m else 0), strides.append(s), box.append(m)
             result.append(m)
         dim += 1
@@ -124,4 +133,4 @@ def resolve(index, shape: tuple[int, ...], name: str) -> BasicIndex:
         adjacent = advanced == list(range(advanced[0], advanced[0] + len(advanced)))
         result.insert(advanced_at if adjacent else 0, 1 if all(bools) else 0)
     return BasicIndex(tuple(start), tuple(limit), tuple(strides), tuple(box), tuple(result),
-                      empty=not all(bools))
+                      empty=not all(bools), reversed=tuple(backwards))

@@ -15,6 +15,7 @@ called), and rule bodies, which run after the pass imported the real modules
 """
 from __future__ import annotations
 
+import contextvars
 import importlib
 import sys
 from typing import Callable
@@ -22,6 +23,10 @@ from typing import Callable
 from mlir import ir
 
 LOWERINGS: dict[str, Callable[..., ir.Value]] = {}
+
+# The target the module is lowered for ("cpu" or "cuda"), for the few lowerings that differ
+# (scatter: a sequential loop on the CPU, a parallel form on the GPU). Set by tfn-lower-to-linalg{target=...}.
+TARGET: contextvars.ContextVar[str] = contextvars.ContextVar("tfn_lowering_target", default="cpu")
 
 # kind ("float", "int", "bool") -> op name ("add") -> scalar body `(*scalars) -> scalar`.
 SCALAR_BODIES: dict[str, dict[str, Callable]] = {"float": {}, "int": {}, "bool": {}}

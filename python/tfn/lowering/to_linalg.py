@@ -13,7 +13,7 @@ from mlir.dialects import arith
 from tfn import ops  # noqa: F401 - imports every op family, which registers its lowerings
 from tfn.lowering import rules
 from tfn.lowering.builders import empty
-from tfn.lowering.rules import LOWERINGS
+from tfn.lowering.rules import LOWERINGS, TARGET
 from tfn.passes.ir_utils import find_ops
 
 # What the rules build with (linalg's opdsl import, ~0.1 s, is paid here, before any compile is timed).
@@ -47,10 +47,20 @@ def lower_op(op: ir.Operation) -> None:
     op.erase()
 
 
-def lower_to_linalg(module_op: ir.Operation) -> None:
-    """Rewrites every tfn op under `module_op` (a builtin.module) into upstream dialects."""
-    for op in find_ops(module_op, lambda op: op.name.startswith("tfn.")):
-        lower_op(op)
+def lower_to_linalg(module_op: ir.Operation, target: str = "cpu") -> None:
+    """Rewrites every tfn op under `module_op` (a builtin.module) into upstream dialects.
+
+    `target` ("cpu" or "cuda") picks the form of the few lowerings that differ (scatter:
+    a sequential loop on the CPU, a parallel form on the GPU, where a loop would run on the host).
+    """
+    if target not in ("cpu", "cuda"):
+        raise ValueError(f"target must be 'cpu' or 'cuda', got {target!r}")
+    token = TARGET.set(target)
+    try:
+        for op in find_ops(module_op, lambda op: op.name.startswith("tfn.")):
+            lower_op(op)
+    finally:
+        TARGET.reset(token)
     store_bools_as_bytes(module_op)
 
 
@@ -75,8 +85,8 @@ def store_bools_as_bytes(module_op: ir.Operation) -> None:
     `arith.trunci` of their byte arguments and `arith.extui` of what they yield.
     """
     i1, i8 = ir.IntegerType.get_signless(1), ir.IntegerType.get_signless(8)
-    funcs, generics, extracts, constants = [], [], [], []
-    kept = {"func.func": funcs, "linalg.generic": generics, "tensor.extract": extracts}
+    funcs, generics, extracts, inserts, constants = [], [], [], [], []
+    kept = {"func.func": funcs, "linalg.generic": generics, "tensor.extract": extracts, "tensor.insert": inserts}
     advance = ir.WalkResult.ADVANCE
 
     def retype(op):   # payloads too: a gather's reads a tensor with tensor.extract
@@ -87,6 +97,10 @@ def store_bools_as_bytes(module_op: ir.Operation) -> None:
         for r in op.results:
             if _is_bool_tensor(r.type):
                 r.set_type(_byte_tensor(r.type))
+        if name == "scf.for":   # a scatter's loops carry the destination tensor
+            for a in op.regions[0].blocks[0].arguments:
+                if _is_bool_tensor(a.type):
+                    a.set_type(_byte_tensor(a.type))
         found = kept.get(name)
         if found is not None:
             found.append(op)
@@ -121,6 +135,10 @@ def store_bools_as_bytes(module_op: ir.Operation) -> None:
             with ir.InsertionPoint.after(op), op.location:
                 bit = arith.trunci(i1, op.result)
             op.result.replace_all_uses_except(bit, bit.owner.operation)
+    for op in inserts:
+        if op.operands[0].type == i1 and str(ir.RankedTensorType(op.operands[1].type).element_type) == "i8":
+            with ir.InsertionPoint(op), op.location:
+                op.operands[0] = arith.extui(i8, op.operands[0])
     for op in generics:
         block = op.regions[0].blocks[0]
         for arg, operand in zip(block.arguments, op.operands):

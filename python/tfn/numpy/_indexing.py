@@ -1,5 +1,14 @@
-"""Indexing: `x[index]` for basic indices (`getitem`), functional updates (`x.at[index].set(v)`,
-`.add`, ...), and gathers by integer indices (`take`, `take_along_axis`).
+"""Indexing: `x[index]` (`getitem`), functional updates (`x.at[index].set(v)`, `.add`, ...),
+and gathers by integer indices (`take`, `take_along_axis`).
+
+Basic indices (ints, slices, None, ...) read a strided box: one `tfn.slice` (and a gather
+to reverse the dims of negative steps), and `.at[]` pads the value back into the box and
+selects it (O(size of x), which the functional update's copy costs anyway, and it stays
+elementwise: it fuses and runs on CUDA). Array indices go through `tfn.gather` and
+`tfn.scatter` (`tfn.ops.gather_scatter`: the indexed dims first, then rows), O(indices x
+row) in work and memory. Indices known while tracing must be in bounds (IndexError, as
+numpy); a traced index outside [-n, n) reads 0 (False) and its update is dropped (numpy
+raises, JAX clamps reads and drops updates).
 """
 from __future__ import annotations
 
@@ -8,25 +17,27 @@ import builtins
 import numpy as _np
 
 from tfn import ops
-from tfn.frontend.indexing import resolve
+from tfn.frontend.indexing import resolve, slice_box
 from tfn.frontend.source import user_line
 from tfn.frontend.tracer import Tracer, value_of, wrap
 from tfn.numpy._core import _as_tracer, _axes, _fail, _nested_tracers, _numpy_array, _op, asarray, broadcast_shapes
 from tfn.numpy._creation import zeros
-from tfn.numpy._elementwise import add, equal, less, maximum, minimum, multiply, where
-from tfn.numpy._reductions import _sum_keeping_dtype
-from tfn.numpy._shapes import broadcast_to, expand_dims, ravel, reshape
+from tfn.numpy._elementwise import add, maximum, minimum, multiply, where
+from tfn.numpy._shapes import broadcast_to, concatenate, expand_dims, ravel, reshape, transpose
 
 
 def _getitem(x, index) -> Tracer:
     x = _as_tracer(x)
+    if _has_arrays(index):
+        return _advanced_getitem(x, index)
     box = resolve(index, x.shape, "getitem")
     if box.empty:
         return zeros(box.result_shape, x.dtype)
     v = value_of(x)
     if (box.start, box.limit, box.strides) != ((0,) * x.ndim, x.shape, (1,) * x.ndim):
         v = ops.slice(v, box.start, box.limit, box.strides)
-    return wrap(ops.reshape(v, box.result_shape))
+    v = _reversed(wrap(v), box.reversed)
+    return wrap(ops.reshape(value_of(v), box.result_shape))
 
 
 @_op
@@ -35,7 +46,8 @@ def _getitem_op(x, index) -> Tracer:
 
 
 def getitem(x, index) -> Tracer:
-    """x[index] for basic indices: ints, slices (positive steps), None, ..., bool scalars.
+    """x[index] with numpy's rules: ints, slices, None, ..., bool scalars, integer arrays (traced or
+    not) and bool arrays known while tracing (a traced mask's result shape is not static).
 
         >>> import numpy as np, tfn.numpy as tnp
         >>> tnp.getitem(np.arange(6).reshape(2, 3), (1, slice(None, None, 2)))
@@ -49,6 +61,8 @@ def _update(kind: str, x, index, value) -> Tracer:
     box the index reads and selected there (pad and select are differentiable and batchable)."""
     x = _as_tracer(x)
     name = f"at[].{kind}"
+    if _has_arrays(index):
+        return _advanced_update(kind, x, index, value)
     box = resolve(index, x.shape, name)
     v = _as_tracer(value)
     while v.ndim > len(box.result_shape) and v.shape[0] == 1:  # numpy drops leading 1s of a value
@@ -58,7 +72,7 @@ def _update(kind: str, x, index, value) -> Tracer:
                     f"(array of shape {x.shape})")
     if box.empty or 0 in box.box_shape:
         return x
-    v = reshape(broadcast_to(asarray(v, x.dtype), box.result_shape), box.box_shape)
+    v = _reversed(reshape(broadcast_to(asarray(v, x.dtype), box.result_shape), box.box_shape), box.reversed)
     low, high, interior = box.padding(x.shape)
     placed = ops.pad(value_of(v), ops.full((), 0, x.dtype), low, high, interior)
     mask = ops.pad(ops.full(box.box_shape, True, _np.bool_), ops.full((), False, _np.bool_), low, high, interior)
@@ -126,7 +140,7 @@ def _freeze(index):
 
 
 def _thaw(index):
-    if isinstance(index, tuple) and index[:1] == ("slice",):
+    if isinstance(index, tuple) and len(index) == 4 and isinstance(index[0], str) and index[0] == "slice":
         return builtins.slice(*index[1:])
     return tuple(_thaw(i) for i in index) if isinstance(index, tuple) else index
 
@@ -142,26 +156,237 @@ def at(x) -> _IndexUpdateHelper:
 
 
 
-# ---------------------------------------------------------------- gathers by one-hot selection
-# tfn has no gather op yet: an integer index selects through a one-hot mask, which
-# costs O(len(indices) * n) but is differentiable and batchable like any other op. The
-# mask *selects* (`where(mask, a, 0)`, then a sum along the mask's axis: one term is not
-# zero) rather than multiplies, so an inf or nan elsewhere on the axis never meets a 0
-# (0 * inf = nan), and the cotangent of an unselected element is an exact 0.
+# ---------------------------------------------------------------- array indices: gather and scatter
 
-def _one_hot_along(name: str, indices, n: int, axis: int):
-    """bool mask[..., k, ...] = (indices[...] == k), with the k axis inserted at `axis`."""
-    indices = _as_tracer(indices)
-    if indices.dtype.kind not in "iu":
-        _fail(name, f"indices must be integers, got {indices.dtype}")
-    k = wrap(ops.iota(indices.shape[:axis] + (n,) + indices.shape[axis:], axis, indices.dtype))
-    return equal(expand_dims(indices, axis), k)
+def _is_array_index(i) -> bool:
+    return isinstance(i, (Tracer, list, tuple)) or (isinstance(i, _np.ndarray) and (i.ndim > 0 or i.dtype.kind not in "iub"))
 
 
-def _select_along(mask: Tracer, a: Tracer, axis: int) -> Tracer:
-    """sum over `axis` of where(mask, a, 0) (broadcast): a's one selected entry, or 0 (False) for none.
-    a bool's sum is an any, an integer's keeps a's dtype."""
-    return _sum_keeping_dtype(where(mask, a, zeros((), a.dtype)), axis)
+def _has_arrays(index) -> bool:
+    return builtins.any(_is_array_index(i) for i in (index if isinstance(index, tuple) else (index,)))
+
+
+def _index_array(i, name: str):
+    """An array index as a numpy array (known while tracing) or an integer Tracer."""
+    if isinstance(i, Tracer) or _nested_tracers(i):
+        t = _as_tracer(i)
+        if t.dtype.kind == "b":
+            _fail(name, f"a boolean mask known only at run time (shape {t.shape}) selects a number of elements "
+                        "that is not static; use a mask known while tracing, or tfn.numpy.where")
+        if t.dtype.kind not in "iu":
+            raise IndexError(f"tfn.numpy.{name}: arrays used as indices must be of integer (or boolean) type, "
+                             f"got {t.dtype}\n  at {user_line()}")
+        return t
+    a = _np.asarray(i)
+    if a.size == 0 and a.dtype.kind == "f":   # numpy reads [] as an empty integer index
+        a = a.astype(_np.int64)
+    if a.dtype.kind not in "iub":
+        raise IndexError(f"tfn.numpy.{name}: arrays used as indices must be of integer (or boolean) type, "
+                         f"got {a.dtype}\n  at {user_line()}")
+    return a
+
+
+class _Plan:
+    """x[index] with array indices, as numpy reads it: the dims indexed by arrays (`dims`, their
+    index arrays broadcast to `shape`), the slice of every other dim, and the result's layout
+    (`layout`: "S" for the broadcast index dims, a source dim for a slice, None for a new axis)."""
+
+    def __init__(self, index, shape: tuple, name: str):
+        items = list(index) if isinstance(index, tuple) else [index]
+        expanded = []
+        for i in items:   # bool arrays known while tracing become their nonzero() coordinates
+            if i is None or i is Ellipsis or isinstance(i, builtins.slice):
+                expanded.append(i)
+                continue
+            if isinstance(i, (bool, _np.bool_)):
+                _fail(name, "a bool scalar with array indices is not supported")
+            if isinstance(i, (int, _np.integer)):
+                expanded.append(_np.asarray(int(i)))
+                continue
+            i = _index_array(i, name)
+            if isinstance(i, _np.ndarray) and i.dtype.kind == "b":
+                if i.ndim == 0:
+                    _fail(name, "a bool scalar with array indices is not supported")
+                i = ("mask", i)
+            expanded.append(i)
+        consumed = sum(1 if not isinstance(i, tuple) else i[1].ndim for i in expanded
+                       if i is not None and i is not Ellipsis)
+        if consumed > len(shape):
+            raise IndexError(f"tfn.numpy.{name}: too many indices for array: array is {len(shape)}-dimensional, "
+                             f"but {consumed} were indexed\n  at {user_line()}")
+        if sum(1 for i in expanded if i is Ellipsis) > 1:
+            raise IndexError(f"tfn.numpy.{name}: an index can only have a single ellipsis ('...')\n  at {user_line()}")
+        at = next((k for k, i in enumerate(expanded) if i is Ellipsis), len(expanded))
+        expanded = expanded[:at] + [builtins.slice(None)] * (len(shape) - consumed) + expanded[at + 1:]
+        self.dims, arrays, self.slices, layout, positions = [], [], {}, [], []
+        dim = 0
+        for k, i in enumerate(expanded):
+            if i is None:
+                layout.append(None)
+            elif isinstance(i, builtins.slice):
+                self.slices[dim] = slice_box(i, shape[dim], name)
+                layout.append(dim)
+                dim += 1
+            else:
+                parts = list(_np.nonzero(i[1])) if isinstance(i, tuple) else [i]
+                if isinstance(i, tuple) and i[1].shape != tuple(shape[dim:dim + i[1].ndim]):
+                    raise IndexError(f"tfn.numpy.{name}: boolean index of shape {i[1].shape} does not match the "
+                                     f"indexed dims {tuple(shape[dim:dim + i[1].ndim])}\n  at {user_line()}")
+                for part in parts:
+                    if isinstance(part, (bool, _np.bool_)):
+                        _fail(name, "a bool scalar with array indices is not supported")
+                    if not isinstance(part, Tracer):
+                        part = _np.asarray(part)
+                        n = shape[dim]
+                        if part.size and (part.min() < -n or part.max() >= n):
+                            bad = part[(part < -n) | (part >= n)].flat[0]
+                            raise IndexError(f"tfn.numpy.{name}: index {bad} is out of bounds for axis {dim} "
+                                             f"with size {n}\n  at {user_line()}")
+                    self.dims.append(dim)
+                    arrays.append(part)
+                    positions.append(len(layout))
+                    layout.append("adv")
+                    dim += 1
+        self.shape = broadcast_shapes(*[_np.shape(a) if not isinstance(a, Tracer) else a.shape for a in arrays],
+                                      name=name)
+        adjacent = positions == list(range(positions[0], positions[0] + len(positions)))
+        first = positions[0] if adjacent else 0
+        layout = [e for e in layout if e != "adv"]
+        self.layout = layout[:first] + ["S"] + layout[first:]
+        self.arrays = arrays
+        self.source_shape = tuple(shape)
+
+    def indices(self) -> Tracer:
+        """The index arrays broadcast to `shape` and stacked: shape + (number of indexed dims,)."""
+        if not builtins.any(isinstance(a, Tracer) for a in self.arrays):
+            return asarray(_np.stack([_np.broadcast_to(a.astype(_np.int64), self.shape) for a in self.arrays], -1))
+        dtype = _np.int64 if builtins.any(_np.dtype(a.dtype) == _np.int64 or _np.dtype(a.dtype).kind == "u"
+                                          for a in self.arrays) else _np.int32
+        columns = [broadcast_to(asarray(a, dtype), self.shape) for a in self.arrays]
+        return concatenate([expand_dims(c, -1) for c in columns], axis=-1)
+
+    def others(self) -> list[int]:
+        return [d for d in range(len(self.source_shape)) if d not in self.dims]
+
+    def result_order(self) -> list[int]:
+        """Where each dim of (S..., other dims in source order) goes in the result (new axes aside)."""
+        s, others = len(self.shape), self.others()
+        order = []
+        for e in self.layout:
+            if e == "S":
+                order += list(range(s))
+            elif e is not None:
+                order.append(s + others.index(e))
+        return order
+
+    def result_shape(self, boxes) -> tuple:
+        out = []
+        for e in self.layout:
+            out += list(self.shape) if e == "S" else [1] if e is None else [boxes[e]]
+        return tuple(out)
+
+
+def _advanced_getitem(x: Tracer, index) -> Tracer:
+    plan = _Plan(index, x.shape, "getitem")
+    others = plan.others()
+    start, limit, strides, backwards = [0] * x.ndim, list(x.shape), [1] * x.ndim, []
+    for d, (b, m, s, back) in plan.slices.items():
+        start[d], limit[d], strides[d] = b, b + (m - 1) * s + 1 if m else 0, s
+        if back and m > 1:
+            backwards.append(d)
+    v = value_of(x)
+    if (tuple(start), tuple(limit), tuple(strides)) != ((0,) * x.ndim, x.shape, (1,) * x.ndim):
+        v = ops.slice(v, start, limit, strides)
+    v = _reversed(wrap(v), backwards)
+    boxes = {d: m for d, (b, m, s, back) in plan.slices.items()}
+    v = transpose(v, plan.dims + others)
+    out = wrap(ops.gather(value_of(v), value_of(plan.indices())))
+    out = transpose(out, plan.result_order())
+    return reshape(out, plan.result_shape(boxes))
+
+
+_SCATTER_MODE = {"set": "set", "add": "add", "multiply": "mul", "min": "min", "max": "max"}
+
+
+def _identity(kind: str, dtype):
+    """The value that leaves an element unchanged under update `kind` (None for set)."""
+    dtype = _np.dtype(dtype)
+    if kind == "add":
+        return 0
+    if kind == "multiply":
+        return 1
+    if kind == "set":
+        return None
+    big = True if dtype.kind == "b" else _np.inf if dtype.kind == "f" else _np.iinfo(dtype).max
+    small = False if dtype.kind == "b" else -_np.inf if dtype.kind == "f" else _np.iinfo(dtype).min
+    return big if kind == "min" else small
+
+
+def _advanced_update(kind: str, x: Tracer, index, value) -> Tracer:
+    name = f"at[].{kind}"
+    plan = _Plan(index, x.shape, name)
+    others = plan.others()
+    boxes = {d: m for d, (b, m, s, back) in plan.slices.items()}
+    want = plan.result_shape(boxes)
+    v = _as_tracer(value)
+    while v.ndim > len(want) and v.shape[0] == 1:  # numpy drops leading 1s of a value
+        v = reshape(v, v.shape[1:])
+    if broadcast_shapes(v.shape, want, name=name) != want:
+        _fail(name, f"cannot broadcast a value of shape {v.shape} to the indexed shape {want} "
+                    f"(array of shape {x.shape})")
+    if 0 in want:
+        return x
+    order = plan.result_order()
+    no_new_axes = [want[k] for k, e in enumerate(_expand_layout(plan)) if e is not None]
+    rows = transpose(reshape(broadcast_to(asarray(v, x.dtype), want), no_new_axes),
+                     [order.index(k) for k in range(len(order))])               # (S..., boxes of others...)
+    s = len(plan.shape)
+    rows = _reversed(rows, [s + others.index(d) for d, (b, m, st, back) in plan.slices.items() if back and m > 1])
+    xt = transpose(x, plan.dims + others)
+    partial = [d for d in others if plan.slices[d][1:3] != (x.shape[d], 1)]
+    if partial:
+        low = [0] * s + [plan.slices[d][0] for d in others]
+        high = [0] * s + [x.shape[d] - plan.slices[d][0] - (plan.slices[d][1] - 1) * plan.slices[d][2] - 1
+                          for d in others]
+        interior = [0] * s + [plan.slices[d][2] - 1 for d in others]
+        identity = _identity(kind, x.dtype)
+        fill = ops.full((), 0 if identity is None else identity, x.dtype)
+        padded = wrap(ops.pad(value_of(rows), fill, low, high, interior))
+        if identity is None:   # set: the rows as they are outside the box
+            mask = ops.pad(ops.full(rows.shape, True, _np.bool_), ops.full((), False, _np.bool_), low, high, interior)
+            current = wrap(ops.gather(value_of(xt), value_of(plan.indices())))
+            padded = where(wrap(mask), padded, current)
+        rows = padded
+    out = wrap(ops.scatter(value_of(xt), value_of(plan.indices()), value_of(rows), _SCATTER_MODE[kind]))
+    perm = plan.dims + others
+    return transpose(out, [perm.index(d) for d in range(x.ndim)])
+
+
+def _expand_layout(plan: _Plan) -> list:
+    """The result's dims one by one: "S" per broadcast index dim, a source dim, or None (new axis)."""
+    out = []
+    for e in plan.layout:
+        out += ["S"] * len(plan.shape) if e == "S" else [e]
+    return out
+
+
+def _reversed(v: Tracer, dims) -> Tracer:
+    """v read backwards along `dims` (a gather of each)."""
+    for d in dims:
+        n = v.shape[d]
+        v = _take(v, asarray(_np.arange(n - 1, -1, -1, dtype=_np.int64)), d)
+    return v
+
+
+def _take(a: Tracer, indices: Tracer, axis: int) -> Tracer:
+    """np.take along a normalized axis: a gather of the dims up to `axis`, the earlier ones by iota."""
+    before = a.shape[:axis]
+    idx = expand_dims(indices, -1)
+    if before:
+        full = before + indices.shape + (1,)
+        columns = [wrap(ops.iota(full, d, indices.dtype)) for d in range(len(before))]
+        idx = concatenate(columns + [broadcast_to(reshape(idx, (1,) * len(before) + idx.shape), full)], axis=-1)
+    return wrap(ops.gather(value_of(a), value_of(idx)))
 
 
 def _check_indices(name: str, indices, n: int, axis: int):
@@ -175,43 +400,52 @@ def _check_indices(name: str, indices, n: int, axis: int):
                          f"\n  at {user_line()}")
 
 
+def _int_indices(name: str, indices) -> Tracer:
+    indices = _as_tracer(indices)
+    if indices.dtype.kind not in "iu":
+        _fail(name, f"indices must be integers, got {indices.dtype}")
+    return indices
+
+
 @_op
 def take_along_axis(a, indices, axis: int):
-    """out[..., j, ...] = a[..., indices[..., j, ...], ...] along `axis` (numpy's rule; indices wrap
-    negatively like numpy's for -n <= i < 0)."""
+    """out[..., j, ...] = a[..., indices[..., j, ...], ...] along `axis` (numpy's rule: a and indices
+    broadcast in the other dims; indices wrap negatively like numpy's for -n <= i < 0). One gather
+    of every dim, the others' coordinates by iota."""
     a = _as_tracer(a)
     axis = _axes(axis, a.ndim, "take_along_axis")[0]
     _check_indices("take_along_axis", indices, a.shape[axis], axis)
-    indices = _as_tracer(indices)
+    indices = _int_indices("take_along_axis", indices)
     if indices.ndim != a.ndim:
         _fail("take_along_axis", f"indices of shape {indices.shape} need the rank of a, shape {a.shape}")
-    n = a.shape[axis]
-    indices = where(less(indices, 0), add(indices, n), indices)
-    mask = _one_hot_along("take_along_axis", indices, n, axis + 1)    # [..., j, k, ...]
-    return _select_along(mask, expand_dims(a, axis), axis + 1)
+    others = broadcast_shapes(tuple(n for d, n in enumerate(a.shape) if d != axis),
+                              tuple(n for d, n in enumerate(indices.shape) if d != axis), name="take_along_axis")
+    out = others[:axis] + (indices.shape[axis],) + others[axis:]
+    columns = []
+    for d in range(a.ndim):
+        if d == axis:
+            column = broadcast_to(indices, out)
+        elif a.shape[d] == 1:
+            column = zeros(out, indices.dtype)
+        else:
+            column = wrap(ops.iota(out, d, indices.dtype))
+        columns.append(expand_dims(column, -1))
+    return wrap(ops.gather(value_of(a), value_of(concatenate(columns, axis=-1))))
 
 
 @_op
 def take(a, indices, axis: int | None = None):
-    """a's entries at `indices` along `axis` (flattened when None), numpy's `take`.
+    """a's entries at `indices` along `axis` (flattened when None), numpy's `take`: one gather.
 
     Indices in [-n, n) select as in numpy, negative ones counting from the end. Indices
     known while tracing must lie in that range (IndexError, as numpy). A traced index
-    outside it matches no position and gives 0 (False for bool `a`), with a zero
-    gradient; numpy raises and JAX's `jnp.take` fills with NaN by default. The same holds
-    for `take_along_axis`.
+    outside it reads 0 (False for bool `a`), with a zero gradient; numpy raises and JAX's
+    `jnp.take` fills with NaN by default. The same holds for `take_along_axis`, `x[i]`
+    and `x.at[i]` (whose updates at such an index are dropped).
     """
     a = _as_tracer(a)
     if axis is None:
         a, axis = ravel(a), 0
     axis = _axes(axis, a.ndim, "take")[0]
-    n = a.shape[axis]
-    _check_indices("take", indices, n, axis)
-    indices = _as_tracer(indices)
-    indices = where(less(indices, 0), add(indices, n), indices)
-    nidx, before, after = indices.ndim, a.shape[:axis], a.shape[axis + 1:]
-    mask = _one_hot_along("take", indices, n, nidx)                   # indices.shape + (n,)
-    mask = reshape(mask, (1,) * len(before) + mask.shape + (1,) * len(after))
-    a = reshape(a, before + (1,) * nidx + (n,) + after)               # before + indices.shape + (n,) + after
-    return _select_along(mask, a, axis + nidx)
-
+    _check_indices("take", indices, a.shape[axis], axis)
+    return _take(a, _int_indices("take", indices), axis)

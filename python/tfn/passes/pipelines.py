@@ -87,7 +87,7 @@ def cuda_stages(chip: str, callee: str = "main", bitcode_libraries: Sequence[str
     tiles = ",".join(map(str, TILE_SIZES))
     link = "".join(f" l={path}" for path in bitcode_libraries)
     return [
-        ("to_linalg", f"tfn-split-reductions,tfn-lower-to-linalg,tfn-entry-wrapper{{callee={callee}}}"),
+        ("to_linalg", f"tfn-split-reductions,tfn-lower-to-linalg{{target=cuda}},tfn-entry-wrapper{{callee={callee}}}"),
         ("linalg_cleanup", LINALG_CLEANUP),
         ("bufferize", f"{BUFFERIZE},buffer-deallocation-pipeline,linalg-generalize-named-ops"),
         ("gpu_buffers", f"tfn-lower-strided-copies,tfn-gpu-reorder-loops,tfn-gpu-device-memory,"
