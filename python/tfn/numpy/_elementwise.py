@@ -207,6 +207,8 @@ def _float_mod(x: Tracer, y: Tracer) -> Tracer:
         p, e = _two_product(floor(r / y), y)
         r = (r - p) - e
     r = where(logical_and(not_equal(r, 0), not_equal(less(r, 0), less(y, 0))), r + y, r)
+    # A zero remainder has y's sign too (numpy: -0.5 % -0.5 is -0.0, so 1 // (x % x) is -inf).
+    r = where(equal(r, 0), where(less(y, 0), r.dtype.type(-0.0), r.dtype.type(0.0)), r)
     # y = +-inf: the product above is inf * 0; numpy's x % inf is x, or y where the signs differ.
     return where(_finite_by_infinite(x, y), where(_same_sign(x, y), x, y), r)
 

@@ -150,7 +150,7 @@ def batch_plan(ctx: Context):
 
 
 def example(batched, in_dims, b):
-    return [x if d is None else np.take(x, b, axis=d) for x, d in zip(batched, in_dims)]
+    return [x if d is None else np.asarray(np.take(x, b, axis=d)) for x, d in zip(batched, in_dims)]
 
 
 def oracle_vmap(ctx: Context) -> int:
