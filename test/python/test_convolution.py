@@ -35,7 +35,8 @@ CASES = {
     "2d_batch_groups": ((4, 3, 7, 6), (6, 3, 2, 3), dict(window_strides=(1, 2), padding=[(1, 0), (2, 1)],
                                                          batch_group_count=2)),
     "2d_negative_padding": ((2, 3, 8, 8), (4, 3, 3, 3), dict(window_strides=(2, 2), padding=[(-1, 1), (1, -1)])),
-    "2d_lhs_dilation": ((1, 1, 5, 5), (2, 1, 2, 2), dict(window_strides=(1, 1), padding=[(0, 0), (1, 0)], lhs_dilation=(2, 3))),
+    "2d_lhs_dilation": ((1, 1, 5, 5), (2, 1, 2, 2), dict(window_strides=(1, 1), padding=[(0, 0), (1, 0)],
+                                                         lhs_dilation=(2, 3))),
     "2d_nhwc_hwio": ((2, 7, 6, 4), (3, 2, 4, 5), dict(window_strides=(1, 2), padding="SAME", rhs_dilation=(1, 2),
                                                       dimension_numbers=("NHWC", "HWIO", "NHWC"))),
     "2d_depthwise": ((2, 3, 6, 5), (6, 1, 3, 3), dict(window_strides=(1, 1), padding="SAME_LOWER",
@@ -312,3 +313,33 @@ def test_per_sample_gradients_of_the_tutorial_cnn_match_torch_func():
     got = tfn.vmap(tfn.grad(_tutorial_loss), in_dims=(None, 0, 0))(params, data, targets)
     for k in params:
         np.testing.assert_allclose(got[k], want[k].numpy(), rtol=1e-5, atol=1e-5 * np.abs(want[k].numpy()).max())
+
+
+# ---------------------------------------------------------------- CUDA
+
+def _small_cnn_loss(w, b, x):
+    h = nn.relu(F.conv2d(x, w, b, stride=(1, 2), padding=1))
+    return tnp.sum(F.max_pool2d(h, 2) ** 2) + tnp.sum(F.avg_pool2d(h, 2, padding=1))
+
+
+def test_convolutions_compile_for_cuda_and_match_the_cpu_on_a_gpu():
+    from mlir import ir
+
+    from tfn.api.jit import trace_module
+    from tfn.frontend.tracer import ShapeDtype, context
+    from tfn.runtime.cuda import CudaUnavailable, device_chip, lower_for_cuda
+
+    w, b, x = (normal(*s).astype(np.float32) for s in ((8, 3, 3, 3), (8,), (4, 3, 10, 9)))
+    per_sample = tfn.vmap(tfn.grad(lambda w, b, x: _small_cnn_loss(w, b, x[None]), argnums=(0, 1)),
+                          in_dims=(None, None, 0))
+    with context(), ir.Location.unknown():
+        module, _ = trace_module(per_sample, (w, b, x), {}, [ShapeDtype.of(a) for a in (w, b, x)])
+        assert lower_for_cuda(module, "main", "sm_90")["llvm"].count("gpu.binary") >= 3
+    try:
+        device_chip()
+    except CudaUnavailable as error:
+        pytest.skip(f"no CUDA device: {error}")
+    for f in (_small_cnn_loss, per_sample):
+        args = (w, b, x)
+        for a, c in zip(tfn.tree_leaves(tfn.jit(f, device="cuda")(*args)), tfn.tree_leaves(tfn.jit(f)(*args))):
+            np.testing.assert_allclose(a, c, rtol=2e-4, atol=2e-4)

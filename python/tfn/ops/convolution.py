@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
 from mlir import ir
 
 from tfn import ops  # builders of every family, read when a rule runs
@@ -40,6 +39,7 @@ from tfn.dialect.core import BUILDERS, create, fail, i64_array, i64_attr, int_ar
 from tfn.dialect.types import dtype_of, shape_of
 from tfn.dialect.verifier import SHAPE_RULES
 from tfn.lowering.rules import LOWERINGS, arith, builders, linalg, tensor
+from tfn.ops.dot_general import DotDims, lower_contraction
 
 
 def _dilate(n: int, d: int) -> int:
@@ -83,7 +83,17 @@ def conv_general_dilated(lhs: ir.Value, rhs: ir.Value, window_strides: Sequence[
                          padding: Sequence[tuple[int, int]], lhs_dilation: Sequence[int] | None = None,
                          rhs_dilation: Sequence[int] | None = None, feature_group_count: int = 1,
                          batch_group_count: int = 1) -> ir.Value:
-    """lhs (N, C, spatial...) convolved with rhs (O, I, spatial...): (N / batch groups, O, spatial...)."""
+    """lhs (N, C, spatial...) convolved with rhs (O, I, spatial...): (N / batch groups, O, spatial...).
+
+    ```mlir
+    // conv2d, stride 2, one row of zeros above and left
+    %y = "tfn.conv_general_dilated"(%x, %w) {window_strides = array<i64: 2, 2>,
+           padding_low = array<i64: 1, 1>, padding_high = array<i64: 0, 0>,
+           lhs_dilation = array<i64: 1, 1>, rhs_dilation = array<i64: 1, 1>,
+           feature_group_count = 1 : i64, batch_group_count = 1 : i64}
+         : (tensor<8x3x28x28xf32>, tensor<16x3x3x3xf32>) -> tensor<8x16x14x14xf32>
+    ```
+    """
     a, b = shape_of(lhs), shape_of(rhs)
     ns = len(a) - 2
     lhs_dilation = [1] * ns if lhs_dilation is None else lhs_dilation
@@ -295,7 +305,6 @@ def _pad_dilate(x, low, high, dilation):
 
 
 def _lower_conv(op, x, w):
-    from tfn.ops.dot_general import DotDims, lower_contraction
     d = ConvDims.from_op(op)
     out_dims = builders.shape(op.result)
     elem = builders.element_type(x)
