@@ -7,15 +7,16 @@
 // RUN: %tfn-opt %s --split-input-file --pass-pipeline='builtin.module(tfn-batch)' | FileCheck %s --check-prefix=BATCH
 
 // Padding (low 1/1, high 0/1) is one gather into a 9x10 tensor; the windows are copied into
-// (groups, N, out_h, out_w, I, kh, kw) by one affine generic (stride 2 in h); a matmul contracts
-// them with the kernel as (N·out, I·k) x (O, I·k)^T, and a last copy lays out (N, O, out_h, out_w).
-// LOWER-DAG: #[[WINDOWS:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d1, d4, d2 * 2 + d5, d3 + d6)>
-// LOWER-DAG: #[[TO_NCHW:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d1, d0, d3, d4, d2)>
+// (groups, I, kh, kw, N, out_h, out_w) by one affine generic (stride 2 in h), output positions
+// innermost; a matmul contracts the kernel with them as (O, I·k) x (I·k, N·out), and a last
+// copy lays out (N, O, out_h, out_w).
+// LOWER-DAG: #[[WINDOWS:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d4, d1, d5 * 2 + d2, d3 + d6)>
+// LOWER-DAG: #[[TO_NCHW:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d1, d2, d0, d3, d4)>
 // LOWER-LABEL: func.func @conv
 // LOWER: linalg.generic {{.*}} outs(%{{.*}} : tensor<2x3x9x10xf32>)
 // LOWER: tensor.extract %arg0
-// LOWER: linalg.generic {indexing_maps = [#[[WINDOWS]], {{.*}}]{{.*}} outs(%{{.*}} : tensor<1x2x4x8x3x3x3xf32>)
-// LOWER: linalg.matmul {{.*}} ins(%{{.*}}, %{{.*}} : tensor<64x27xf32>, tensor<4x27xf32>)
+// LOWER: linalg.generic {indexing_maps = [#[[WINDOWS]], {{.*}}]{{.*}} outs(%{{.*}} : tensor<1x3x3x3x2x4x8xf32>)
+// LOWER: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<4x27xf32>, tensor<27x64xf32>)
 // LOWER: linalg.generic {indexing_maps = [#[[TO_NCHW]], {{.*}}]{{.*}} outs(%{{.*}} : tensor<2x1x4x4x8xf32>)
 // LOWER-NOT: tfn.
 func.func @conv(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<2x4x4x8xf32> {

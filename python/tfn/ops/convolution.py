@@ -19,9 +19,10 @@ batched rhs into O with one more feature (or batch) group per batch element, bot
 into the groups.
 
 Lowering (im2col): the input is padded and dilated once (a gather), its windows are
-copied into a (groups, N'·out_spatial, I·kernel_spatial) matrix by one affine
-`linalg.generic`, and that matrix is contracted with the kernel by `dot_general`'s
-lowering (BLAS gemm per group for floats), then laid out as (N, O, spatial...).
+copied into a (groups, I·kernel_spatial, N'·out_spatial) matrix by one affine
+`linalg.generic` (output positions innermost, so the copy moves rows), and the kernel
+is contracted with it by `dot_general`'s lowering (a BLAS gemm per group for floats),
+then laid out as (N, O, spatial...) (no copy when N' = 1, as in per-sample gradients).
 
     >>> ConvDims((1, 1), (0, 0), (1, 0), (1, 1), (1, 1), 1, 1).out_spatial((5, 5), (3, 3))
     [4, 3]
@@ -323,25 +324,28 @@ def _lower_conv(op, x, w):
     offset = [p - lo for p, lo in zip(low, d.low)]
     if any(low) or any(high) or any(s > 1 for s in d.lhs_dilation):
         x = _pad_dilate(x, low, high, d.lhs_dilation)
-    # 2. Windows: patches[t, n, y..., i, k...] = x[n (+ t·N'), i (+ t·I), y·stride + k·dilation + offset].
+    # 2. Windows: patches[t, i, k..., n, y...] = x[n (+ t·N'), i (+ t·I), y·stride + k·dilation + offset],
+    # output positions innermost: the copy reads rows of x (contiguous for stride 1) and writes rows.
     loops = 3 + 2 * ns
     dim = ir.AffineDimExpr.get
-    t, n, i = dim(0), dim(1), dim(2 + ns)
+    t, i, n = dim(0), dim(1), dim(2 + ns)
     exprs = [t * n_out + n if bg > 1 else n, t * cin + i if g > 1 else i]
     for j in range(ns):
-        exprs.append(dim(2 + j) * d.strides[j] + dim(3 + ns + j) * d.rhs_dilation[j] + offset[j])
-    patch_dims = [groups, n_out] + ysp + [cin] + ksp
+        exprs.append(dim(3 + ns + j) * d.strides[j] + dim(2 + j) * d.rhs_dilation[j] + offset[j])
+    patch_dims = [groups, cin] + ksp + [n_out] + ysp
     patches = builders.generic([x], builders.empty(patch_dims, elem),
                                [ir.AffineMap.get(loops, 0, exprs), ir.AffineMap.get_identity(loops)],
                                [builders.PARALLEL] * loops, lambda v, acc: v)
-    # 3. One contraction per group: (N'·y, I·k) x (O_grp, I·k)^T.
-    a = builders.reshape(patches, [groups, n_out * ny, cin * nk])
-    b = builders.reshape(w, [groups, o_grp, cin * nk])
-    r = lower_contraction(a, b, DotDims.of(([0], [0]), ([2], [2]), 3, 3), [groups, n_out * ny, o_grp])
-    # 4. (groups, N', y..., O_grp) -> (N', groups, O_grp, y...) = (N', O, y...).
-    r = builders.reshape(r, [groups, n_out] + ysp + [o_grp])
+    # 3. One contraction per group: (O_grp, I·k) x (I·k, N'·y), a gemm whose long side is N'·y.
+    a = builders.reshape(w, [groups, o_grp, cin * nk])
+    b = builders.reshape(patches, [groups, cin * nk, n_out * ny])
+    r = lower_contraction(a, b, DotDims.of(([0], [0]), ([2], [1]), 3, 3), [groups, o_grp, n_out * ny])
+    if n_out == 1:   # (groups, O_grp, 1, y...) is (1, O, y...) already
+        return builders.reshape(r, out_dims)
+    # 4. (groups, O_grp, N', y...) -> (N', groups, O_grp, y...) = (N', O, y...).
+    r = builders.reshape(r, [groups, o_grp, n_out] + ysp)
     rank = 3 + ns
-    read = builders.affine_map(rank, [1, 0] + list(range(3, 3 + ns)) + [2])
+    read = builders.affine_map(rank, [1, 2, 0] + list(range(3, 3 + ns)))
     out = builders.generic([r], builders.empty([n_out, groups, o_grp] + ysp, elem),
                            [read, ir.AffineMap.get_identity(rank)], [builders.PARALLEL] * rank, lambda v, acc: v)
     return builders.reshape(out, out_dims)
