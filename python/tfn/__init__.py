@@ -7,7 +7,7 @@
     >>> predict(np.eye(2, dtype=np.float32), np.zeros((3, 2), np.float32)).shape
     (3, 2)
 """
-from tfn import nn, numpy, random
+from tfn import lax, nn, numpy, random
 from tfn.api import eager as _eager  # noqa: F401 - runs tfn.numpy calls made outside a trace
 from tfn.api.caching import RecompileWarning, TfnWarning, clear_caches, set_cache_limits
 from tfn.api.ensemble import functional_call, stack_module_state
@@ -32,7 +32,7 @@ __all__ = [
     "grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "hessian", "vmap",
     "stop_gradient", "functional_call", "stack_module_state",
     # op libraries
-    "numpy", "nn", "random",
+    "numpy", "nn", "random", "lax",
     # pytrees and errors
     "tree_util", "tree_map", "tree_leaves", "tree_structure", "tree_flatten", "tree_unflatten",
     "register_pytree_node", "ShapeDtype", "ShapeError", "TraceError",

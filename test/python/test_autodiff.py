@@ -64,6 +64,9 @@ OP_SPECS = {
     "pad": (lambda x: tnp.pad(x * x, ((1, 2), (0, 1)), constant_values=0.5), [lambda: normal(2, 3)]),
     "dot_general": (lambda a, b: tnp.einsum("bij,bjk->bik", a, b), [lambda: normal(2, 3, 4), lambda: normal(2, 4, 5)]),
     "matmul": (lambda a, b: tnp.tanh(a @ b), [lambda: normal(3, 4), lambda: normal(4, 2)]),
+    "conv_general_dilated": (lambda x, w: tfn.lax.conv_general_dilated(
+        x, w, (2, 1), [(1, 0), (0, 1)], rhs_dilation=(1, 2), feature_group_count=2),
+        [lambda: normal(2, 4, 5, 6), lambda: normal(4, 2, 2, 2)]),
     "reduce_sum": (lambda x: tnp.sum(x * x, axis=(0, 2)), [lambda: normal(2, 3, 4)]),
     "reduce_max": (lambda x: tnp.max(x, axis=1), [lambda: distinct(3, 4)]),
     "reduce_min": (lambda x: tnp.min(x, axis=0), [lambda: distinct(3, 4)]),
@@ -133,7 +136,7 @@ def test_every_op_has_a_derivative_rule_or_a_reasoned_exemption():
 def test_every_op_a_jvp_rule_emits_on_tangents_can_be_transposed():
     # Tangent programs are made of these ops (see the JVP rules); all are linear.
     linear_ops = ["add", "sub", "neg", "mul", "div", "select", "convert", "broadcast_in_dim", "reshape",
-                  "transpose", "slice", "concatenate", "pad", "reduce_sum", "dot_general"]
+                  "transpose", "slice", "concatenate", "pad", "reduce_sum", "dot_general", "conv_general_dilated"]
     assert [n for n in linear_ops if f"tfn.{n}" not in TRANSPOSE_RULES] == []
 
 

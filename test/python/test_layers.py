@@ -19,7 +19,7 @@ import pytest
 # The compiler: what turns traced IR into running code, and the tools over it.
 COMPILER = ("tfn.passes", "tfn.lowering", "tfn.runtime", "tfn.api", "tfn.aot", "tfn.tools")
 # The array libraries over the tracer.
-LIBRARIES = ("tfn.numpy", "tfn.nn", "tfn.random")
+LIBRARIES = ("tfn.numpy", "tfn.nn", "tfn.random", "tfn.lax")
 
 # The compiler's core, beside the tracing stack: it sees IR, never tracers or the user's API.
 ABOVE_CORE = ("tfn.frontend",) + LIBRARIES + ("tfn.api", "tfn.aot", "tfn.tools")
@@ -32,6 +32,7 @@ FORBIDDEN = {
     "tfn.numpy":            COMPILER,
     "tfn.nn":               COMPILER,
     "tfn.random":           COMPILER,
+    "tfn.lax":              COMPILER,
     "tfn.ops":              ABOVE_CORE,
     "tfn.autodiff":         ABOVE_CORE + ("tfn.ops",),
     "tfn.batching":         ABOVE_CORE + ("tfn.ops",),

@@ -18,6 +18,7 @@ import pytest
 import tfn
 import tfn.numpy as tnp
 from tfn import nn
+from tfn.nn import convolution
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -270,6 +271,7 @@ def test_every_function_has_a_case():
         names |= set(c.fn.__code__.co_names)
     names |= {"batch_norm"}  # through _batch_norm
     names |= {"dropout", "one_hot"}  # not torch's: test_dropout_* below, one_hot in test_numpy_ops.py
+    names |= set(convolution.__all__)  # against torch.nn.functional in test_convolution.py
     missing = [n for n in nn.__all__ if n not in names]
     assert not missing, f"tfn.nn functions without a case: {missing}"
 

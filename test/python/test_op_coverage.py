@@ -111,6 +111,8 @@ def _samples(x, key):
         "tfn.select": ops.select(ops.compare("lt", x, x), x, x),
         "tfn.convert": ops.convert(x, np.float64),
         "tfn.dot_general": ops.dot_general(x, x, ([], []), ([1], [1])),
+        "tfn.conv_general_dilated": ops.conv_general_dilated(
+            ops.reshape(x, (1, 2, 3)), ops.reshape(x, (3, 2, 1)), [2], [(1, 0)], [1], [1]),
         "tfn.random_bits": ops.random_bits(key, (3,)),
         "tfn.gather": ops.gather(x, ops.reshape(key, (2, 1))),
         "tfn.scatter": ops.scatter(x, ops.reshape(key, (2, 1)), x, "max"),

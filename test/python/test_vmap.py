@@ -58,8 +58,17 @@ def _pad(xp, x):
     return xp.pad(x, ((1, 0), (0, 2)))
 
 
+def _conv(xp, x, w):
+    """A VALID 2-d convolution, NCHW x OIHW; numpy's from its sliding windows."""
+    if xp is tnp:
+        return tfn.lax.conv(x, w, (1, 1), "VALID")
+    windows = np.lib.stride_tricks.sliding_window_view(x, w.shape[2:], axis=(2, 3))
+    return np.einsum("ncijkl,ockl->noij", windows, w)
+
+
 U = (3, 4)
 CASES = [
+    Case("conv", _conv, ((2, 3, 5, 4), (4, 3, 2, 3)), ("all0", "moved", "lhs_only", "rhs_only")),
     *[Case(n, (lambda n: lambda xp, x: getattr(xp, n)(x))(n), (U,)) for n in
       ("negative", "exp", "sin", "cos", "tanh", "abs", "sign", "expm1")],
     *[Case(n, (lambda n: lambda xp, x: getattr(xp, n)(x))(n), (U,), domain="pos") for n in

@@ -293,6 +293,25 @@ irdl.dialect @tfn {
     irdl.results(result: %out0)
   }
 
+  // ---- convolution
+  // lhs (N, C, spatial...), rhs (O, I, spatial...) -> (N / batch_group_count, O, spatial...);
+  // window attributes have one entry per spatial dim, padding may be negative (cropping).
+  irdl.operation @conv_general_dilated {
+    %in0 = irdl.base "!builtin.tensor"
+    %in1 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    %attr0 = irdl.base "#builtin.dense_array"
+    %attr1 = irdl.base "#builtin.dense_array"
+    %attr2 = irdl.base "#builtin.dense_array"
+    %attr3 = irdl.base "#builtin.dense_array"
+    %attr4 = irdl.base "#builtin.dense_array"
+    %attr5 = irdl.base "#builtin.integer"
+    %attr6 = irdl.base "#builtin.integer"
+    irdl.attributes {"window_strides" = %attr0, "padding_low" = %attr1, "padding_high" = %attr2, "lhs_dilation" = %attr3, "rhs_dilation" = %attr4, "feature_group_count" = %attr5, "batch_group_count" = %attr6}
+    irdl.operands(lhs: %in0, rhs: %in1)
+    irdl.results(result: %out0)
+  }
+
   // ---- reductions over `dimensions` (removed from the result shape)
   irdl.operation @reduce_sum {
     %in0 = irdl.base "!builtin.tensor"

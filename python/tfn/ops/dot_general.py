@@ -171,12 +171,17 @@ _PRODUCT_SUM: dict[str, tuple[str, str]] = {
 
 
 def _lower_dot_general(op, a, b):
-    d = DotDims.from_op(op)
+    return lower_contraction(a, b, DotDims.from_op(op), builders.shape(op.result))
+
+
+def lower_contraction(a, b, d: DotDims, out_dims) -> ir.Value:
+    """The linalg of dot_general(a, b) with dims `d` (a matmul where BLAS pays, else a
+    linalg.generic); the convolution's lowering contracts its gathered windows with it."""
     lfree, rfree = d.lhs_free, d.rhs_free
     nb, nl, nr, nc = len(d.lhs_batch), len(lfree), len(rfree), len(d.lhs_contract)
     loops = nb + nl + nr + nc
     if contraction.wants_blas(a, b, d):
-        return contraction.lower_as_matmul(a, b, d, builders.shape(op.result))
+        return contraction.lower_as_matmul(a, b, d, out_dims)
 
     def operand_map(rank, batch, free, contract, free_base):
         exprs = [0] * rank
@@ -189,7 +194,6 @@ def _lower_dot_general(op, a, b):
         return builders.affine_map(loops, exprs)
 
     elem = builders.element_type(a)
-    out_dims = builders.shape(op.result)
     maps = [operand_map(d.lhs_rank, d.lhs_batch, lfree, d.lhs_contract, nb),
             operand_map(d.rhs_rank, d.rhs_batch, rfree, d.rhs_contract, nb + nl),
             builders.affine_map(loops, list(range(nb + nl + nr)))]
