@@ -448,6 +448,170 @@ def maml():
                 jax=jax_fn, torch=torch_fn, rtol=1e-3, tags=("seed", "maml", "grad", "vmap"))
 
 
+# ------------------------------------------------------------------ convolutions and a transformer block
+# The models of examples/per_sample_grads.py and of a pre-norm transformer block, written once
+# against torch.nn.functional-style names (`F`): tfn.nn and torch.nn.functional directly, JAX
+# through a small shim with the same signatures.
+
+def _jax_F():
+    """torch.nn.functional's signatures, for the functions the cases below use, in JAX."""
+    import types
+
+    import jax
+    import jax.numpy as jnp
+
+    def conv2d(x, w, b=None):
+        y = jax.lax.conv_general_dilated(x, w, (1, 1), "VALID", dimension_numbers=("NCHW", "OIHW", "NCHW"))
+        return y if b is None else y + b[:, None, None]
+
+    def max_pool2d(x, k):
+        return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, 1, k, k), (1, 1, k, k), "VALID")
+
+    def log_softmax(x, dim=-1):
+        return jax.nn.log_softmax(x, axis=dim)
+
+    def nll_loss(logp, target):
+        return -jnp.mean(jnp.take_along_axis(logp, target[:, None], axis=1))
+
+    def layer_norm(x, shape, w, b, eps=1e-5):
+        mu = jnp.mean(x, -1, keepdims=True)
+        var = jnp.mean((x - mu) ** 2, -1, keepdims=True)
+        return (x - mu) / jnp.sqrt(var + eps) * w + b
+
+    def scaled_dot_product_attention(q, k, v, is_causal=False):
+        s = q @ jnp.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
+        if is_causal:
+            t = s.shape[-1]
+            s = jnp.where(jnp.tril(jnp.ones((t, t), bool)), s, -jnp.inf)
+        return jax.nn.softmax(s, axis=-1) @ v
+
+    def cross_entropy(logits, target):
+        return nll_loss(jax.nn.log_softmax(logits, axis=-1), target)
+    return types.SimpleNamespace(
+        conv2d=conv2d, max_pool2d=max_pool2d, relu=jax.nn.relu, log_softmax=log_softmax, nll_loss=nll_loss,
+        linear=lambda x, w, b=None: x @ w.T + (0 if b is None else b), embedding=lambda t, w: w[t],
+        layer_norm=layer_norm, scaled_dot_product_attention=scaled_dot_product_attention,
+        gelu=lambda x: jax.nn.gelu(x, approximate=False), cross_entropy=cross_entropy)
+
+
+def _framework(name):
+    """(F, numpy-like module, vmap, grad, in_dims keyword) of a framework."""
+    if name == "tfn":
+        import tfn
+        import tfn.numpy as tnp
+        from tfn import nn
+        return nn, tnp, tfn.vmap, tfn.grad, "in_dims"
+    if name == "jax":
+        import jax
+        import jax.numpy as jnp
+        return _jax_F(), jnp, jax.vmap, jax.grad, "in_axes"
+    import torch
+    import torch.func as tf
+    import torch.nn.functional as TF
+    return TF, torch, tf.vmap, tf.grad, "in_dims"
+
+
+def _per_sample(name, loss):
+    """vmap(grad(loss of a batch of one)) over (params shared, inputs, targets)."""
+    F, xp, vmap, grad, kw = _framework(name)
+
+    def sample_loss(p, x, t):
+        return loss(F, xp, p, x[None], t[None])
+    return lambda p, x, t: vmap(grad(sample_loss), **{kw: (None, 0, 0)})(p, x, t)
+
+
+def _cnn_loss(F, xp, p, x, t):
+    """The CNN of examples/per_sample_grads.py: mean nll of integer labels."""
+    x = F.relu(F.conv2d(x, p["conv1.weight"], p["conv1.bias"]))
+    x = F.relu(F.conv2d(x, p["conv2.weight"], p["conv2.bias"]))
+    x = F.max_pool2d(x, 2)
+    x = F.relu(F.linear(x.reshape(x.shape[0], -1), p["fc1.weight"], p["fc1.bias"]))
+    return F.nll_loss(F.log_softmax(F.linear(x, p["fc2.weight"], p["fc2.bias"]), dim=1), t)
+
+
+def _cnn_inputs(rng):
+    def uniform(shape, fan_in):
+        return rng.uniform(-1, 1, shape).astype(np.float32) / np.float32(np.sqrt(fan_in))
+    params = {"conv1.weight": uniform((32, 1, 3, 3), 9), "conv1.bias": uniform((32,), 9),
+              "conv2.weight": uniform((64, 32, 3, 3), 288), "conv2.bias": uniform((64,), 288),
+              "fc1.weight": uniform((128, 9216), 9216), "fc1.bias": uniform((128,), 9216),
+              "fc2.weight": uniform((10, 128), 128), "fc2.bias": uniform((10,), 128)}
+    return params, _normal(rng, (64, 1, 28, 28)), rng.integers(0, 10, 64)
+
+
+@case
+def per_sample_grads_cnn():
+    return Case(name="per-sample grads vmap(grad) CNN conv32-conv64-fc128, batch 64 28x28", inputs=_cnn_inputs,
+                tfn=lambda *a: _per_sample("tfn", _cnn_loss)(*a), jax=lambda *a: _per_sample("jax", _cnn_loss)(*a),
+                torch=lambda *a: _per_sample("torch", _cnn_loss)(*a), rtol=1e-3,
+                tags=("conv", "vmap", "grad"))
+
+
+@case
+def conv2d_forward():
+    def inputs(rng):
+        return _normal(rng, (64, 32, 26, 26)), _normal(rng, (64, 32, 3, 3), scale=1 / 17)
+    return Case(name="conv2d forward (64,32,26,26) x (64,32,3,3) f32", inputs=inputs,
+                tfn=lambda x, w: _framework("tfn")[0].conv2d(x, w),
+                jax=lambda x, w: _jax_F().conv2d(x, w),
+                torch=lambda x, w: __import__("torch").nn.functional.conv2d(x, w),
+                rtol=1e-4, tags=("conv",))
+
+
+_BLOCK = dict(vocab=256, seq=64, dim=128, heads=4, batch=8)
+
+
+def _block_loss(F, xp, p, tokens, targets):
+    """Next-token cross entropy of one pre-norm transformer block (causal self-attention and a
+    GELU MLP, both residual) with a final layer norm and the embedding tied to the output."""
+    b, t = tokens.shape
+    d, h = _BLOCK["dim"], _BLOCK["heads"]
+    x = F.embedding(tokens, p["emb"])
+    qkv = F.linear(F.layer_norm(x, (d,), p["ln1.w"], p["ln1.b"]), p["qkv.w"], p["qkv.b"])
+    q, k, v = (xp.moveaxis(qkv[:, :, i].reshape(b, t, h, d // h), 2, 1)
+               for i in (slice(0, d), slice(d, 2 * d), slice(2 * d, 3 * d)))
+    a = xp.moveaxis(F.scaled_dot_product_attention(q, k, v, is_causal=True), 1, 2).reshape(b, t, d)
+    x = x + F.linear(a, p["proj.w"], p["proj.b"])
+    m = F.gelu(F.linear(F.layer_norm(x, (d,), p["ln2.w"], p["ln2.b"]), p["fc1.w"], p["fc1.b"]))
+    x = x + F.linear(m, p["fc2.w"], p["fc2.b"])
+    logits = F.linear(F.layer_norm(x, (d,), p["lnf.w"], p["lnf.b"]), p["emb"])
+    return F.cross_entropy(logits.reshape(b * t, -1), targets.reshape(b * t))
+
+
+def _block_inputs(rng):
+    v, t, d, b = _BLOCK["vocab"], _BLOCK["seq"], _BLOCK["dim"], _BLOCK["batch"]
+    p = {"emb": _normal(rng, (v, d), scale=0.02), "qkv.w": _normal(rng, (3 * d, d), scale=d ** -0.5),
+         "qkv.b": np.zeros(3 * d, np.float32), "proj.w": _normal(rng, (d, d), scale=d ** -0.5),
+         "proj.b": np.zeros(d, np.float32), "fc1.w": _normal(rng, (4 * d, d), scale=d ** -0.5),
+         "fc1.b": np.zeros(4 * d, np.float32), "fc2.w": _normal(rng, (d, 4 * d), scale=(4 * d) ** -0.5),
+         "fc2.b": np.zeros(d, np.float32)}
+    for ln in ("ln1", "ln2", "lnf"):
+        p[f"{ln}.w"], p[f"{ln}.b"] = np.ones(d, np.float32), np.zeros(d, np.float32)
+    tokens = rng.integers(0, v, (b, t + 1))
+    return p, tokens[:, :-1], tokens[:, 1:]
+
+
+def _block_grad(name):
+    F, xp, _, grad, _ = _framework(name)
+    return lambda p, x, t: grad(lambda p: _block_loss(F, xp, p, x, t))(p)
+
+
+@case
+def transformer_block_grad():
+    return Case(name="grad of a pre-norm transformer block, batch 8 seq 64 dim 128 4 heads", inputs=_block_inputs,
+                tfn=lambda *a: _block_grad("tfn")(*a), jax=lambda *a: _block_grad("jax")(*a),
+                torch=lambda *a: _block_grad("torch")(*a), rtol=1e-3, tags=("attention", "grad"))
+
+
+@case
+def transformer_block_per_sample_grads():
+    return Case(name="per-sample grads vmap(grad) transformer block, batch 8 seq 64 dim 128",
+                inputs=_block_inputs, tfn=lambda *a: _per_sample("tfn", _block_loss)(*a),
+                jax=lambda *a: _per_sample("jax", _block_loss)(*a),
+                torch=lambda *a: _per_sample("torch", _block_loss)(*a), rtol=1e-3,
+                tags=("attention", "vmap", "grad"))
+
+
 # ------------------------------------------------------------------ compile-time scaling
 # Programs that grow with a parameter; `bench/run.py --compile-scaling` times the first
 # call of each (trace + compile + one run) in a fresh process, for tfn and JAX.

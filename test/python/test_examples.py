@@ -1,0 +1,284 @@
+"""The examples in examples/ (ports of torch.func's tutorials) at their --small sizes, in
+float64: each one's `main(small=True)` result checked by a property that needs only numpy
+(per-sample gradients averaging to the batch gradient, two NTK methods agreeing, vmap
+against a loop, Hessians symmetric and equal to jacrev(jacrev), ...), and, where torch is
+importable, against torch.func running the same model on the same parameters."""
+from __future__ import annotations
+
+import importlib.util
+import io
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tfn
+import tfn.numpy as tnp
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+try:
+    import torch
+    import torch.func as tf
+    import torch.nn.functional as TF
+except ImportError:
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(f"tfn_example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_RESULTS: dict = {}
+
+
+def run(name):
+    """The example's module and `main(small=True)`'s result, run once per test session."""
+    if name not in _RESULTS:
+        module = _load(name)
+        with redirect_stdout(io.StringIO()):
+            _RESULTS[name] = module, module.main(small=True)
+    return _RESULTS[name]
+
+
+def close(got, want, rtol=1e-9):
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * max(np.abs(want).max(), 1e-300))
+
+
+def _t(a):
+    return torch.from_numpy(np.ascontiguousarray(a))
+
+
+def _tree(tree):
+    return tfn.tree_util.tree_map(_t, tree)
+
+
+# ---------------------------------------------------------------- per-sample gradients
+
+def test_per_sample_grads_average_to_the_batch_gradient():
+    _, r = run("per_sample_grads")
+    grads, full = r["per_sample_grads"], r["batch_grad"]
+    assert set(grads) == set(r["params"])
+    for k, p in r["params"].items():
+        assert grads[k].shape == (len(r["data"]),) + p.shape and grads[k].dtype == np.float64
+        close(grads[k].mean(0), full[k])
+
+
+def test_per_sample_grads_of_one_sample_are_its_own_gradient():
+    module, r = run("per_sample_grads")
+    i = 2
+    one = tfn.grad(module.loss)(r["params"], r["data"][i:i + 1], r["targets"][i:i + 1])
+    for k in one:
+        close(r["per_sample_grads"][k][i], one[k])
+
+
+@needs_torch
+def test_per_sample_grads_match_torch_func():
+    _, r = run("per_sample_grads")
+
+    def model(p, x):
+        x = TF.relu(TF.conv2d(x, p["conv1.weight"], p["conv1.bias"]))
+        x = TF.relu(TF.conv2d(x, p["conv2.weight"], p["conv2.bias"]))
+        x = torch.flatten(TF.max_pool2d(x, 2), 1)
+        x = TF.linear(TF.relu(TF.linear(x, p["fc1.weight"], p["fc1.bias"])), p["fc2.weight"], p["fc2.bias"])
+        return TF.log_softmax(x, dim=1)
+
+    def compute_loss(p, sample, target):
+        return TF.nll_loss(model(p, sample.unsqueeze(0)), target.unsqueeze(0))
+    want = tf.vmap(tf.grad(compute_loss), in_dims=(None, 0, 0))(_tree(r["params"]), _t(r["data"]),
+                                                                 _t(r["targets"]))
+    for k, g in r["per_sample_grads"].items():
+        close(g, want[k].numpy())
+
+
+# ---------------------------------------------------------------- neural tangent kernels
+
+def test_ntk_methods_agree_and_the_trace_is_the_full_kernels():
+    _, r = run("neural_tangent_kernels")
+    full = r["jacobian_contraction_full"]
+    n, m = len(r["x_train"]), len(r["x_test"])
+    assert full.shape == (n, m, 10, 10)
+    close(r["ntk_vector_products_full"], full)
+    close(r["ntk_vector_products_trace"], r["jacobian_contraction_trace"])
+    close(r["jacobian_contraction_trace"], np.einsum("nmkk->nm", full))
+
+
+def test_ntk_of_an_input_with_itself_is_symmetric_positive_semidefinite():
+    module, r = run("neural_tangent_kernels")
+    x = r["x_train"]
+    k = module.ntk_by_jacobian_contraction(r["params"], x, x)          # (N, N, O, O)
+    big = np.transpose(k, (0, 2, 1, 3)).reshape(len(x) * 10, len(x) * 10)
+    close(big, big.T)
+    assert np.linalg.eigvalsh(big).min() > -1e-9 * np.abs(big).max()
+
+
+@needs_torch
+def test_ntk_matches_torch_func():
+    _, r = run("neural_tangent_kernels")
+
+    def single(p, x):
+        x = x.unsqueeze(0)
+        for layer in ("conv1", "conv2", "conv3"):
+            x = TF.relu(TF.conv2d(x, p[f"{layer}.weight"], p[f"{layer}.bias"]))
+        return TF.linear(torch.flatten(x, 1), p["fc.weight"], p["fc.bias"]).squeeze(0)
+    p = _tree(r["params"])
+    jac1 = tf.vmap(tf.jacrev(single), (None, 0))(p, _t(r["x_train"]))
+    jac2 = tf.vmap(tf.jacrev(single), (None, 0))(p, _t(r["x_test"]))
+    want = sum(torch.einsum("Naf,Mbf->NMab", jac1[k].flatten(2), jac2[k].flatten(2)) for k in p)
+    close(r["jacobian_contraction_full"], want.numpy())
+    close(r["ntk_vector_products_full"], want.numpy())
+
+
+# ---------------------------------------------------------------- ensembling
+
+def test_ensemble_matches_a_loop_over_the_models():
+    module, r = run("ensembling")
+    close(r["same_minibatch"], r["loop_same"])
+    close(r["different_minibatches"], r["loop_different"])
+    # and numpy, for one model
+    p, x = r["models"][1], r["data"][1].reshape(len(r["data"][1]), -1)
+    h = np.maximum(x @ p["fc1.weight"].T + p["fc1.bias"], 0)
+    h = np.maximum(h @ p["fc2.weight"].T + p["fc2.bias"], 0)
+    close(r["different_minibatches"][1], h @ p["fc3.weight"].T + p["fc3.bias"])
+    for k, v in r["params"].items():
+        close(v, np.stack([m[k] for m in r["models"]]))
+
+
+@needs_torch
+def test_ensemble_matches_torch_func():
+    _, r = run("ensembling")
+
+    def mlp(p, x):
+        x = x.flatten(1)
+        x = TF.relu(TF.linear(x, p["fc1.weight"], p["fc1.bias"]))
+        x = TF.relu(TF.linear(x, p["fc2.weight"], p["fc2.bias"]))
+        return TF.linear(x, p["fc3.weight"], p["fc3.bias"])
+    p = _tree(r["params"])
+    close(r["same_minibatch"], tf.vmap(mlp, in_dims=(0, None))(p, _t(r["data"][0])).numpy())
+    close(r["different_minibatches"], tf.vmap(mlp)(p, _t(r["data"])).numpy())
+
+
+# ---------------------------------------------------------------- jacobians and hessians
+
+def test_jacobians_and_hessians_agree_with_each_other_and_by_hand():
+    _, r = run("jacobians_hessians")
+    w, b, x = r["weight"], r["bias"], r["x"]
+    y = np.tanh(w @ x + b)
+    jac = (1 - y ** 2)[:, None] * w
+    close(r["jacrev"], jac)
+    close(r["jacfwd"], jac)
+    close(r["jac_rows_by_vjp"], jac)
+    close(r["jac_bias"], np.diag(1 - y ** 2))
+    close(r["jac_weight"], np.einsum("ij,k->ijk", np.diag(1 - y ** 2), x))
+    close(r["batch_jacobian"], r["batch_jacobian_loop"])
+    # d2 tanh(z)_i / dx dx = -2 y_i (1 - y_i^2) w_i w_i^T
+    hess = np.einsum("i,ij,ik->ijk", -2 * y * (1 - y ** 2), w, w)
+    for name in ("hessian", "jacfwd_jacfwd", "jacrev_jacrev", "jacfwd_jacrev"):
+        close(r[name], hess)
+    close(r["hessian"], np.swapaxes(r["hessian"], 1, 2))
+    bw, bb, bx = r["batch_weight"], r["batch_bias"], r["batch_x"]
+    by = np.tanh(bx @ bw.T + bb)
+    close(r["batch_hessian"], np.einsum("ni,ij,ik->nijk", -2 * by * (1 - by ** 2), bw, bw))
+
+
+@needs_torch
+def test_jacobians_and_hessians_match_torch_func():
+    _, r = run("jacobians_hessians")
+
+    def predict(weight, bias, x):
+        return TF.linear(x, weight, bias).tanh()
+    w, b, x = _t(r["weight"]), _t(r["bias"]), _t(r["x"])
+    close(r["jacrev"], tf.jacrev(predict, argnums=2)(w, b, x).numpy())
+    jw, jb = tf.jacfwd(predict, argnums=(0, 1))(w, b, x)
+    close(r["jac_weight"], jw.numpy())
+    close(r["jac_bias"], jb.numpy())
+    close(r["hessian"], tf.hessian(predict, argnums=2)(w, b, x).numpy())
+    bw, bb, bx = _t(r["batch_weight"]), _t(r["batch_bias"]), _t(r["batch_x"])
+    close(r["batch_jacobian"], tf.vmap(tf.jacrev(predict, argnums=2), in_dims=(None, None, 0))(bw, bb, bx).numpy())
+    close(r["batch_hessian"], tf.vmap(tf.hessian(predict, argnums=2), in_dims=(None, None, 0))(bw, bb, bx).numpy())
+
+
+# ---------------------------------------------------------------- whirlwind tour
+
+def test_whirlwind_tour_by_hand():
+    _, r = run("whirlwind_tour")
+    x, xv, v = r["x0"], r["vjp_x"], r["vjp_v"]
+    close(r["cos_x"], np.cos(x))
+    close(r["neg_sin_x"], -np.sin(x))
+    close(r["vjp"], np.cos(xv) * v)
+    close(r["jacrev"], np.diag(np.cos(xv)))
+    close(r["jacfwd"], np.diag(np.cos(xv)))
+    close(r["hessian"], np.diag(-np.sin(xv)))
+    close(r["jacrev_jacrev"], r["hessian"])
+    close(r["vmap"], np.maximum(r["vmap_examples"] @ r["vmap_weights"], 0))
+
+
+@needs_torch
+def test_whirlwind_tour_matches_torch_func():
+    _, r = run("whirlwind_tour")
+    p, xs, ts = _tree(r["linear_params"]), _t(r["linear_x"]), _t(r["linear_t"])
+    want = tf.grad(lambda p: TF.mse_loss(TF.linear(xs, p["weight"], p["bias"]), ts))(p)
+    for k in want:
+        close(r["grad_params"][k], want[k].numpy())
+    xv, v = _t(r["vjp_x"]), _t(r["vjp_v"])
+    close(r["vjp"], tf.vjp(torch.sin, xv)[1](v)[0].numpy())
+    close(r["hessian"], tf.hessian(lambda x: x.sin().sum())(xv).numpy())
+    w, ex = _t(r["vmap_weights"]), _t(r["vmap_examples"])
+    close(r["vmap"], tf.vmap(lambda f: f.dot(w).relu())(ex).numpy())
+
+
+# ---------------------------------------------------------------- MAML
+
+def test_maml_meta_gradient_is_the_mean_of_per_task_meta_gradients():
+    module, r = run("maml_sine")
+    xs, ys, xq, yq = r["tasks"]
+    per_task = [tfn.grad(module.adapted_loss)(r["params"], xs[i], ys[i], xq[i], yq[i]) for i in range(len(xs))]
+    want = tfn.tree_util.tree_map(lambda *g: np.mean(g, axis=0), *per_task)
+    for got, w in zip(tfn.tree_util.tree_leaves(r["meta_grad"]), tfn.tree_util.tree_leaves(want)):
+        close(got, w)
+    assert r["losses"].shape == (5,) and np.isfinite(r["losses"]).all()
+    close(r["losses"][0], r["meta_loss"])
+
+
+def test_maml_meta_gradient_matches_finite_differences():
+    module, r = run("maml_sine")
+    rng = np.random.default_rng(1)
+    direction = tfn.tree_util.tree_map(lambda p: rng.standard_normal(p.shape), r["params"])
+    eps = 1e-6
+    shift = lambda s: tfn.tree_util.tree_map(lambda p, d: p + s * d, r["params"], direction)  # noqa: E731
+    fd = (tfn.jit(module.meta_loss)(shift(eps), *r["tasks"]) -
+          tfn.jit(module.meta_loss)(shift(-eps), *r["tasks"])) / (2 * eps)
+    dot = sum(np.sum(g * d) for g, d in zip(tfn.tree_util.tree_leaves(r["meta_grad"]),
+                                            tfn.tree_util.tree_leaves(direction)))
+    np.testing.assert_allclose(dot, fd, rtol=1e-6)
+
+
+@needs_torch
+def test_maml_meta_gradient_matches_torch_func():
+    _, r = run("maml_sine")
+
+    def net(p, x):
+        (w1, b1), (w2, b2), (w3, b3) = p
+        return torch.relu(torch.relu(x @ w1 + b1) @ w2 + b2) @ w3 + b3
+
+    def loss(p, x, y):
+        return TF.mse_loss(net(p, x), y)
+
+    def adapted_loss(p, xs, ys, xq, yq):
+        g = tf.grad(loss)(p, xs, ys)
+        return loss([tuple(w - 0.1 * gw for w, gw in zip(a, b)) for a, b in zip(p, g)], xq, yq)
+
+    def meta_loss(p, *tasks):
+        return tf.vmap(adapted_loss, in_dims=(None, 0, 0, 0, 0))(p, *tasks).mean()
+    p = [tuple(_t(a) for a in layer) for layer in r["params"]]
+    want = tf.grad(meta_loss)(p, *(_t(a) for a in r["tasks"]))
+    for got, w in zip(tfn.tree_util.tree_leaves(r["meta_grad"]), [a for layer in want for a in layer]):
+        close(got, w.numpy())
