@@ -150,7 +150,9 @@ def norm(x, ord=None, axis=None, keepdims=False) -> Tracer:
         axis = tuple(range(nd))
         if nd not in (1, 2):
             _fail("linalg.norm", f"ord={ord!r} with axis=None needs a 1-d or 2-d array, got shape {_shape(x)}")
-    axes = _axes(axis, nd, "linalg.norm")
+    axes = _axes(axis, nd, "linalg.norm")         # checked (and sorted)
+    if len(axes) == 2:                            # numpy's order: (row axis, column axis)
+        axes = tuple(int(a) % nd for a in axis)
     if len(axes) == 1:
         return _vector_norm(x, ord, axes[0], keepdims)
     if len(axes) != 2 or axes[0] == axes[1]:
