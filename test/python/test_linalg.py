@@ -1,4 +1,4 @@
-"""tfn.numpy.linalg and the ops under it (tfn.cholesky, tfn.triangular_solve, tfn.lu).
+"""tfn.numpy.linalg and the ops under it (tfn.cholesky, tfn.triangular_solve, tfn.lu, tfn.qr).
 
 Every function against numpy.linalg in float64 and float32 on well-conditioned random
 matrices (n = 1, 2, 3, 5, 8 and a batch (4, 3, 3)); JVPs against finite differences; the
@@ -97,6 +97,22 @@ def test_lu_parts_factor_the_permuted_matrix(shape):
     np.testing.assert_array_equal(swapped, perm)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", SHAPES + [(5, 3), (2, 8, 5)], ids=str)
+def test_qr_against_numpy_up_to_signs(shape, dtype):
+    a = np.random.default_rng(3).standard_normal(shape).astype(dtype)
+    q, r = (np.asarray(x) for x in tnp.linalg.qr(a))
+    qn, rn = np.linalg.qr(a)
+    assert q.dtype == r.dtype == dtype and q.shape == qn.shape and r.shape == rn.shape
+    tol = _tol(dtype)
+    np.testing.assert_allclose(q @ r, a, **tol)
+    np.testing.assert_allclose(np.swapaxes(q, -1, -2) @ q, np.broadcast_to(np.eye(shape[-1]), r.shape), **tol)
+    assert np.all(np.tril(r, -1) == 0) and np.all(np.diagonal(r, 0, -2, -1) >= 0)
+    signs = np.sign(np.diagonal(rn, 0, -2, -1))[..., None]     # numpy's R = diag(signs) R
+    np.testing.assert_allclose(signs * r, rn, **tol)
+    np.testing.assert_allclose(np.asarray(tnp.linalg.qr(a, mode="r")), r, rtol=0, atol=0)
+
+
 @pytest.mark.parametrize("left_side", [True, False])
 @pytest.mark.parametrize("lower", [True, False])
 @pytest.mark.parametrize("transpose_a", [True, False])
@@ -162,6 +178,8 @@ DERIVATIVES = {  # name -> (f, argument makers); float64
     "inv": (lambda a: tnp.linalg.inv(a), [lambda: _general((3, 3), 10) - 3 * np.eye(3)]),
     "det": (lambda a: tnp.linalg.det(a), [lambda: _general((4, 4), 11)]),
     "slogdet": (lambda a: tnp.linalg.slogdet(a)[1], [lambda: _general((2, 3, 3), 12) - 3 * np.eye(3)]),
+    "qr q": (lambda a: tnp.linalg.qr(a)[0], [lambda: RNG.standard_normal((5, 3))]),
+    "qr r": (lambda a: tnp.linalg.qr(a)[1], [lambda: RNG.standard_normal((2, 4, 4))]),
     "norm": (lambda a: tnp.linalg.norm(a, axis=-1), [lambda: _general((4, 4), 13)[:3]]),
     "norm fro": (lambda a: tnp.linalg.norm(a, "fro", axis=(0, 1)), [lambda: _general((3, 3), 14)]),
 }
@@ -214,6 +232,11 @@ jnp = jax.numpy
     ("slogdet", lambda a: tnp.linalg.slogdet(a)[1], lambda a: jnp.linalg.slogdet(a)[1]),
     ("inv", lambda a: tnp.sum(tnp.sin(tnp.linalg.inv(a))), lambda a: jnp.sum(jnp.sin(jnp.linalg.inv(a)))),
     ("det", lambda a: tnp.linalg.det(a) ** 2, lambda a: jnp.linalg.det(a) ** 2),
+    # sign-invariant functions of Q and R (R's rows and Q's columns may differ in sign from JAX's)
+    ("qr", lambda a: tnp.sum(tnp.linalg.qr(a)[1] ** 2 * tnp.arange(5.0)) + tnp.sum(
+        tnp.sin(tnp.linalg.qr(a)[0] @ tnp.linalg.qr(a)[0].T)),
+     lambda a: jnp.sum(jnp.linalg.qr(a)[1] ** 2 * jnp.arange(5.0)) + jnp.sum(
+         jnp.sin(jnp.linalg.qr(a)[0] @ jnp.linalg.qr(a)[0].T))),
 ])
 def test_grad_against_jax(name, f, jf):
     a = _general((5, 5), 16) - 4.0 * np.eye(5)
@@ -274,6 +297,7 @@ VMAPS = {  # name -> (f, in_dims, args)
     "lu": (lambda a: lu(a), (2,), (np.moveaxis(_general((3, 4, 4), 23) - 4 * np.eye(4), 0, 2),)),
     "lu permutation": (lambda a: lu(a, "permutation"), (0,), (_general((3, 4, 4), 24) - 4 * np.eye(4),)),
     "det": (tnp.linalg.det, (0,), (_general((3, 2, 4, 4), 25),)),
+    "qr": (lambda a: tnp.linalg.qr(a)[0], (1,), (RNG.standard_normal((5, 3, 4)),)),
     "solve a": (tnp.linalg.solve, (0, None), (_general((3, 4, 4), 26), RNG.standard_normal(4))),
     "solve b": (tnp.linalg.solve, (None, 1), (_general((4, 4), 27), RNG.standard_normal((4, 3, 2)))),
     "grad slogdet": (tfn.grad(lambda a: tnp.linalg.slogdet(a)[1]), (0,), (_general((3, 4, 4), 28),)),
@@ -298,7 +322,7 @@ def test_vmap_moves_the_batch_dim_to_the_front_without_a_loop():
 
 # ---------------------------------------------------------------- errors and singular matrices
 
-@pytest.mark.parametrize("name", ["det", "slogdet", "inv", "cholesky"])
+@pytest.mark.parametrize("name", ["det", "slogdet", "inv", "cholesky", "qr"])
 def test_non_square_input_names_the_function_and_shape(name):
     with pytest.raises(tfn.ShapeError, match=rf"linalg\.{name}.*\(2, 3\)"):
         getattr(tnp.linalg, name)(np.ones((2, 3)))

@@ -120,6 +120,7 @@ def _samples(x, key):
         "tfn.cholesky": ops.cholesky(square),
         "tfn.triangular_solve": ops.triangular_solve(square, x, True, False, False),
         "tfn.lu": ops.lu(square, "factors"),
+        "tfn.qr": ops.qr(ops.transpose(x, (1, 0)), "q"),
     })
     return {name: value.owner for name, value in made.items()}
 

@@ -412,6 +412,19 @@ irdl.dialect @tfn {
     irdl.results(result: %out0)
   }
 
+  // qr: one factor of the reduced QR of a (B... x m x n, m >= n): "q" (B... x m x n) or
+  // "r" (B... x n x n, upper triangular, nonnegative diagonal).
+  irdl.operation @qr {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    %q = irdl.is "q"
+    %r = irdl.is "r"
+    %part = irdl.any_of(%q, %r)
+    irdl.attributes {"part" = %part}
+    irdl.operands(a: %in0)
+    irdl.results(result: %out0)
+  }
+
   // ---- random numbers
   // Counter-based random bits (Threefry-2x32, 20 rounds): key is tensor<K... x 2 x i32>;
   // the result tensor<K... x S... x i32> holds, for each key, the bits of counters

@@ -1,10 +1,11 @@
 """`tfn.numpy.linalg`: numpy's linear algebra over traced arrays, batched over leading dims.
 
-Three tfn ops do the O(n^3) work (`tfn/ops/linalg.py`): `cholesky`, `triangular_solve` and
-`lu` (partial pivoting); everything else is a composite, so its derivatives and batching
+Four tfn ops do the O(n^3) work (`tfn/ops/linalg.py`): `cholesky`, `triangular_solve`,
+`lu` (partial pivoting) and `qr`; everything else is a composite, so its derivatives and batching
 rules are those of the ops it is made of:
 
 - `solve(a, b)`: P a = L U, then two triangular solves of P b; `inv(a)` is `solve(a, I)`;
+- `qr(a)`: one op (`tfn.qr`, modified Gram-Schmidt) per factor;
 - `det(a)`: the product of U's diagonal times the sign of the pivots' permutation;
   `slogdet(a)`: (sign, sum of log |U_ii|);
 - `norm`: vector norms (None/2, 1, inf, -inf, 0, any p) and matrix norms (None/'fro', 1, -1,
@@ -31,7 +32,7 @@ from tfn.numpy._elementwise import abs, equal, log, multiply, not_equal, power, 
 from tfn.numpy._reductions import amax, amin, prod, sum
 from tfn.numpy._shapes import broadcast_to, expand_dims, squeeze
 
-__all__ = ["cholesky", "solve", "inv", "det", "slogdet", "norm", "solve_triangular"]
+__all__ = ["cholesky", "qr", "solve", "inv", "det", "slogdet", "norm", "solve_triangular"]
 
 
 def _float(name: str, a) -> Tracer:
@@ -69,6 +70,22 @@ def cholesky(a) -> Tracer:
     """The lower Cholesky factor L of each matrix (a = L L^T), read from a's lower triangle."""
     a = _square("cholesky", a)
     return wrap(ops.cholesky(_as_value(a)))
+
+
+@_op
+def qr(a, mode="reduced"):
+    """(Q, R) of each (..., m, n) matrix with m >= n (mode 'reduced', or 'complete' when m == n), or R
+    alone (mode 'r'). R's diagonal is nonnegative (Gram-Schmidt: the unique QR of a full-rank a), so
+    the signs of Q's columns and R's rows may differ from numpy's (LAPACK's Householder)."""
+    a = _float("qr", a)
+    s = _shape(a)
+    if len(s) < 2 or s[-2] < s[-1]:
+        _fail("linalg.qr", f"expects (..., m, n) matrices with m >= n, got shape {s}")
+    if mode not in ("reduced", "r") and not (mode == "complete" and s[-2] == s[-1]):
+        _fail("linalg.qr", f"mode {mode!r} is not supported for shape {s} ('reduced', 'r'; 'complete' when m == n)")
+    v = _as_value(a)
+    r = wrap(ops.qr(v, "r"))
+    return r if mode == "r" else (wrap(ops.qr(v, "q")), r)
 
 
 @_op

@@ -48,6 +48,7 @@ scf = LazyModule("mlir.dialects.scf")
 math = LazyModule("mlir.dialects.math")
 
 LU_PARTS = ("factors", "pivots", "permutation")
+QR_PARTS = ("q", "r")
 
 
 def _check_square(name: str, a: ir.Value) -> tuple[tuple[int, ...], int]:
@@ -366,6 +367,85 @@ defjvp("tfn.lu", _jvp_lu, emits=["tfn.dot_general", "tfn.triangular_solve", "tfn
 BATCH_RULES["tfn.lu"] = _batch_lu
 LOWERINGS["tfn.lu"] = _lower_lu
 
-LINALG_OPS = ("cholesky", "triangular_solve", "lu")
 
-__all__ = [*LINALG_OPS, "LINALG_OPS", "LU_PARTS"]
+# ---------------------------------------------------------------- qr
+
+def qr(a: ir.Value, part: str) -> ir.Value:
+    """One factor of a's reduced QR (a: B... x m x n, m >= n): "q" (B... x m x n, orthonormal columns)
+    or "r" (B... x n x n, upper triangular with a nonnegative diagonal: the unique factorization of a
+    full-rank a, so the signs of Q's columns and R's rows may differ from LAPACK's)."""
+    if part not in QR_PARTS:
+        fail("qr", f"unknown part {part!r} (one of {', '.join(QR_PARTS)})")
+    s = shape_of(a)
+    if len(s) < 2 or s[-2] < s[-1]:
+        fail("qr", f"expects B... x m x n matrices with m >= n, got shape {list(s)}", a)
+    if dtype_of(a) not in (np.float32, np.float64):
+        fail("qr", f"expects float32 or float64 matrices, got {dtype_of(a).name}", a)
+    shape = s if part == "q" else tuple(s[:-2]) + (s[-1], s[-1])
+    return create("qr", [a], result_type_like(a, shape=shape), {"part": ir.StringAttr.get(part)})
+
+
+def _jvp_qr(op, primals, tangents):
+    (a,), (ta,) = primals, tangents
+    if ta is None:
+        return None
+    q, r = (op.result, qr(a, "r")) if str_attr(op, "part") == "q" else (qr(a, "q"), op.result)
+    rs, dt = shape_of(r), dtype_of(a)
+    dx_rinv = _mT(triangular_solve(r, _mT(ta), False, True, False))              # da R^-1
+    qt_dx_rinv = _matmul(_mT(q), dx_rinv)
+    low = ops.mul(qt_dx_rinv, _mask(rs, dt, -1, upper=False))
+    do = ops.sub(low, _mT(low))                                                  # skew-symmetric
+    if str_attr(op, "part") == "q":
+        return ops.add(_matmul(q, ops.sub(do, qt_dx_rinv)), dx_rinv)
+    return _matmul(ops.sub(qt_dx_rinv, do), r)
+
+
+def _batch_qr(op, operands, bdims):
+    return qr(bdim_at(operands[0], bdims[0], 0, batch_size(operands, bdims)), str_attr(op, "part")), 0
+
+
+def _lower_qr(op, a):
+    """Modified Gram-Schmidt: column k of Q is what is left of a's column k, normalized; the
+    later columns lose their component along it (R's row k)."""
+    _cpu_only("qr")
+    s = builders.shape(a)
+    batch, m, n = s[:-2], s[-2], s[-1]
+    elem = builders.element_type(a)
+    zero = builders.scalar_constant(elem, 0)
+    v = builders.generic([a], builders.empty(s, elem), [ir.AffineMap.get_identity(len(s))] * 2,
+                         [builders.PARALLEL] * len(s), lambda x, acc: x)
+    q = builders.fill(s, zero)
+    r = builders.fill(list(batch) + [n, n], zero)
+
+    def one(b, values):
+        def column(k, vs):
+            v, q, r = vs
+            norm = math.sqrt(_for(0, m, [zero], lambda i, acc: [arith.addf(acc[0], arith.mulf(
+                _get(v, b + [i, k]), _get(v, b + [i, k])))])[0])
+            r = _put(norm, r, b + [k, k])
+            q = _for(0, m, [q], lambda i, ws: [_put(arith.divf(_get(v, b + [i, k]), norm), ws[0], b + [i, k])])[0]
+
+            def later(j, ws):
+                v, r = ws
+                r_kj = _for(0, m, [zero], lambda i, acc: [arith.addf(acc[0], arith.mulf(
+                    _get(q, b + [i, k]), _get(v, b + [i, j])))])[0]
+                v = _for(0, m, [v], lambda i, us: [_put(arith.subf(_get(us[0], b + [i, j]), arith.mulf(
+                    r_kj, _get(q, b + [i, k]))), us[0], b + [i, j])])[0]
+                return [v, _put(r_kj, r, b + [k, j])]
+            v, r = _for(_plus1(k), n, [v, r], later)
+            return [v, q, r]
+        return _for(0, n, values, column)
+    _, q, r = _batch_loops(batch, [v, q, r], one)
+    return q if str_attr(op, "part") == "q" else r
+
+
+BUILDERS["tfn.qr"] = qr
+SHAPE_RULES["tfn.qr"] = lambda op, a: qr(a, str_attr(op, "part"))
+defjvp("tfn.qr", _jvp_qr, emits=["tfn.transpose", "tfn.triangular_solve", "tfn.dot_general", "tfn.mul", "tfn.sub",
+                                 "tfn.add"])
+BATCH_RULES["tfn.qr"] = _batch_qr
+LOWERINGS["tfn.qr"] = _lower_qr
+
+LINALG_OPS = ("cholesky", "triangular_solve", "lu", "qr")
+
+__all__ = [*LINALG_OPS, "LINALG_OPS", "LU_PARTS", "QR_PARTS"]
