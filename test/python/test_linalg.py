@@ -1,4 +1,4 @@
-"""tfn.numpy.linalg and the ops under it (tfn.cholesky, tfn.triangular_solve, tfn.lu, tfn.qr).
+"""tfn.numpy.linalg and the ops under it (tfn.cholesky, tfn.triangular_solve, tfn.lu, tfn.qr, tfn.eigh).
 
 Every function against numpy.linalg in float64 and float32 on well-conditioned random
 matrices (n = 1, 2, 3, 5, 8 and a batch (4, 3, 3)); JVPs against finite differences; the
@@ -113,6 +113,25 @@ def test_qr_against_numpy_up_to_signs(shape, dtype):
     np.testing.assert_allclose(np.asarray(tnp.linalg.qr(a, mode="r")), r, rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_eigh_against_numpy(shape, dtype):
+    m = np.random.default_rng(4).standard_normal(shape)
+    a = (m + np.swapaxes(m, -1, -2)).astype(dtype)
+    a_lower = (np.tril(a) + 7.0 * np.triu(np.ones(shape[-2:]), 1)).astype(dtype)   # only the lower triangle is read
+    w, v = (np.asarray(x) for x in tnp.linalg.eigh(a_lower))
+    wn, vn = np.linalg.eigh(a)
+    assert w.dtype == v.dtype == dtype and w.shape == wn.shape and v.shape == vn.shape
+    tol = _tol(dtype)
+    np.testing.assert_allclose(w, wn, **tol)
+    np.testing.assert_allclose(np.asarray(tnp.linalg.eigvalsh(a_lower)), w, rtol=0, atol=0)
+    np.testing.assert_allclose(a @ v, v * w[..., None, :], **{**tol, "atol": 10 * tol["atol"]})
+    np.testing.assert_allclose(np.swapaxes(v, -1, -2) @ v, np.broadcast_to(np.eye(shape[-1]), v.shape), **tol)
+    np.testing.assert_allclose(np.abs(v), np.abs(vn), **{**tol, "atol": 10 * tol["atol"]})
+    w_upper, _ = tnp.linalg.eigh(np.swapaxes(a_lower, -1, -2), UPLO="U")
+    np.testing.assert_allclose(w_upper, w, rtol=0, atol=0)
+
+
 @pytest.mark.parametrize("left_side", [True, False])
 @pytest.mark.parametrize("lower", [True, False])
 @pytest.mark.parametrize("transpose_a", [True, False])
@@ -180,6 +199,8 @@ DERIVATIVES = {  # name -> (f, argument makers); float64
     "slogdet": (lambda a: tnp.linalg.slogdet(a)[1], [lambda: _general((2, 3, 3), 12) - 3 * np.eye(3)]),
     "qr q": (lambda a: tnp.linalg.qr(a)[0], [lambda: RNG.standard_normal((5, 3))]),
     "qr r": (lambda a: tnp.linalg.qr(a)[1], [lambda: RNG.standard_normal((2, 4, 4))]),
+    "eigh": (lambda a: tnp.linalg.eigvalsh(a) * 2 + tnp.sum(tnp.linalg.eigh(a)[1] ** 2 * tnp.arange(4.0), axis=-1),
+             [lambda: RNG.standard_normal((2, 4, 4))]),
     "norm": (lambda a: tnp.linalg.norm(a, axis=-1), [lambda: _general((4, 4), 13)[:3]]),
     "norm fro": (lambda a: tnp.linalg.norm(a, "fro", axis=(0, 1)), [lambda: _general((3, 3), 14)]),
 }
@@ -232,7 +253,11 @@ jnp = jax.numpy
     ("slogdet", lambda a: tnp.linalg.slogdet(a)[1], lambda a: jnp.linalg.slogdet(a)[1]),
     ("inv", lambda a: tnp.sum(tnp.sin(tnp.linalg.inv(a))), lambda a: jnp.sum(jnp.sin(jnp.linalg.inv(a)))),
     ("det", lambda a: tnp.linalg.det(a) ** 2, lambda a: jnp.linalg.det(a) ** 2),
-    # sign-invariant functions of Q and R (R's rows and Q's columns may differ in sign from JAX's)
+    # sign-invariant functions of eigenvectors, Q and R (their signs may differ from JAX's); eigh reads
+    # a's lower triangle
+    ("eigh", lambda a: tnp.sum(tnp.linalg.eigh(a)[1] ** 2 * tnp.arange(5.0)) + tnp.sum(tnp.linalg.eigvalsh(a) ** 3),
+     lambda a: jnp.sum(jnp.linalg.eigh(jnp.tril(a) + jnp.tril(a, -1).T, symmetrize_input=False)[1] ** 2 * jnp.arange(5.0))
+     + jnp.sum(jnp.linalg.eigvalsh(jnp.tril(a) + jnp.tril(a, -1).T) ** 3)),
     ("qr", lambda a: tnp.sum(tnp.linalg.qr(a)[1] ** 2 * tnp.arange(5.0)) + tnp.sum(
         tnp.sin(tnp.linalg.qr(a)[0] @ tnp.linalg.qr(a)[0].T)),
      lambda a: jnp.sum(jnp.linalg.qr(a)[1] ** 2 * jnp.arange(5.0)) + jnp.sum(
@@ -298,6 +323,7 @@ VMAPS = {  # name -> (f, in_dims, args)
     "lu permutation": (lambda a: lu(a, "permutation"), (0,), (_general((3, 4, 4), 24) - 4 * np.eye(4),)),
     "det": (tnp.linalg.det, (0,), (_general((3, 2, 4, 4), 25),)),
     "qr": (lambda a: tnp.linalg.qr(a)[0], (1,), (RNG.standard_normal((5, 3, 4)),)),
+    "eigvalsh": (tnp.linalg.eigvalsh, (2,), (RNG.standard_normal((4, 4, 3)),)),
     "solve a": (tnp.linalg.solve, (0, None), (_general((3, 4, 4), 26), RNG.standard_normal(4))),
     "solve b": (tnp.linalg.solve, (None, 1), (_general((4, 4), 27), RNG.standard_normal((4, 3, 2)))),
     "grad slogdet": (tfn.grad(lambda a: tnp.linalg.slogdet(a)[1]), (0,), (_general((3, 4, 4), 28),)),
@@ -322,7 +348,7 @@ def test_vmap_moves_the_batch_dim_to_the_front_without_a_loop():
 
 # ---------------------------------------------------------------- errors and singular matrices
 
-@pytest.mark.parametrize("name", ["det", "slogdet", "inv", "cholesky", "qr"])
+@pytest.mark.parametrize("name", ["det", "slogdet", "inv", "cholesky", "qr", "eigh"])
 def test_non_square_input_names_the_function_and_shape(name):
     with pytest.raises(tfn.ShapeError, match=rf"linalg\.{name}.*\(2, 3\)"):
         getattr(tnp.linalg, name)(np.ones((2, 3)))

@@ -121,6 +121,7 @@ def _samples(x, key):
         "tfn.triangular_solve": ops.triangular_solve(square, x, True, False, False),
         "tfn.lu": ops.lu(square, "factors"),
         "tfn.qr": ops.qr(ops.transpose(x, (1, 0)), "q"),
+        "tfn.eigh": ops.eigh(square, "eigenvectors"),
     })
     return {name: value.owner for name, value in made.items()}
 

@@ -425,6 +425,19 @@ irdl.dialect @tfn {
     irdl.results(result: %out0)
   }
 
+  // eigh: one part of a = V diag(w) V^T for a symmetric a (B... x n x n): "eigenvalues"
+  // (B... x n, ascending) or "eigenvectors" (B... x n x n, columns of V).
+  irdl.operation @eigh {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    %eigenvalues = irdl.is "eigenvalues"
+    %eigenvectors = irdl.is "eigenvectors"
+    %part = irdl.any_of(%eigenvalues, %eigenvectors)
+    irdl.attributes {"part" = %part}
+    irdl.operands(a: %in0)
+    irdl.results(result: %out0)
+  }
+
   // ---- random numbers
   // Counter-based random bits (Threefry-2x32, 20 rounds): key is tensor<K... x 2 x i32>;
   // the result tensor<K... x S... x i32> holds, for each key, the bits of counters

@@ -1,11 +1,12 @@
 """`tfn.numpy.linalg`: numpy's linear algebra over traced arrays, batched over leading dims.
 
-Four tfn ops do the O(n^3) work (`tfn/ops/linalg.py`): `cholesky`, `triangular_solve`,
-`lu` (partial pivoting) and `qr`; everything else is a composite, so its derivatives and batching
+Five tfn ops do the O(n^3) work (`tfn/ops/linalg.py`): `cholesky`, `triangular_solve`,
+`lu` (partial pivoting), `qr` and `eigh`; everything else is a composite, so its derivatives and batching
 rules are those of the ops it is made of:
 
 - `solve(a, b)`: P a = L U, then two triangular solves of P b; `inv(a)` is `solve(a, I)`;
 - `qr(a)`: one op (`tfn.qr`, modified Gram-Schmidt) per factor;
+- `eigh(a)`, `eigvalsh(a)`: `tfn.eigh` (cyclic Jacobi) of the symmetric matrix of a's triangle;
 - `det(a)`: the product of U's diagonal times the sign of the pivots' permutation;
   `slogdet(a)`: (sign, sum of log |U_ii|);
 - `norm`: vector norms (None/2, 1, inf, -inf, 0, any p) and matrix norms (None/'fro', 1, -1,
@@ -30,9 +31,9 @@ from tfn.numpy._core import _as_tracer, _as_value, _axes, _fail, _op, _shape, as
 from tfn.numpy._creation import eye
 from tfn.numpy._elementwise import abs, equal, log, multiply, not_equal, power, sign, sqrt
 from tfn.numpy._reductions import amax, amin, prod, sum
-from tfn.numpy._shapes import broadcast_to, expand_dims, squeeze
+from tfn.numpy._shapes import broadcast_to, expand_dims, squeeze, swapaxes
 
-__all__ = ["cholesky", "qr", "solve", "inv", "det", "slogdet", "norm", "solve_triangular"]
+__all__ = ["cholesky", "qr", "eigh", "eigvalsh", "solve", "inv", "det", "slogdet", "norm", "solve_triangular"]
 
 
 def _float(name: str, a) -> Tracer:
@@ -86,6 +87,32 @@ def qr(a, mode="reduced"):
     v = _as_value(a)
     r = wrap(ops.qr(v, "r"))
     return r if mode == "r" else (wrap(ops.qr(v, "q")), r)
+
+
+def _symmetric(name: str, a, UPLO: str) -> Tracer:
+    """The symmetric matrix of a's lower (UPLO 'L') or upper ('U') triangle, as numpy's eigh reads it."""
+    a = _square(name, a)
+    if UPLO not in ("L", "U"):
+        _fail(f"linalg.{name}", f"UPLO must be 'L' or 'U', got {UPLO!r}")
+    n = _shape(a)[-1]
+    keep = _np.tril(_np.ones((n, n)), -1) if UPLO == "L" else _np.triu(_np.ones((n, n)), 1)
+    half = multiply(a, keep.astype(a.dtype))
+    return half + multiply(a, _np.eye(n, dtype=a.dtype)) + swapaxes(half, -1, -2)
+
+
+@_op
+def eigh(a, UPLO="L"):
+    """(eigenvalues ascending, eigenvectors as columns) of each symmetric matrix, read from its lower
+    (or upper) triangle; cyclic Jacobi. An eigenvector's sign is arbitrary (may differ from numpy's),
+    and derivatives of eigenvectors are undefined where eigenvalues repeat (as in JAX)."""
+    v = _as_value(_symmetric("eigh", a, UPLO))
+    return wrap(ops.eigh(v, "eigenvalues")), wrap(ops.eigh(v, "eigenvectors"))
+
+
+@_op
+def eigvalsh(a, UPLO="L") -> Tracer:
+    """The eigenvalues of each symmetric matrix, ascending."""
+    return wrap(ops.eigh(_as_value(_symmetric("eigvalsh", a, UPLO)), "eigenvalues"))
 
 
 @_op

@@ -49,6 +49,7 @@ math = LazyModule("mlir.dialects.math")
 
 LU_PARTS = ("factors", "pivots", "permutation")
 QR_PARTS = ("q", "r")
+EIGH_PARTS = ("eigenvalues", "eigenvectors")
 
 
 def _check_square(name: str, a: ir.Value) -> tuple[tuple[int, ...], int]:
@@ -446,6 +447,123 @@ defjvp("tfn.qr", _jvp_qr, emits=["tfn.transpose", "tfn.triangular_solve", "tfn.d
 BATCH_RULES["tfn.qr"] = _batch_qr
 LOWERINGS["tfn.qr"] = _lower_qr
 
-LINALG_OPS = ("cholesky", "triangular_solve", "lu", "qr")
+# ---------------------------------------------------------------- eigh
 
-__all__ = [*LINALG_OPS, "LINALG_OPS", "LU_PARTS", "QR_PARTS"]
+def eigh(a: ir.Value, part: str) -> ir.Value:
+    """One part of the eigendecomposition a = V diag(w) V^T of a symmetric a (B... x n x n; the whole
+    matrix is read, so it must be symmetric): "eigenvalues" (B... x n, ascending) or "eigenvectors"
+    (B... x n x n, orthonormal columns, each column's sign arbitrary)."""
+    if part not in EIGH_PARTS:
+        fail("eigh", f"unknown part {part!r} (one of {', '.join(EIGH_PARTS)})")
+    batch, n = _check_square("eigh", a)
+    t = a.type if part == "eigenvectors" else result_type_like(a, shape=batch + (n,))
+    return create("eigh", [a], t, {"part": ir.StringAttr.get(part)})
+
+
+def _jvp_eigh(op, primals, tangents):
+    """JAX's eigh_jvp_rule: with M = V^T da V, dw = diag(M) and dV = V (F o M),
+    F[i, j] = 1 / (w[j] - w[i]) off the diagonal, 0 on it (da symmetric, as a)."""
+    (a,), (ta,) = primals, tangents
+    if ta is None:
+        return None
+    shape, dt = shape_of(a), dtype_of(a)
+    v = op.result if str_attr(op, "part") == "eigenvectors" else eigh(a, "eigenvectors")
+    m = _matmul(_mT(v), _matmul(ta, v))
+    if str_attr(op, "part") == "eigenvalues":
+        return ops.reduce_sum(ops.mul(m, _constant(np.eye(shape[-1]), shape, dt)), [len(shape) - 1])
+    w = eigh(a, "eigenvalues")
+    r = len(shape)
+    wj = ops.broadcast_in_dim(w, list(shape), list(range(r - 2)) + [r - 1])
+    wi = ops.broadcast_in_dim(w, list(shape), list(range(r - 1)))
+    eye = _constant(np.eye(shape[-1]), shape, dt)
+    f = ops.sub(ops.div(ops.full(list(shape), 1, dt), ops.add(eye, ops.sub(wj, wi))), eye)
+    return _matmul(v, ops.mul(f, m))
+
+
+def _batch_eigh(op, operands, bdims):
+    return eigh(bdim_at(operands[0], bdims[0], 0, batch_size(operands, bdims)), str_attr(op, "part")), 0
+
+
+JACOBI_SWEEPS = 16
+
+
+def _lower_eigh(op, a):
+    """Cyclic Jacobi: JACOBI_SWEEPS sweeps of plane rotations zeroing a[p, q] for every p < q (each
+    sweep roughly squares the off-diagonal norm), then the eigenvalues sorted ascending with their
+    columns of V (selection sort)."""
+    _cpu_only("eigh")
+    s = builders.shape(a)
+    batch, n = s[:-2], s[-1]
+    elem = builders.element_type(a)
+    zero, one = builders.scalar_constant(elem, 0), builders.scalar_constant(elem, 1)
+    two = builders.scalar_constant(elem, 2)
+    t0 = builders.generic([a], builders.empty(s, elem), [ir.AffineMap.get_identity(len(s))] * 2,
+                          [builders.PARALLEL] * len(s), lambda x, acc: x)
+    v0 = builders.generic([], builders.empty(s, elem), [ir.AffineMap.get_identity(len(s))],
+                          [builders.PARALLEL] * len(s), lambda acc: arith.select(
+                              arith.cmpi(arith.CmpIPredicate.eq, linalg.IndexOp(len(s) - 2).result,
+                                         linalg.IndexOp(len(s) - 1).result), one, zero))
+    w0 = builders.fill(list(batch) + [n], zero)
+
+    def one_matrix(b, values):
+        def rotate(p, q, vs):
+            t, v = vs
+            apq = _get(t, b + [p, q])
+            app, aqq = _get(t, b + [p, p]), _get(t, b + [q, q])
+            nonzero = arith.cmpf(arith.CmpFPredicate.ONE, apq, zero)
+            safe = arith.select(nonzero, apq, one)
+            tau = arith.divf(arith.subf(aqq, app), arith.mulf(two, safe))
+            sgn = arith.select(arith.cmpf(arith.CmpFPredicate.OLT, tau, zero), builders.scalar_constant(elem, -1), one)
+            tt = arith.divf(sgn, arith.addf(math.absf(tau), math.sqrt(arith.addf(one, arith.mulf(tau, tau)))))
+            c = arith.divf(one, math.sqrt(arith.addf(one, arith.mulf(tt, tt))))
+            sn = arith.mulf(tt, c)
+            c, sn = arith.select(nonzero, c, one), arith.select(nonzero, sn, zero)
+
+            def pair(x, y):
+                return arith.subf(arith.mulf(c, x), arith.mulf(sn, y)), arith.addf(arith.mulf(sn, x), arith.mulf(c, y))
+
+            def columns(k, ws):
+                t, v = ws
+                x, y = pair(_get(t, b + [k, p]), _get(t, b + [k, q]))
+                t = _put(y, _put(x, t, b + [k, p]), b + [k, q])
+                x, y = pair(_get(v, b + [k, p]), _get(v, b + [k, q]))
+                v = _put(y, _put(x, v, b + [k, p]), b + [k, q])
+                return [t, v]
+
+            def rows(k, ws):
+                x, y = pair(_get(ws[0], b + [p, k]), _get(ws[0], b + [q, k]))
+                return [_put(y, _put(x, ws[0], b + [p, k]), b + [q, k])]
+            t, v = _for(0, n, [t, v], columns)
+            t = _for(0, n, [t], rows)[0]
+            return [t, v]
+
+        def sweep(_, vs):
+            return _for(0, n, vs, lambda p, ws: _for(_plus1(p), n, ws, lambda q, us: rotate(p, q, us)))
+        t, v, w = values
+        t, v = _for(0, JACOBI_SWEEPS, [t, v], sweep)
+        w = _for(0, n, [w], lambda i, ws: [_put(_get(t, b + [i, i]), ws[0], b + [i])])[0]
+
+        def select_min(i, ws):     # swap the smallest of w[i:] (and its column of v) into place i
+            w, v = ws
+            lo, at = _for(_plus1(i), n, [_get(w, b + [i]), i], lambda j, best: [
+                arith.select(arith.cmpf(arith.CmpFPredicate.OLT, _get(w, b + [j]), best[0]), _get(w, b + [j]), best[0]),
+                arith.select(arith.cmpf(arith.CmpFPredicate.OLT, _get(w, b + [j]), best[0]), j, best[1])])
+            w = _put(lo, _put(_get(w, b + [i]), w, b + [at]), b + [i])
+            v = _for(0, n, [v], lambda k, us: [_put(_get(us[0], b + [k, at]), _put(
+                _get(us[0], b + [k, i]), us[0], b + [k, at]), b + [k, i])])[0]
+            return [w, v]
+        w, v = _for(0, n, [w, v], select_min)
+        return [t, v, w]
+    _, v, w = _batch_loops(batch, [t0, v0, w0], one_matrix)
+    return w if str_attr(op, "part") == "eigenvalues" else v
+
+
+BUILDERS["tfn.eigh"] = eigh
+SHAPE_RULES["tfn.eigh"] = lambda op, a: eigh(a, str_attr(op, "part"))
+defjvp("tfn.eigh", _jvp_eigh, emits=["tfn.transpose", "tfn.dot_general", "tfn.mul", "tfn.reduce_sum"])
+BATCH_RULES["tfn.eigh"] = _batch_eigh
+LOWERINGS["tfn.eigh"] = _lower_eigh
+
+LINALG_OPS = ("cholesky", "triangular_solve", "lu", "qr", "eigh")
+
+__all__ = [*LINALG_OPS, "LINALG_OPS", "LU_PARTS", "QR_PARTS", "EIGH_PARTS"]
