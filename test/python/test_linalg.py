@@ -256,7 +256,8 @@ jnp = jax.numpy
     # sign-invariant functions of eigenvectors, Q and R (their signs may differ from JAX's); eigh reads
     # a's lower triangle
     ("eigh", lambda a: tnp.sum(tnp.linalg.eigh(a)[1] ** 2 * tnp.arange(5.0)) + tnp.sum(tnp.linalg.eigvalsh(a) ** 3),
-     lambda a: jnp.sum(jnp.linalg.eigh(jnp.tril(a) + jnp.tril(a, -1).T, symmetrize_input=False)[1] ** 2 * jnp.arange(5.0))
+     lambda a: jnp.sum(jnp.linalg.eigh(jnp.tril(a) + jnp.tril(a, -1).T, symmetrize_input=False)[1] ** 2
+                       * jnp.arange(5.0))
      + jnp.sum(jnp.linalg.eigvalsh(jnp.tril(a) + jnp.tril(a, -1).T) ** 3)),
     ("qr", lambda a: tnp.sum(tnp.linalg.qr(a)[1] ** 2 * tnp.arange(5.0)) + tnp.sum(
         tnp.sin(tnp.linalg.qr(a)[0] @ tnp.linalg.qr(a)[0].T)),

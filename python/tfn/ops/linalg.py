@@ -37,7 +37,7 @@ import numpy as np
 from mlir import ir
 
 from tfn import ops  # builders of every family, read when a rule runs
-from tfn.autodiff.rules import NO_DERIVATIVE, TRANSPOSE_RULES, add_any, defjvp  # noqa: F401
+from tfn.autodiff.rules import TRANSPOSE_RULES, add_any, defjvp
 from tfn.batching.rules import BATCH_RULES, batch_size, bdim_at
 from tfn.dialect.core import BUILDERS, create, fail, int_attr, result_type_like, str_attr
 from tfn.dialect.types import dtype_of, shape_of
@@ -219,7 +219,8 @@ def _jvp_triangular_solve(op, primals, tangents):
     x = op.result
     rhs = tb
     if ta is not None:       # -op(da) x, da restricted to the triangle the op reads
-        da = ops.mul(ta, _mask(shape_of(a), dtype_of(a), (-1 if unit else 0) * (1 if lower else -1), upper=not lower))
+        strict = 1 if unit else 0          # a unit diagonal is not read
+        da = ops.mul(ta, _mask(shape_of(a), dtype_of(a), -strict if lower else strict, upper=not lower))
         da = _mT(da) if trans else da
         rhs = add_any(rhs, ops.neg(_matmul(da, x)))
     return None if rhs is None else triangular_solve(a, rhs, lower, trans, unit)
