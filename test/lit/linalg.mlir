@@ -1,4 +1,4 @@
-// tfn.cholesky, tfn.triangular_solve and tfn.lu: lowering (scf.for loops per matrix inside a
+// tfn.cholesky, tfn.triangular_solve, tfn.lu, tfn.qr and tfn.eigh: lowering (scf.for loops per matrix inside a
 // loop over the batch, carrying the result tensors), their rules (triangular_solve's
 // transpose is the solve with transpose_a flipped; vmap moves the batch dim to the front),
 // and the shape rules.
@@ -68,4 +68,30 @@ func.func @vmapped(%a: tensor<3x5x3xf32>) -> tensor<5x3x3xf32> {
   %v = "tfn.vmap"(%f) {in_dims = array<i64: 1>, out_dims = array<i64: 0>, batch_size = 5 : i64} : ((tensor<3x3xf32>) -> tensor<3x3xf32>) -> ((tensor<3x5x3xf32>) -> tensor<5x3x3xf32>)
   %r = func.call_indirect %v(%a) : (tensor<3x5x3xf32>) -> tensor<5x3x3xf32>
   return %r : tensor<5x3x3xf32>
+}
+
+// -----
+
+// qr (modified Gram-Schmidt) and eigh (cyclic Jacobi sweeps) lower to loops too.
+// LOWER-LABEL: func.func @qr_r
+// LOWER: scf.for
+// LOWER: math.sqrt
+// LOWER: arith.divf
+// LOWER-NOT: "tfn.
+func.func @qr_r(%a: tensor<5x3xf64>) -> tensor<3x3xf64> {
+  %0 = "tfn.qr"(%a) {part = "r"} : (tensor<5x3xf64>) -> tensor<3x3xf64>
+  return %0 : tensor<3x3xf64>
+}
+
+// -----
+
+// LOWER-LABEL: func.func @eigvals
+// LOWER: scf.for
+// LOWER: arith.cmpf one
+// LOWER: math.sqrt
+// LOWER: arith.cmpf olt
+// LOWER-NOT: "tfn.
+func.func @eigvals(%a: tensor<2x4x4xf32>) -> tensor<2x4xf32> {
+  %0 = "tfn.eigh"(%a) {part = "eigenvalues"} : (tensor<2x4x4xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
 }
