@@ -95,6 +95,7 @@ def test_all_rules_of_an_op_are_defined_in_its_family_module(name):
 def _samples(x, key):
     """One instance of each op, built with its builder from a f32[2, 3] `x` and an int32[2] key."""
     zero = ops.constant(np.zeros((), np.float32))
+    square = ops.slice(x, [0, 0], [2, 2], [1, 1])
     made = {f"tfn.{n}": BUILDERS[f"tfn.{n}"](x) for n in ops.UNARY_OPS}
     made.update({f"tfn.{n}": BUILDERS[f"tfn.{n}"](x, x) for n in ops.BINARY_OPS})
     made.update({f"tfn.{n}": BUILDERS[f"tfn.{n}"](x, [1]) for n in ops.REDUCE_OPS})
@@ -116,6 +117,11 @@ def _samples(x, key):
         "tfn.random_bits": ops.random_bits(key, (3,)),
         "tfn.gather": ops.gather(x, ops.reshape(key, (2, 1))),
         "tfn.scatter": ops.scatter(x, ops.reshape(key, (2, 1)), x, "max"),
+        "tfn.cholesky": ops.cholesky(square),
+        "tfn.triangular_solve": ops.triangular_solve(square, x, True, False, False),
+        "tfn.lu": ops.lu(square, "factors"),
+        "tfn.qr": ops.qr(ops.transpose(x, (1, 0)), "q"),
+        "tfn.eigh": ops.eigh(square, "eigenvectors"),
     })
     return {name: value.owner for name, value in made.items()}
 

@@ -375,6 +375,69 @@ irdl.dialect @tfn {
     irdl.results(result: %out0)
   }
 
+  // ---- dense linear algebra (python/tfn/ops/linalg.py): matrices in the two trailing dims,
+  // batched over the leading ones (B... x n x n), f32/f64.
+  // cholesky: L lower with a = L L^T, read from a's lower triangle.
+  irdl.operation @cholesky {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(a: %in0)
+    irdl.results(result: %out0)
+  }
+  // triangular_solve: x (B... x n x m) with op(a) x = b, op(a) = a^T if transpose_a; a is
+  // lower (or upper) triangular, its diagonal taken as ones if unit_diagonal.
+  irdl.operation @triangular_solve {
+    %in0 = irdl.base "!builtin.tensor"
+    %in1 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    %lower = irdl.base "#builtin.integer"
+    %transpose_a = irdl.base "#builtin.integer"
+    %unit_diagonal = irdl.base "#builtin.integer"
+    irdl.attributes {"lower" = %lower, "transpose_a" = %transpose_a, "unit_diagonal" = %unit_diagonal}
+    irdl.operands(a: %in0, b: %in1)
+    irdl.results(result: %out0)
+  }
+  // lu: one part of P a = L U with partial pivoting: "factors" (L unit lower and U packed,
+  // B... x n x n), "pivots" (i32 B... x n, LAPACK's ipiv from 0) or "permutation"
+  // (i32 B... x n, (P a)[i] = a[permutation[i]]).
+  irdl.operation @lu {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    %factors = irdl.is "factors"
+    %pivots = irdl.is "pivots"
+    %permutation = irdl.is "permutation"
+    %part = irdl.any_of(%factors, %pivots, %permutation)
+    irdl.attributes {"part" = %part}
+    irdl.operands(a: %in0)
+    irdl.results(result: %out0)
+  }
+
+  // qr: one factor of the reduced QR of a (B... x m x n, m >= n): "q" (B... x m x n) or
+  // "r" (B... x n x n, upper triangular, nonnegative diagonal).
+  irdl.operation @qr {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    %q = irdl.is "q"
+    %r = irdl.is "r"
+    %part = irdl.any_of(%q, %r)
+    irdl.attributes {"part" = %part}
+    irdl.operands(a: %in0)
+    irdl.results(result: %out0)
+  }
+
+  // eigh: one part of a = V diag(w) V^T for a symmetric a (B... x n x n): "eigenvalues"
+  // (B... x n, ascending) or "eigenvectors" (B... x n x n, columns of V).
+  irdl.operation @eigh {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    %eigenvalues = irdl.is "eigenvalues"
+    %eigenvectors = irdl.is "eigenvectors"
+    %part = irdl.any_of(%eigenvalues, %eigenvectors)
+    irdl.attributes {"part" = %part}
+    irdl.operands(a: %in0)
+    irdl.results(result: %out0)
+  }
+
   // ---- random numbers
   // Counter-based random bits (Threefry-2x32, 20 rounds): key is tensor<K... x 2 x i32>;
   // the result tensor<K... x S... x i32> holds, for each key, the bits of counters

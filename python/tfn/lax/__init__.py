@@ -29,6 +29,8 @@ from tfn.dialect.types import shape_of
 from tfn.frontend.tracer import wrap
 from tfn.numpy._core import _as_value, _op
 
+from tfn.lax import linalg  # noqa: E402 - tfn.lax.linalg
+
 __all__ = ["conv_general_dilated", "conv", "conv_dimension_numbers", "padtype_to_pads", "reduce_window"]
 
 

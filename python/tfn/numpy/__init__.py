@@ -20,14 +20,15 @@ gives updated copies (`x.at[1:].set(0.0)`, `.add`, `.multiply`, `.min`, `.max`).
 
 The package is split by family, each module building only on those before it:
 `_core` (tracing or eager dispatch, errors, dtypes, `asarray`), `_shapes`, `_creation`,
-`_elementwise`, `_reductions`, `_indexing`, `_contractions`; `_array_methods` puts the
+`_elementwise`, `_reductions`, `_indexing`, `_contractions`, `linalg` (public, as numpy's);
+`_array_methods` puts the
 operators and methods on `Tracer` when this package is imported.
 """
 from __future__ import annotations
 
 from tfn.dialect.types import DtypeError
 from tfn.frontend.tracer import TraceError, Tracer
-from tfn.numpy import _array_methods
+from tfn.numpy import _array_methods, linalg
 from tfn.numpy._contractions import dot, einsum, inner, matmul, outer, tensordot, vdot
 from tfn.numpy._core import (array, asarray, bool_, broadcast_shapes, e, float32, float64, inf, int32, int64, nan,
                              ndarray, newaxis, pi, result_type)
