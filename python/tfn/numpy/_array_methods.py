@@ -85,11 +85,11 @@ def clip(self, min=None, max=None):
     return ew.clip(self, min, max)
 
 
-def any(self, axis=None, keepdims=False):
+def _any(self, axis=None, keepdims=False):
     return manip.any(self, axis=axis, keepdims=keepdims)
 
 
-def all(self, axis=None, keepdims=False):
+def _all(self, axis=None, keepdims=False):
     return manip.all(self, axis=axis, keepdims=keepdims)
 
 
@@ -133,9 +133,9 @@ def at(self):
 
 
 METHODS = {f.__name__: f for f in (reshape, astype, transpose, sum, mean, max, min, prod, var, std, argmax,
-                                   argmin, squeeze, flatten, dot, clip, any, all, trace, diagonal, repeat, cumsum,
+                                   argmin, squeeze, flatten, dot, clip, trace, diagonal, repeat, cumsum,
                                    cumprod, argsort)}
-METHODS["ravel"] = flatten
+METHODS.update(ravel=flatten, any=_any, all=_all)  # not named any/all here: the builtins stay
 PROPERTIES = {"T": T, "at": at}
 
 # ---------------------------------------------------------------- operators
@@ -155,6 +155,8 @@ def _operator(function, python_op, *operands):
         dtype = canonical_dtype(np.asarray(python_op(*samples)).dtype)  # Python's result type: True + True is 2
     except ZeroDivisionError:
         dtype = np.dtype(np.float64)
+    except TypeError as error:  # 2 & 1.5: Python has no such operator for these types
+        raise TypeError(f"tfn.numpy: {error} (as in Python)\n  at {user_line()}") from None
     if dtype.kind != "b":  # computed in Python's result type: True + True is 2, 2 ** -1 is 0.5
         operands = [core.asarray(o, dtype) for o in operands]
     out = function(*operands)

@@ -168,9 +168,9 @@ def einsum(subscripts: str, *operands) -> Tracer:
         if len(term) != arr.ndim:
             _fail("einsum", f"term {term!r} does not fit operand of shape {arr.shape}")
         for c, n in zip(term, arr.shape):
-            if sizes.get(c, 1) == 1 or n == 1:
-                sizes[c] = max(sizes.get(c, 1), n) if n != 1 or c not in sizes else sizes[c]
-            elif sizes[c] != n:
+            if c not in sizes or sizes[c] == 1:
+                sizes[c] = n
+            elif n not in (1, sizes[c]):
                 _fail("einsum", f"index {c!r} has sizes {sizes[c]} and {n} in {subscripts!r}")
     if set(output) - set("".join(terms)) or len(set(output)) != len(output):
         _fail("einsum", f"output {output!r} does not match the operands' indices in {subscripts!r}")

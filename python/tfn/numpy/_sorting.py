@@ -89,7 +89,8 @@ def _axis_of(name: str, a: Tracer, axis):
 @_op
 def argsort(a, axis=-1, kind=None, order=None, *, stable=None):
     """Indices that sort `a` along `axis` (flattened if None), stably, as numpy.argsort (int64)."""
-    a, axis = _axis_of("argsort", _as_tracer(a), axis)
+    a = _as_tracer(a)
+    a, axis = _axis_of("argsort", a, None if a.ndim == 0 else axis)  # numpy: a 0-d array's argsort is [0]
     if order is not None:
         _fail("argsort", "order (structured arrays) is not supported")
     return sort_permutation(a, axis)
