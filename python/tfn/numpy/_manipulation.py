@@ -17,13 +17,13 @@ import operator
 import numpy as _np
 
 from tfn import ops
-from tfn.frontend.tracer import Tracer, value_of, wrap
+from tfn.frontend.tracer import value_of, wrap
 from tfn.numpy._core import (_as_tracer, _as_value, _axes, _axis, _describe, _fail, _ints, _op, _static, asarray)
 from tfn.numpy._creation import zeros
 from tfn.numpy._elementwise import not_equal, where
 from tfn.numpy._indexing import getitem, take
 from tfn.numpy._reductions import _keep, sum
-from tfn.numpy._shapes import broadcast_to, concatenate, moveaxis, ravel, reshape, transpose
+from tfn.numpy._shapes import broadcast_to, concatenate, ravel, reshape, transpose
 
 
 # ---------------------------------------------------------------- any, all
