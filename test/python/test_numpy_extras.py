@@ -129,7 +129,7 @@ def test_einsum_of_ints_and_bools_keeps_numpy_dtypes():
 
 
 @pytest.mark.parametrize("spec,shapes,match", [
-    ("ij->i", [(2, 3, 4)], "does not fit"), ("ii->i", [(2, 3)], "sizes 2 and 3"),
+    ("ij->i", [(2, 3, 4)], "does not fit"), ("ii->i", [(2, 3)], "repeats an index"),
     ("...i->i", [(2, 3)], "ellipsis"), ("ij,jk->ik", [(2, 3), (4, 5)], "sizes"), ("i->j", [(3,)], "output"),
     ("i,j", [(3,)], "operands")])
 def test_einsum_errors(spec, shapes, match):

@@ -167,6 +167,9 @@ def einsum(subscripts: str, *operands) -> Tracer:
     for term, arr in zip(terms, arrays):
         if len(term) != arr.ndim:
             _fail("einsum", f"term {term!r} does not fit operand of shape {arr.shape}")
+        for c in set(term):
+            if len({n for x, n in zip(term, arr.shape) if x == c}) > 1:
+                _fail("einsum", f"term {term!r} repeats an index over dims of different sizes {arr.shape}")
         for c, n in zip(term, arr.shape):
             if c not in sizes or sizes[c] == 1:
                 sizes[c] = n
