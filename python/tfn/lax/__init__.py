@@ -1,4 +1,9 @@
-"""`tfn.lax`: convolution and window reductions with JAX's names and argument conventions.
+"""`tfn.lax`: convolution, window reductions, scans (`cumsum cumprod cummax cummin`, with
+`reverse`), `sort` and `top_k`, with JAX's names and argument conventions.
+
+The scans are the Hillis-Steele composite of `tfn.numpy.cumsum` (`numpy/_scans.py`), `sort`
+and `top_k` the bitonic network of `tfn.numpy.sort` (`numpy/_sorting.py`; `top_k` sorts
+descending, ties in index order, and keeps the first k, indices int32 as JAX's).
 
 `conv_general_dilated` is one tfn op (`tfn.conv_general_dilated`, canonical layout
 lhs N C spatial..., rhs O I spatial..., result N C spatial...; see
