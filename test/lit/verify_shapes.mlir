@@ -52,3 +52,19 @@ func.func @scatter_updates_shape(%a: tensor<5x4xf32>, %i: tensor<3x1xi32>, %u: t
   %0 = "tfn.scatter"(%a, %i, %u) {mode = "add"} : (tensor<5x4xf32>, tensor<3x1xi32>, tensor<3x5xf32>) -> tensor<5x4xf32>
   return
 }
+
+// -----
+
+func.func @bitwise_of_floats(%a: tensor<2xf32>) {
+  // expected-error@+1 {{tfn.bitwise_and: needs integer or bool operands}}
+  %0 = "tfn.bitwise_and"(%a, %a) : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @invert_of_floats(%a: tensor<2xf32>) {
+  // expected-error@+1 {{tfn.bitwise_not: needs an integer or bool operand}}
+  %0 = "tfn.bitwise_not"(%a) : (tensor<2xf32>) -> tensor<2xf32>
+  return
+}

@@ -79,6 +79,25 @@ OP_SPECS = {
     "gather": (lambda x: tnp.sin(x[np.array([2, 0, 2, -1])]), [lambda: normal(4, 3)]),
     "scatter": (lambda x, v: x.at[np.array([1, 3, 1])].add(v * v).at[np.array([0, 0])].set(v[:2] * 2.0),
                 [lambda: normal(4, 3), lambda: normal(3, 3)]),
+    # composites of the ops above (tfn.numpy's flip, roll, tile, repeat, triangles, diagonals,
+    # scans, sorting network, einsum with diagonals and three operands)
+    "flip_roll": (lambda x: tnp.flip(x, 0) * tnp.roll(x, (1, -2), (0, 1)), [lambda: normal(3, 4)]),
+    "tile_repeat": (lambda x: tnp.tile(x, (1, 2)) ** 2 * tnp.repeat(x, 2, 1) + tnp.repeat(x, [2, 0, 1, 1], 1).sum(),
+                    [lambda: normal(3, 4)]),
+    "tril_triu": (lambda x: tnp.tril(x * x, 1) - tnp.triu(x, -1), [lambda: normal(2, 4, 3)]),
+    "diagonal_trace": (lambda x: tnp.diagonal(x, 1, 0, 2) * tnp.trace(x * x, axis1=0, axis2=2).sum(), [lambda: normal(3, 2, 4)]),
+    "diag": (lambda v: tnp.diag(tnp.sin(v), -1)[1:, :4] @ tnp.diag(tnp.diag(v[:, None] * v)), [lambda: normal(4)]),
+    "cumsum": (lambda x: tnp.cumsum(x * x, 1) + tfn.lax.cumsum(x, 0, reverse=True), [lambda: normal(3, 7)]),
+    "cumprod": (lambda x: tnp.cumprod(x, 1), [lambda: normal(2, 6)]),
+    "cumprod_zero": (lambda x: tnp.cumprod(x * np.array([1.0, 0.0, 1.0, 1.0, 0.0, 1.0]), 0)
+                     + tfn.lax.cumprod(x * (x > 10.0), 0, reverse=True), [lambda: normal(6)]),
+    "cummax_cummin": (lambda x: tfn.lax.cummax(x, 1) * tfn.lax.cummin(x, 0, reverse=True),
+                      [lambda: distinct(3, 5)]),
+    "sort": (lambda x: tnp.sort(x, 0) * tnp.arange(1.0, 6.0)[:, None] + tnp.sort(x, axis=None)[:3].sum(),
+             [lambda: distinct(5, 3)]),
+    "top_k": (lambda x: tfn.lax.top_k(tnp.tanh(x), 3)[0], [lambda: distinct(2, 7)]),
+    "einsum_diagonal": (lambda a, b, c: tnp.einsum("iij,jk,k...->i...", a, b, c) + tnp.einsum("ii", a[..., 0]),
+                        [lambda: normal(3, 3, 2), lambda: normal(2, 4), lambda: normal(4, 2)]),
 }
 
 
@@ -217,6 +236,23 @@ def test_transforms_inside_jit_with_closures():
 
 
 # ---------------------------------------------------------------- higher order
+
+
+def test_sort_and_scan_jacobians_forward_equal_reverse():
+    """jacfwd and jacrev of the composites agree (tangent programs transposed exactly)."""
+    x = distinct(6) - 1.0
+    x[2] = 0.0
+    for f in (lambda v: tnp.cumprod(v), lambda v: tnp.sort(v * v), lambda v: tfn.lax.top_k(v, 4)[0],
+              lambda v: tnp.einsum("ii->i", tnp.outer(v, tnp.cumsum(v))), lambda v: tfn.lax.cummax(v)):
+        np.testing.assert_allclose(tfn.jacfwd(f)(x), tfn.jacrev(f)(x), rtol=1e-12, atol=1e-12)
+
+
+def test_cumprod_gradient_with_zeros_is_the_product_of_the_others():
+    x = np.array([2.0, 0.0, 3.0, 0.5, 4.0])
+    g = tfn.grad(lambda v: tnp.sum(tnp.cumprod(v)))(x)
+    expected = [sum(np.prod(np.delete(x[:k + 1], i)) for k in range(i, len(x))) for i in range(len(x))]
+    np.testing.assert_allclose(g, expected, rtol=1e-12)
+    assert np.all(np.isfinite(tfn.hessian(lambda v: tnp.cumprod(v)[-1])(x)))
 
 
 def test_third_derivative():

@@ -390,7 +390,59 @@ NN_CASES = [
     C("nn.one_hot", lambda xp, a: NN[xp].one_hot(a, 5), V([[0, 4, 2], [1, 7, -1]], I32), dtypes=(None,)),
 ]
 
-TABLE = CREATION + ELEMENTWISE + PROMOTION + REDUCTIONS + CONTRACTIONS + SHAPES + INDEXING + METHODS + NN_CASES
+EXTRAS = [
+    C("bitwise", lambda xp, a, b: (xp.bitwise_and(a, b), xp.bitwise_or(a, b), xp.bitwise_xor(a, b), xp.invert(a),
+                                   xp.bitwise_not(b), a & b, a | 3, 5 ^ b, ~a, xp.left_shift(a, 2), a >> 1),
+      (2, 3), (2, 3), dtypes=(I32, I64, B)),
+    C("shifts", lambda xp, a, b: (xp.left_shift(a, b), xp.right_shift(a, b), a << b, a >> b,
+                                  xp.bitwise_left_shift(a, 1), xp.bitwise_right_shift(a, 2), xp.bitwise_invert(a)),
+      A((2, 5), domain="real"), V([[0, 1, 31, 32, 40], [-1, 63, 64, 2, 5]]), dtypes=(I32, I64)),
+    C("any/all", lambda xp, x: (xp.any(x > 0), xp.all(x > -2, axis=0), xp.any(x, axis=1, keepdims=True),
+                                xp.all(x[:0], axis=0), xp.any(x[:0]), (x > 0).any(), x.all(axis=-1)), (3, 4),
+      dtypes=ALL),
+    C("flip/roll", lambda xp, x: (xp.flip(x), xp.flip(x, 1), xp.flip(x, (0, 2)), xp.roll(x, 2), xp.roll(x, -1, 1),
+                                  xp.roll(x, (1, 5), (0, 2)), xp.roll(x, 3, axis=(1, 1))), (2, 3, 4), dtypes=ALL),
+    C("tile/repeat", lambda xp, x: (xp.tile(x, 2), xp.tile(x, (2, 1, 3)), xp.tile(x, (0, 1)), xp.repeat(x, 2),
+                                    xp.repeat(x, 3, axis=1), xp.repeat(x, [1, 0, 2], axis=0), x.repeat(2, -1),
+                                    xp.repeat(x, 0, 1)), (3, 4), dtypes=ALL),
+    C("tril/triu", lambda xp, x, v: (xp.tril(x), xp.triu(x, 1), xp.tril(x, -1), xp.triu(x, -2), xp.tril(v)),
+      (2, 3, 4), (3,), dtypes=ALL),
+    C("diagonal/trace", lambda xp, x: (xp.diagonal(x), xp.diagonal(x, 1), xp.diagonal(x, -1, 2, 0),
+                                       xp.diagonal(x, 9), xp.trace(x), xp.trace(x, 1, 1, 2), x.trace(-1),
+                                       x.diagonal(0, 0, 2), xp.trace(x[:0])), (3, 4, 5), dtypes=NUMERIC,
+      reduces=True),
+    C("diag", lambda xp, v, m: (xp.diag(v), xp.diag(v, 2), xp.diag(v, -1), xp.diag(m), xp.diag(m, 1),
+                                xp.diag(m, -3), xp.diag(v[:0])), (3,), (3, 4), dtypes=ALL),
+    C("meshgrid", lambda xp, a, b, c: (xp.meshgrid(a, b), xp.meshgrid(a, b, indexing="ij"),
+                                       xp.meshgrid(a, b, c, sparse=True), xp.meshgrid(a, b, c), xp.meshgrid(a)),
+      (3,), (2,), (4,), dtypes=ALL),
+    C("cumsum/cumprod", lambda xp, x: (xp.cumsum(x), xp.cumsum(x, 0), xp.cumprod(x, axis=-1), x.cumsum(1),
+                                       xp.cumprod(x[:, :1], 1), xp.cumsum(x[:0], 0)), (5, 7), dtypes=NUMERIC,
+      reduces=True),
+    C("cumsum(bool, dtype)", lambda xp, x: (xp.cumsum(x > 0, 1), xp.cumsum(x, dtype=xp.float32),
+                                            xp.cumprod(x, 0, dtype=xp.float64)), (3, 4), dtypes=(I32, F64),
+      reduces=True),
+    C("cumprod(zeros)", lambda xp, x: xp.cumprod(x, 0), V([[1.5, 0.0], [2.0, 3.0], [0.0, -1.0], [2.0, 2.0]])),
+    C("sort/argsort", lambda xp, x: (xp.sort(x), xp.sort(x, 0), xp.argsort(x), xp.argsort(x, axis=0),
+                                     xp.sort(x, axis=None), xp.argsort(x, axis=None), x.argsort()), (5, 6),
+      dtypes=ALL,
+      ref=lambda xp, x: (np.sort(x, kind="stable"), np.sort(x, 0, kind="stable"), np.argsort(x, kind="stable"),
+                         np.argsort(x, axis=0, kind="stable"), np.sort(x, axis=None, kind="stable"),
+                         np.argsort(x, axis=None, kind="stable"), x.argsort(kind="stable"))),
+    C("argsort(ties, nan)", lambda xp, x: (xp.argsort(x), xp.sort(x), xp.argsort(x, 0)),
+      V([[2.0, np.nan, 1.0, 2.0, 1.0, -np.inf, np.nan], [0.0, -0.0, 0.0, np.inf, 1.0, 1.0, 1.0]]),
+      ref=lambda xp, x: (np.argsort(x, kind="stable"), np.sort(x), np.argsort(x, 0, kind="stable"))),
+    *[C(f"einsum({spec})", lambda xp, *ops, s=spec: xp.einsum(s, *ops), *shapes, reduces=True)
+      for spec, *shapes in [("ii->i", (3, 3)), ("ii->", (3, 3)), ("iij->j", (2, 2, 4)), ("ii", (3, 3)),
+                            ("iji->j", (2, 3, 2)), ("...ij,...jk->...ik", (2, 1, 2, 3), (5, 3, 4)),
+                            ("i,i...", (3,), (3, 2, 4)), ("...ii->...i", (2, 3, 3)),
+                            ("ij...,jk...->ik...", (2, 3, 4), (3, 5, 4)), ("...,...", (2, 3), (3,)),
+                            ("ij,jk,kl->il", (2, 3), (3, 4), (4, 5)), ("i,i,i->", (3,), (3,), (3,)),
+                            ("a,b,c", (2,), (3,), (4,)), ("bij,bjk,bkl->bil", (2, 2, 3), (2, 3, 4), (2, 4, 2)),
+                            ("ijk,ikj->i", (2, 3, 3), (2, 3, 3)), ("...->...", ()), ("jj->j", (0, 0))]],
+]
+
+TABLE = CREATION + ELEMENTWISE + PROMOTION + REDUCTIONS + CONTRACTIONS + SHAPES + INDEXING + METHODS + NN_CASES + EXTRAS
 
 
 def _inputs(case: Case, dtype) -> list:

@@ -22,12 +22,17 @@ FUNCTIONS = """
     logical_and logical_not logical_or matmul max maximum mean min minimum mod moveaxis multiply negative not_equal
     ones ones_like outer pad power prod ravel reciprocal remainder reshape result_type rint round rsqrt sign sin sinh
     sqrt square squeeze stack std stop_gradient subtract sum swapaxes take take_along_axis tan tanh tensordot
-    transpose true_divide trunc var vdot where zeros zeros_like""".split()
+    transpose true_divide trunc var vdot where zeros zeros_like
+    bitwise_and bitwise_or bitwise_xor invert bitwise_not bitwise_invert left_shift right_shift bitwise_left_shift
+    bitwise_right_shift any all cumsum cumprod flip roll tile repeat tril triu diag diagonal trace meshgrid sort
+    argsort""".split()
 VALUES = "ndarray float32 float64 int32 int64 bool_ pi e inf nan newaxis DtypeError TraceError Tracer".split()
 TRACER_API = """T at argmax argmin astype clip dot flatten max mean min prod ravel reshape squeeze std sum transpose var
     __getitem__ __add__ __radd__ __sub__ __rsub__ __mul__ __rmul__ __truediv__ __rtruediv__ __floordiv__
     __rfloordiv__ __mod__ __rmod__ __pow__ __rpow__ __matmul__ __rmatmul__ __neg__ __pos__ __abs__ __invert__
-    __and__ __rand__ __or__ __ror__ __eq__ __ne__ __lt__ __le__ __gt__ __ge__""".split()
+    __and__ __rand__ __or__ __ror__ __eq__ __ne__ __lt__ __le__ __gt__ __ge__
+    any all trace diagonal repeat cumsum cumprod argsort __xor__ __rxor__ __lshift__ __rlshift__ __rshift__
+    __rrshift__""".split()
 
 
 def test_public_names():

@@ -96,8 +96,12 @@ def _samples(x, key):
     """One instance of each op, built with its builder from a f32[2, 3] `x` and an int32[2] key."""
     zero = ops.constant(np.zeros((), np.float32))
     square = ops.slice(x, [0, 0], [2, 2], [1, 1])
-    made = {f"tfn.{n}": BUILDERS[f"tfn.{n}"](x) for n in ops.UNARY_OPS}
-    made.update({f"tfn.{n}": BUILDERS[f"tfn.{n}"](x, x) for n in ops.BINARY_OPS})
+    k = ops.broadcast_in_dim(key, (2, 3), [0])  # the bitwise ops take integers only
+
+    def operand(n):
+        return k if n.startswith(("bitwise_", "shift_")) else x
+    made = {f"tfn.{n}": BUILDERS[f"tfn.{n}"](operand(n)) for n in ops.UNARY_OPS}
+    made.update({f"tfn.{n}": BUILDERS[f"tfn.{n}"](operand(n), operand(n)) for n in ops.BINARY_OPS})
     made.update({f"tfn.{n}": BUILDERS[f"tfn.{n}"](x, [1]) for n in ops.REDUCE_OPS})
     made.update({
         "tfn.broadcast_in_dim": ops.broadcast_in_dim(x, (4, 2, 3), [1, 2]),

@@ -66,6 +66,11 @@ def _conv(xp, x, w):
     return np.einsum("ncijkl,ockl->noij", windows, w)
 
 
+def _cat(xp, *outs):
+    """Several results as one vector (the loop reference stacks one array per example)."""
+    return xp.concatenate([xp.ravel(xp.asarray(o, np.float64)) for o in outs])
+
+
 U = (3, 4)
 CASES = [
     Case("conv", _conv, ((2, 3, 5, 4), (4, 3, 2, 3)), ("all0", "moved", "lhs_only", "rhs_only")),
@@ -113,6 +118,19 @@ CASES = [
     Case("gather", lambda xp, a: a[np.array([2, 0, 2]), ::-1], (U,)),
     Case("take_along_axis", lambda xp, a: xp.take_along_axis(a, np.array([[3, 0], [1, 1], [-1, 2]]), 1), (U,)),
     Case("scatter", lambda xp, a, b: _at_add(xp, a, np.array([1, 1, 0]), b[:3]), (U, U),
+         ("all0", "moved", "lhs_only", "rhs_only")),
+    Case("bitwise", lambda xp, a, b: (a & b) ^ (a << 1) | ~b, (U, U), ("moved", "rhs_only"), dtype=np.int64),
+    Case("any_all", lambda xp, a: xp.any(a > 1.0, axis=0) & xp.all(a > -2.0, axis=0), (U,)),
+    Case("flip_roll", lambda xp, a: xp.flip(a, 1) + xp.roll(a, 1, 0), (U,)),
+    Case("tile_repeat", lambda xp, a: _cat(xp, xp.tile(a, (2, 1)), xp.repeat(a, [1, 0, 2], 0), xp.repeat(a, 2)), (U,),
+         ("all0", "moved")),
+    Case("tril_diagonal", lambda xp, a: _cat(xp, xp.tril(a, 1), xp.triu(a), xp.diagonal(a, 1), xp.trace(a),
+                                         xp.diag(a[0], 1)), (U,), ("all0", "moved")),
+    Case("cumsum_cumprod", lambda xp, a: _cat(xp, xp.cumsum(a, 1), xp.cumprod(a, 0), xp.cumsum(a)), (U,),
+         ("all0", "moved")),
+    Case("sort_argsort", lambda xp, a: _cat(xp, xp.sort(a, 0), xp.argsort(a, 1), xp.sort(a, None)), (U,), ("all0", "moved")),
+    Case("einsum_diag_ellipsis", lambda xp, a, b: _cat(xp, xp.einsum("ii->i", a[:, :3]), xp.einsum("...ij,jk->...ik", a, b),
+                                                   xp.einsum("ij,jk,k->i", a, b, b[0])), (U, (4, 4)),
          ("all0", "moved", "lhs_only", "rhs_only")),
     Case("softmax", lambda xp, a: nn.softmax(a) if xp is tnp else
          np.exp(a - a.max(-1, keepdims=True)) / np.exp(a - a.max(-1, keepdims=True)).sum(-1, keepdims=True),

@@ -134,6 +134,13 @@ irdl.dialect @tfn {
     irdl.results(result: %out0)
   }
 
+  irdl.operation @bitwise_not {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+
   // ---- elementwise, two operands of one type (broadcasting is explicit)
   irdl.operation @add {
     %in0 = irdl.base "!builtin.tensor"
@@ -178,6 +185,43 @@ irdl.dialect @tfn {
     irdl.results(result: %out0)
   }
   irdl.operation @min {
+    %in0 = irdl.base "!builtin.tensor"
+    %in1 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(lhs: %in0, rhs: %in1)
+    irdl.results(result: %out0)
+  }
+
+  // bitwise ops on integers and bools (no derivative)
+  irdl.operation @bitwise_and {
+    %in0 = irdl.base "!builtin.tensor"
+    %in1 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(lhs: %in0, rhs: %in1)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @bitwise_or {
+    %in0 = irdl.base "!builtin.tensor"
+    %in1 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(lhs: %in0, rhs: %in1)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @bitwise_xor {
+    %in0 = irdl.base "!builtin.tensor"
+    %in1 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(lhs: %in0, rhs: %in1)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @shift_left {
+    %in0 = irdl.base "!builtin.tensor"
+    %in1 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(lhs: %in0, rhs: %in1)
+    irdl.results(result: %out0)
+  }
+  irdl.operation @shift_right_arithmetic {
     %in0 = irdl.base "!builtin.tensor"
     %in1 = irdl.base "!builtin.tensor"
     %out0 = irdl.base "!builtin.tensor"

@@ -1,4 +1,9 @@
-"""`tfn.lax`: convolution and window reductions with JAX's names and argument conventions.
+"""`tfn.lax`: convolution, window reductions, scans (`cumsum cumprod cummax cummin`, with
+`reverse`), `sort` and `top_k`, with JAX's names and argument conventions.
+
+The scans are the Hillis-Steele composite of `tfn.numpy.cumsum` (`numpy/_scans.py`), `sort`
+and `top_k` the bitonic network of `tfn.numpy.sort` (`numpy/_sorting.py`; `top_k` sorts
+descending, ties in index order, and keeps the first k, indices int32 as JAX's).
 
 `conv_general_dilated` is one tfn op (`tfn.conv_general_dilated`, canonical layout
 lhs N C spatial..., rhs O I spatial..., result N C spatial...; see
@@ -27,11 +32,15 @@ from tfn import numpy as tnp
 from tfn import ops
 from tfn.dialect.types import shape_of
 from tfn.frontend.tracer import wrap
-from tfn.numpy._core import _as_value, _op
+from tfn.numpy._core import _as_tracer, _as_value, _axis, _op
+from tfn.numpy._indexing import take_along_axis
+from tfn.numpy._scans import scan
+from tfn.numpy._sorting import sort_permutation
 
 from tfn.lax import linalg  # noqa: E402 - tfn.lax.linalg
 
-__all__ = ["conv_general_dilated", "conv", "conv_dimension_numbers", "padtype_to_pads", "reduce_window"]
+__all__ = ["conv_general_dilated", "conv", "conv_dimension_numbers", "padtype_to_pads", "reduce_window",
+           "cumsum", "cumprod", "cummax", "cummin", "sort", "top_k"]
 
 
 def padtype_to_pads(in_shape: Sequence[int], window_shape: Sequence[int], window_strides: Sequence[int],
@@ -176,3 +185,55 @@ def reduce_window(operand, init_value, computation, window_dimensions, window_st
     if not (isinstance(init_value, (int, float, np.number)) and float(init_value) == identity):
         result = combine(result, ops.broadcast_in_dim(init, out, []))
     return wrap(result)
+
+
+# ---------------------------------------------------------------- scans, sorting (composites of tfn.numpy)
+
+def _cumulative(kind: str, operand, axis: int, reverse: bool):
+    x = _as_tracer(operand)
+    return scan(kind, x, _axis(axis, x.ndim, "cum" + kind), reverse)
+
+
+@_op
+def cumsum(operand, axis: int = 0, reverse: bool = False):
+    """Inclusive cumulative sum along `axis` in the operand's dtype (`reverse`: from the end), as
+    `jax.lax.cumsum`: the Hillis-Steele composite of `tfn.numpy.cumsum`."""
+    return _cumulative("sum", operand, axis, reverse)
+
+
+@_op
+def cumprod(operand, axis: int = 0, reverse: bool = False):
+    """Inclusive cumulative product along `axis`, as `jax.lax.cumprod` (exact gradient with zeros)."""
+    return _cumulative("prod", operand, axis, reverse)
+
+
+@_op
+def cummax(operand, axis: int = 0, reverse: bool = False):
+    """Running maximum along `axis`, as `jax.lax.cummax` (gradient to the earliest maximum)."""
+    return _cumulative("max", operand, axis, reverse)
+
+
+@_op
+def cummin(operand, axis: int = 0, reverse: bool = False):
+    """Running minimum along `axis`, as `jax.lax.cummin`."""
+    return _cumulative("min", operand, axis, reverse)
+
+
+@_op
+def sort(operand, dimension: int = -1, is_stable: bool = True):
+    """operand sorted along `dimension` (stably, nan last), as `jax.lax.sort` of one operand."""
+    x = _as_tracer(operand)
+    return tnp.sort(x, axis=dimension)
+
+
+@_op
+def top_k(operand, k: int):
+    """The k largest entries along the last axis, largest first, and their int32 indices (ties:
+    the lower index first), as `jax.lax.top_k`: a stable descending sort, the first k kept."""
+    x = _as_tracer(operand)
+    k = int(k)
+    if x.ndim == 0 or not 0 <= k <= x.shape[-1]:
+        raise ValueError(f"tfn.lax.top_k: k = {k} must lie in [0, {x.shape[-1] if x.ndim else 0}] "
+                         f"(operand shape {x.shape})")
+    index = sort_permutation(x, x.ndim - 1, descending=True)[..., :k]
+    return take_along_axis(x, index, -1), tnp.asarray(index, np.int32)

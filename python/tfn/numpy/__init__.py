@@ -20,8 +20,9 @@ gives updated copies (`x.at[1:].set(0.0)`, `.add`, `.multiply`, `.min`, `.max`).
 
 The package is split by family, each module building only on those before it:
 `_core` (tracing or eager dispatch, errors, dtypes, `asarray`), `_shapes`, `_creation`,
-`_elementwise`, `_reductions`, `_indexing`, `_contractions`, `linalg` (public, as numpy's);
-`_array_methods` puts the
+`_elementwise`, `_reductions`, `_indexing`, `_manipulation` (flip, roll, tile, repeat,
+triangles, diagonals, any/all), `_scans` (cumsum, cumprod), `_sorting` (sort, argsort),
+`_contractions`, `linalg` (public, as numpy's); `_array_methods` puts the
 operators and methods on `Tracer` when this package is imported.
 """
 from __future__ import annotations
@@ -33,16 +34,22 @@ from tfn.numpy._contractions import dot, einsum, inner, matmul, outer, tensordot
 from tfn.numpy._core import (array, asarray, bool_, broadcast_shapes, e, float32, float64, inf, int32, int64, nan,
                              ndarray, newaxis, pi, result_type)
 from tfn.numpy._creation import arange, eye, full, full_like, linspace, ones, ones_like, zeros, zeros_like
-from tfn.numpy._elementwise import (abs, absolute, add, around, ceil, clip, cos, cosh, divide, equal, erf, exp, exp2,
+from tfn.numpy._elementwise import (abs, absolute, add, around, bitwise_and, bitwise_invert, bitwise_left_shift,
+                                    bitwise_not, bitwise_or, bitwise_right_shift, bitwise_xor, invert, left_shift,
+                                    right_shift, ceil, clip, cos, cosh, divide, equal, erf, exp, exp2,
                                     expm1, floor, floor_divide, greater, greater_equal, isfinite, isinf, isnan, less,
                                     less_equal, log, log1p, log2, log10, logaddexp, logical_and, logical_not,
                                     logical_or, maximum, minimum, mod, multiply, negative, not_equal, power,
                                     reciprocal, remainder, rint, round, rsqrt, sign, sin, sinh, sqrt, square,
                                     stop_gradient, subtract, tan, tanh, true_divide, trunc, where)
 from tfn.numpy._indexing import at, getitem, take, take_along_axis
+from tfn.numpy._manipulation import (all, any, diag, diagonal, flip, meshgrid, repeat, roll, tile, trace, tril,
+                                     triu)
 from tfn.numpy._reductions import amax, amin, argmax, argmin, max, mean, min, prod, std, sum, var
+from tfn.numpy._scans import cumprod, cumsum
 from tfn.numpy._shapes import (broadcast_to, concatenate, expand_dims, moveaxis, pad, ravel, reshape, squeeze, stack,
                                swapaxes, transpose)
+from tfn.numpy._sorting import argsort, sort
 
 __all__ = [
     # arrays, dtypes and constants
@@ -57,8 +64,15 @@ __all__ = [
     "floor", "ceil", "rint", "trunc", "round", "around", "maximum", "minimum", "clip", "where",
     "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
     "logical_and", "logical_or", "logical_not", "isnan", "isinf", "isfinite", "stop_gradient",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "invert", "bitwise_not", "bitwise_invert", "left_shift",
+    "right_shift", "bitwise_left_shift", "bitwise_right_shift",
     # reductions
-    "sum", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "mean", "var", "std",
+    "sum", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "mean", "var", "std", "any", "all",
+    "cumsum", "cumprod",
+    # rearranging
+    "flip", "roll", "tile", "repeat", "tril", "triu", "diag", "diagonal", "trace", "meshgrid",
+    # sorting
+    "sort", "argsort",
     # shapes
     "reshape", "ravel", "transpose", "swapaxes", "moveaxis", "expand_dims", "squeeze", "broadcast_to",
     "concatenate", "stack", "pad",

@@ -15,7 +15,8 @@ from tfn.dialect.types import canonical_dtype
 from tfn.frontend.source import user_line
 from tfn.frontend.tracer import Tracer
 from tfn.numpy import _contractions as contract, _core as core, _elementwise as ew, _indexing as index
-from tfn.numpy import _reductions as reduce, _shapes as shapes
+from tfn.numpy import _manipulation as manip, _reductions as reduce, _scans as scans, _shapes as shapes
+from tfn.numpy import _sorting as sorting
 
 # ---------------------------------------------------------------- methods
 
@@ -84,6 +85,38 @@ def clip(self, min=None, max=None):
     return ew.clip(self, min, max)
 
 
+def _any(self, axis=None, keepdims=False):
+    return manip.any(self, axis=axis, keepdims=keepdims)
+
+
+def _all(self, axis=None, keepdims=False):
+    return manip.all(self, axis=axis, keepdims=keepdims)
+
+
+def trace(self, offset=0, axis1=0, axis2=1, dtype=None):
+    return manip.trace(self, offset, axis1, axis2, dtype)
+
+
+def diagonal(self, offset=0, axis1=0, axis2=1):
+    return manip.diagonal(self, offset, axis1, axis2)
+
+
+def repeat(self, repeats, axis=None):
+    return manip.repeat(self, repeats, axis)
+
+
+def cumsum(self, axis=None, dtype=None):
+    return scans.cumsum(self, axis, dtype)
+
+
+def cumprod(self, axis=None, dtype=None):
+    return scans.cumprod(self, axis, dtype)
+
+
+def argsort(self, axis=-1, kind=None, order=None, *, stable=None):
+    return sorting.argsort(self, axis, kind, order, stable=stable)
+
+
 def T(self):
     return shapes.transpose(self)
 
@@ -100,8 +133,9 @@ def at(self):
 
 
 METHODS = {f.__name__: f for f in (reshape, astype, transpose, sum, mean, max, min, prod, var, std, argmax,
-                                   argmin, squeeze, flatten, dot, clip)}
-METHODS["ravel"] = flatten
+                                   argmin, squeeze, flatten, dot, clip, trace, diagonal, repeat, cumsum,
+                                   cumprod, argsort)}
+METHODS.update(ravel=flatten, any=_any, all=_all)  # not named any/all here: the builtins stay
 PROPERTIES = {"T": T, "at": at}
 
 # ---------------------------------------------------------------- operators
@@ -121,6 +155,8 @@ def _operator(function, python_op, *operands):
         dtype = canonical_dtype(np.asarray(python_op(*samples)).dtype)  # Python's result type: True + True is 2
     except ZeroDivisionError:
         dtype = np.dtype(np.float64)
+    except TypeError as error:  # 2 & 1.5: Python has no such operator for these types
+        raise TypeError(f"tfn.numpy: {error} (as in Python)\n  at {user_line()}") from None
     if dtype.kind != "b":  # computed in Python's result type: True + True is 2, 2 ** -1 is 0.5
         operands = [core.asarray(o, dtype) for o in operands]
     out = function(*operands)
@@ -140,15 +176,6 @@ def _positive(x):
     return core.asarray(x)
 
 
-def _bool_operand(operator: str, x):
-    """`&`, `|` and `~` are logical on bools; numpy's bitwise meaning on integers is not supported."""
-    dtype = x.dtype if isinstance(x, Tracer) else np.asarray(x).dtype
-    if dtype != np.bool_:
-        raise TypeError(f"operator {operator} on a {dtype} array: tfn supports {operator} on bool arrays "
-                        f"only (bitwise integer ops are not implemented)\n  at {user_line()}")
-    return x
-
-
 def _binary(function, python_op):
     """`__op__` and `__rop__` of a binary operator."""
     return (lambda self, o: _operator(function, python_op, self, o),
@@ -161,12 +188,6 @@ def _pow(self, o):
     return _operator(ew.power, operator.pow, self, o)
 
 
-def _logical(function, symbol: str):
-    """`&` or `|`, and its reflection."""
-    return (lambda self, o: function(_bool_operand(symbol, self), _bool_operand(symbol, o)),
-            lambda self, o: function(_bool_operand(symbol, o), _bool_operand(symbol, self)))
-
-
 OPERATORS = {
     "__pow__": _pow,
     "__rpow__": lambda self, o: _operator(ew.power, operator.pow, o, self),
@@ -175,16 +196,16 @@ OPERATORS = {
     "__neg__": lambda self: _operator(ew.negative, operator.neg, self),
     "__pos__": lambda self: _operator(_positive, operator.pos, self),
     "__abs__": lambda self: _operator(ew.abs, abs, self),
-    "__invert__": lambda self: ew.logical_not(_bool_operand("~", self)),
+    "__invert__": lambda self: _operator(ew.invert, operator.invert, self),
     "__getitem__": lambda self, i: index.getitem(self, i),
 }
 for _name, _function, _python_op in (
         ("add", ew.add, operator.add), ("sub", ew.subtract, operator.sub), ("mul", ew.multiply, operator.mul),
         ("truediv", ew.true_divide, operator.truediv), ("floordiv", ew.floor_divide, operator.floordiv),
-        ("mod", ew.remainder, operator.mod)):
+        ("mod", ew.remainder, operator.mod), ("and", ew.bitwise_and, operator.and_),
+        ("or", ew.bitwise_or, operator.or_), ("xor", ew.bitwise_xor, operator.xor),
+        ("lshift", ew.left_shift, operator.lshift), ("rshift", ew.right_shift, operator.rshift)):
     OPERATORS[f"__{_name}__"], OPERATORS[f"__r{_name}__"] = _binary(_function, _python_op)
-for _name, _function in (("and", ew.logical_and), ("or", ew.logical_or)):
-    OPERATORS[f"__{_name}__"], OPERATORS[f"__r{_name}__"] = _logical(_function, {"and": "&", "or": "|"}[_name])
 for _name, _function, _python_op in (
         ("eq", ew.equal, operator.eq), ("ne", ew.not_equal, operator.ne), ("lt", ew.less, operator.lt),
         ("le", ew.less_equal, operator.le), ("gt", ew.greater, operator.gt), ("ge", ew.greater_equal, operator.ge)):

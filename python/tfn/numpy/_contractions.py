@@ -1,5 +1,6 @@
 """Contractions: `matmul` (the `@` operator), `dot`, `inner`, `vdot`, `outer`, `tensordot`
-and `einsum`, all one `dot_general` op in numpy's result dtype.
+and `einsum` (any number of operands, `...`, repeated indices: diagonals by strided slices),
+each pair one `dot_general` op in numpy's result dtype.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from tfn import ops
 from tfn.frontend.tracer import Tracer, wrap
 from tfn.numpy._core import _as_tracer, _as_value, _axis, _fail, _op, _shape, asarray, broadcast_shapes, result_type
 from tfn.numpy._elementwise import multiply, not_equal
+from tfn.numpy._manipulation import diagonal
 from tfn.numpy._reductions import _sum_keeping_dtype
 from tfn.numpy._shapes import broadcast_to, ravel, reshape, transpose
 
@@ -98,20 +100,64 @@ def tensordot(a, b, axes=2) -> Tracer:
     return _dot_general(a, b, ([], []), (ca, cb), "tensordot")
 
 
+def _einsum_terms(subscripts: str, arrays: list) -> tuple[list[str], str]:
+    """The terms and output of `subscripts` with each ellipsis spelled out as letters unused
+    elsewhere (right-aligned across operands, as numpy broadcasts them)."""
+    spec = subscripts.replace(" ", "")
+    inputs, arrow, output = spec.partition("->")
+    terms = inputs.split(",")
+    if len(terms) != len(arrays):
+        _fail("einsum", f"{subscripts!r} names {len(terms)} operands, got {len(arrays)}")
+    for t in terms + [output]:
+        if t.replace("...", "").strip(string.ascii_letters) or t.count("...") > 1:
+            _fail("einsum", f"invalid subscripts {subscripts!r}")
+    free = [c for c in string.ascii_letters if c not in spec]
+    widths = [a.ndim - (len(t) - 3) if "..." in t else 0 for t, a in zip(terms, arrays)]
+    if any(w < 0 for w in widths):
+        _fail("einsum", f"{subscripts!r}: an ellipsis term has more indices than its operand has dims")
+    width = max(widths, default=0)
+    ellipsis = "".join(free[:width])
+    terms = [t.replace("...", ellipsis[width - w:]) for t, w in zip(terms, widths)]
+    if arrow:
+        if width and "..." not in output:
+            _fail("einsum", f"{subscripts!r}: the output drops the ellipsis dims without '...' (as numpy, "
+                            f"an error)")
+        output = output.replace("...", ellipsis)
+    else:
+        joined = "".join(terms)
+        singles = sorted(c for c in set(joined) if joined.count(c) == 1 and c not in ellipsis)
+        output = ellipsis + "".join(singles)
+    return terms, output
+
+
+def _einsum_diagonals(term: str, a: Tracer) -> tuple[str, Tracer]:
+    """An operand with an index repeated in its term ('ii', 'iij') reduced to its diagonal:
+    one strided slice per repetition (`diagonal`), the index moved last."""
+    while len(set(term)) != len(term):
+        c = next(c for c in term if term.count(c) > 1)
+        i = term.index(c)
+        j = term.index(c, i + 1)
+        if a.shape[i] != a.shape[j]:
+            _fail("einsum", f"index {c!r} repeated with sizes {a.shape[i]} and {a.shape[j]}")
+        a = diagonal(a, 0, i, j)
+        term = "".join(x for k, x in enumerate(term) if k not in (i, j)) + c
+    return term, a
+
+
 @_op
 def einsum(subscripts: str, *operands) -> Tracer:
-    """einsum of one or two operands (no repeated index within one operand)."""
-    spec = subscripts.replace(" ", "")
-    if "..." in spec:
-        _fail("einsum", "ellipsis in subscripts is not supported")
-    inputs, _, output = spec.partition("->")
-    terms = inputs.split(",")
-    if len(terms) != len(operands) or len(terms) not in (1, 2):
-        _fail("einsum", f"{subscripts!r} needs one or two operands, got {len(operands)}")
-    if "->" not in spec:
-        counts = {c: inputs.count(c) for c in inputs if c in string.ascii_letters}
-        output = "".join(sorted(c for c, k in counts.items() if k == 1))
+    """einsum as numpy's: any number of operands (contracted pairwise, left to right), `...`
+    (broadcast), repeated indices within an operand (its diagonal, a strided slice), implicit
+    output; each pair is one `dot_general`.
+
+        >>> import numpy as np, tfn.numpy as tnp
+        >>> tnp.einsum("ii->", np.eye(3)), tnp.einsum("...ij,...jk->...ik", np.ones((2, 1, 3)), np.ones((3, 2))).shape
+        (array(3.), (2, 1, 2))
+    """
+    if not operands:
+        _fail("einsum", "needs at least one operand")
     arrays = [_as_tracer(o) for o in operands]
+    terms, output = _einsum_terms(subscripts, arrays)
     if len({a.dtype for a in arrays}) > 1:
         # Promote before the per-operand sums below: a bool operand summed on its own would
         # count as "any" instead of adding up in the result's dtype.
@@ -119,28 +165,40 @@ def einsum(subscripts: str, *operands) -> Tracer:
         arrays = [asarray(a, common) for a in arrays]
     sizes: dict[str, int] = {}
     for term, arr in zip(terms, arrays):
-        if len(term) != arr.ndim or len(set(term)) != len(term):
-            _fail("einsum", f"term {term!r} does not fit operand of shape {arr.shape} (or repeats an index)")
+        if len(term) != arr.ndim:
+            _fail("einsum", f"term {term!r} does not fit operand of shape {arr.shape}")
+        for c in set(term):
+            if len({n for x, n in zip(term, arr.shape) if x == c}) > 1:
+                _fail("einsum", f"term {term!r} repeats an index over dims of different sizes {arr.shape}")
         for c, n in zip(term, arr.shape):
-            if sizes.setdefault(c, n) != n:
+            if c not in sizes or sizes[c] == 1:
+                sizes[c] = n
+            elif n not in (1, sizes[c]):
                 _fail("einsum", f"index {c!r} has sizes {sizes[c]} and {n} in {subscripts!r}")
-    # Indices in one operand only and not in the output are summed first.
-    reduced = []
-    for k, (term, arr) in enumerate(zip(terms, arrays)):
-        others = "".join(t for j, t in enumerate(terms) if j != k) + output
-        drop = [i for i, c in enumerate(term) if c not in others]
-        reduced.append(("".join(c for c in term if c in others), _sum_keeping_dtype(arr, drop) if drop else arr))
-    if len(reduced) == 1:
-        term, arr = reduced[0]
-    else:
-        (ta, a), (tb, b) = reduced
-        batch = [c for c in ta if c in tb and c in output]
-        contract = [c for c in ta if c in tb and c not in output]
-        res = _dot_general(a, b, ([ta.index(c) for c in batch], [tb.index(c) for c in batch]),
-                           ([ta.index(c) for c in contract], [tb.index(c) for c in contract]), "einsum")
-        term = "".join(batch) + "".join(c for c in ta if c not in tb) + "".join(c for c in tb if c not in ta)
-        arr = res
-    if set(term) != set(output):
+    if set(output) - set("".join(terms)) or len(set(output)) != len(output):
         _fail("einsum", f"output {output!r} does not match the operands' indices in {subscripts!r}")
-    return transpose(arr, [term.index(c) for c in output])
-
+    # Size-1 dims of an index another operand has longer broadcast (numpy's rule for '...').
+    pairs = []
+    for term, arr in zip(terms, arrays):
+        term, arr = _einsum_diagonals(term, arr)
+        full = tuple(sizes[c] for c in term)
+        pairs.append([term, arr if arr.shape == full else broadcast_to(arr, full)])
+    # Indices in one operand only and not in the output are summed first.
+    for k, (term, arr) in enumerate(pairs):
+        others = "".join(t for j, (t, _) in enumerate(pairs) if j != k) + output
+        drop = [i for i, c in enumerate(term) if c not in others]
+        if drop:
+            pairs[k] = ["".join(c for c in term if c in others), _sum_keeping_dtype(arr, drop)]
+    ta, a = pairs[0]
+    for k in range(1, len(pairs)):
+        tb, b = pairs[k]
+        keep = "".join(t for t, _ in pairs[k + 1:]) + output
+        batch = [c for c in ta if c in tb and c in keep]
+        contract = [c for c in ta if c in tb and c not in keep]
+        a = _dot_general(a, b, ([ta.index(c) for c in batch], [tb.index(c) for c in batch]),
+                         ([ta.index(c) for c in contract], [tb.index(c) for c in contract]), "einsum")
+        ta = "".join(batch) + "".join(c for c in ta if c not in tb) + "".join(c for c in tb if c not in ta)
+        drop = [i for i, c in enumerate(ta) if c not in keep]
+        if drop:
+            a, ta = _sum_keeping_dtype(a, drop), "".join(c for c in ta if c in keep)
+    return transpose(a, [ta.index(c) for c in output])

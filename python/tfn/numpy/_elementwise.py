@@ -18,7 +18,7 @@ from tfn.numpy._creation import full
 # One rule per function: the numpy ufunc that decides dtypes, and how to compute it on
 # operands already converted to numpy's loop dtypes and broadcast (ir.Values in, Tracer out).
 
-def _elementwise(name: str, ufunc, compute):
+def _elementwise(name: str, ufunc, compute, sample=_np.float32):
     """The public tnp function `name`: numpy's `ufunc` dtypes, computed by compute(out_dtype, *values)."""
     def function(*xs):
         in_dtypes, out = _ufunc_dtypes(name, ufunc, *xs)
@@ -26,8 +26,8 @@ def _elementwise(name: str, ufunc, compute):
     function.__name__ = function.__qualname__ = name
     function.__doc__ = (f"Elementwise {name}, as numpy.{ufunc.__name__}: numpy's dtypes (NEP 50).\n\n"
                         f"    >>> import numpy as np, tfn.numpy as tnp\n"
-                        f"    >>> tnp.{name}({', '.join(['np.ones(2, np.float32)'] * ufunc.nin)}).dtype\n"
-                        f"    dtype('{_np.dtype(canonical_dtype(ufunc.resolve_dtypes((_np.dtype(_np.float32),) * ufunc.nin + (None,))[-1])).name}')\n")
+                        f"    >>> tnp.{name}({', '.join([f'np.ones(2, np.{_np.dtype(sample).name})'] * ufunc.nin)}).dtype\n"
+                        f"    dtype('{_np.dtype(canonical_dtype(ufunc.resolve_dtypes((_np.dtype(sample),) * ufunc.nin + (None,))[-1])).name}')\n")
     return _op(function)
 
 
@@ -290,3 +290,17 @@ def stop_gradient(x) -> Tracer:
     """The identity whose derivative is zero."""
     return wrap(ops.stop_gradient(_as_value(x)))
 
+
+
+# ---------------------------------------------------------------- bitwise: integers and bools
+# numpy's loops: on bools `&`, `|`, `^`, `~` are logical (bool results); shifts of bools are
+# int8 (int32 here); floats have no loop (a TypeError, as numpy).
+
+bitwise_and = _elementwise("bitwise_and", _np.bitwise_and, _ir(ops.bitwise_and), _np.int32)
+bitwise_or = _elementwise("bitwise_or", _np.bitwise_or, _ir(ops.bitwise_or), _np.int32)
+bitwise_xor = _elementwise("bitwise_xor", _np.bitwise_xor, _ir(ops.bitwise_xor), _np.int32)
+invert = _elementwise("invert", _np.invert, _ir(ops.bitwise_not), _np.int32)
+bitwise_not = bitwise_invert = invert
+left_shift = _elementwise("left_shift", _np.left_shift, _ir(ops.shift_left), _np.int32)
+right_shift = _elementwise("right_shift", _np.right_shift, _ir(ops.shift_right_arithmetic), _np.int32)
+bitwise_left_shift, bitwise_right_shift = left_shift, right_shift

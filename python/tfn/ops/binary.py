@@ -1,4 +1,5 @@
-"""Binary elementwise ops (add sub mul div pow max min): builder, shape rule, JVP, transpose,
+"""Binary elementwise ops (add sub mul div pow max min; bitwise_and/or/xor, shift_left,
+shift_right_arithmetic): builder, shape rule, JVP, transpose,
 batching and lowering of each, together.
 
 Operands have one type (broadcasting and promotion are explicit ops, done by the
@@ -13,33 +14,41 @@ from typing import Callable, Sequence
 from mlir import ir
 
 from tfn import ops  # builders of every family, read when a rule runs
-from tfn.autodiff.rules import TRANSPOSE_RULES, add_any, defjvp, full_like, neg_any, zeros_like
+from tfn.autodiff.rules import NO_DERIVATIVE, TRANSPOSE_RULES, add_any, defjvp, full_like, neg_any, zeros_like
 from tfn.batching.rules import defbroadcasting
 from tfn.dialect.core import BUILDERS, create, fail
+from tfn.dialect.types import dtype_of, is_float_dtype
 from tfn.dialect.verifier import SHAPE_RULES
-from tfn.lowering.rules import arith, defelementwise, math
+from tfn.lowering.rules import arith, builders, defelementwise, math
 
 _names: list[str] = []
 
 
-def binary_op(name: str, *, jvp: Callable, emits: Sequence[str], transpose: Callable | None = None,
-              float: Callable, int: Callable, bool: Callable | None = None) -> Callable[..., ir.Value]:
+def binary_op(name: str, *, jvp: Callable | None = None, emits: Sequence[str] = (),
+              no_derivative: str | None = None, transpose: Callable | None = None,
+              float: Callable | None = None, int: Callable, bool: Callable | None = None) -> Callable[..., ir.Value]:
     """Defines elementwise `tfn.<name>` of two operands of one type and its rules; returns its builder.
 
-    jvp: the JVP rule, which applies the ops `emits` to tangents; transpose: its transpose
-    rule, for an op that JVP rules emit on tangents. float, int, bool: scalar bodies.
+    jvp: the JVP rule, which applies the ops `emits` to tangents (or `no_derivative`: why
+    there is none); transpose: its transpose rule, for an op that JVP rules emit on tangents.
+    float, int, bool: scalar bodies (an op without `float` refuses float operands).
     """
     op_name = f"tfn.{name}"
 
     def build(lhs: ir.Value, rhs: ir.Value) -> ir.Value:
         if lhs.type != rhs.type:
             fail(name, "operands must have one shape and dtype (broadcast and convert first)", lhs, rhs)
+        if float is None and is_float_dtype(dtype_of(lhs)):
+            fail(name, "needs integer or bool operands", lhs, rhs)
         return create(name, [lhs, rhs], lhs.type)
     build.__name__ = build.__qualname__ = name
     build.__doc__ = f"Elementwise `tfn.{name}` of two operands of one type."
     BUILDERS[op_name] = build
     SHAPE_RULES[op_name] = lambda op, a, b: build(a, b)
-    defjvp(op_name, jvp, emits=emits)
+    if jvp is not None:
+        defjvp(op_name, jvp, emits=emits)
+    else:
+        NO_DERIVATIVE[op_name] = no_derivative
     if transpose is not None:
         TRANSPOSE_RULES[op_name] = transpose
     defbroadcasting(op_name, lambda op, a, b: build(a, b), module=__name__)
@@ -143,6 +152,38 @@ max = binary_op("max", jvp=_jvp_max_min("gt"), emits=["tfn.select", "tfn.add"],
                 float=arith.maximumf, int=arith.maxsi, bool=arith.ori)
 min = binary_op("min", jvp=_jvp_max_min("lt"), emits=["tfn.select", "tfn.add"],
                 float=arith.minimumf, int=arith.minsi, bool=arith.andi)
+
+
+# ---------------------------------------------------------------- bitwise: integer results, no derivative
+# Shifts by a negative amount or by the bit width or more are defined as numpy's: a left
+# shift gives 0, a right shift the sign (0 or -1); arith's shifts are poison there.
+
+_BITWISE = "integer (bitwise) result: no tangent"
+
+
+def _shift(shift_op, overflow):
+    def body(x, s):
+        bits = ir.IntegerType(x.type).width
+        width = builders.scalar_constant(x.type, bits)
+        out_of_range = arith.cmpi(arith.CmpIPredicate.uge, s, width)  # unsigned: negative shifts too
+        return arith.select(out_of_range, overflow(x, bits), shift_op(x, s))
+    return body
+
+
+def _zero(x, bits):
+    return builders.scalar_constant(x.type, 0)
+
+
+def _sign_fill(x, bits):
+    return arith.shrsi(x, builders.scalar_constant(x.type, bits - 1))
+
+
+bitwise_and = binary_op("bitwise_and", no_derivative=_BITWISE, int=arith.andi, bool=arith.andi)
+bitwise_or = binary_op("bitwise_or", no_derivative=_BITWISE, int=arith.ori, bool=arith.ori)
+bitwise_xor = binary_op("bitwise_xor", no_derivative=_BITWISE, int=arith.xori, bool=arith.xori)
+shift_left = binary_op("shift_left", no_derivative=_BITWISE, int=_shift(arith.shli, _zero))
+shift_right_arithmetic = binary_op("shift_right_arithmetic", no_derivative=_BITWISE,
+                                   int=_shift(arith.shrsi, _sign_fill))
 
 BINARY_OPS: tuple[str, ...] = tuple(_names)
 

@@ -40,19 +40,22 @@ _float_only: set[str] = set()
 
 def unary_op(name: str, *, jvp: Callable | None = None, no_derivative: str | None = None,
              transpose: Callable | None = None, float: Callable | None = None, int: Callable | None = None,
-             lower: Callable | None = None, float_only: bool = True) -> Callable[[ir.Value], ir.Value]:
+             bool: Callable | None = None, lower: Callable | None = None, float_only: bool = True,
+             int_only: bool = False) -> Callable[[ir.Value], ir.Value]:
     """Defines elementwise `tfn.<name>` and every rule of it; returns its builder.
 
     jvp: f'(x) as `jvp(x, y)`; or `no_derivative`: why there is none; or `transpose`: the op
     is linear, its JVP is the op on the tangent and this its transpose rule.
-    float, int: scalar bodies per element kind (or `lower`: the whole lowering).
-    float_only: the builder refuses integer and bool operands.
+    float, int, bool: scalar bodies per element kind (or `lower`: the whole lowering).
+    float_only: the builder refuses integer and bool operands; int_only: float operands.
     """
     op_name = f"tfn.{name}"
 
     def build(x: ir.Value) -> ir.Value:
         if float_only and not is_float_dtype(dtype_of(x)):
             fail(name, "needs a floating-point operand", x)
+        if int_only and is_float_dtype(dtype_of(x)):
+            fail(name, "needs an integer or bool operand", x)
         return create(name, [x], x.type)
     build.__name__ = build.__qualname__ = name
     build.__doc__ = f"Elementwise `tfn.{name}`."
@@ -68,7 +71,7 @@ def unary_op(name: str, *, jvp: Callable | None = None, no_derivative: str | Non
     if lower is not None:
         LOWERINGS[op_name] = lower
     else:
-        defelementwise(name, float=float, int=int, module=__name__)
+        defelementwise(name, float=float, int=int, bool=bool, module=__name__)
     _names.append(name)
     if float_only:
         _float_only.add(name)
@@ -142,6 +145,15 @@ ceil = unary_op("ceil", no_derivative=_STEP, float=math.ceil)
 round = unary_op("round", no_derivative=_STEP, float=math.roundeven)
 stop_gradient = unary_op("stop_gradient", no_derivative="the identity whose derivative is defined to be zero",
                          lower=_lower_identity, float_only=False)
+
+
+
+def _bitwise_not(x):
+    return arith.xori(x, builders.scalar_constant(x.type, -1))
+
+
+bitwise_not = unary_op("bitwise_not", no_derivative="integer (bitwise) result: no tangent",
+                       int=_bitwise_not, bool=_bitwise_not, float_only=False, int_only=True)
 
 UNARY_OPS: tuple[str, ...] = tuple(_names)
 FLOAT_ONLY_UNARY: frozenset[str] = frozenset(_float_only)

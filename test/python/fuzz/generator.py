@@ -314,6 +314,42 @@ def op_reduce(b: Builder) -> str | None:
     return b.emit(f"xp.{name}({a}, {args})")
 
 
+def op_rearrange(b: Builder) -> str | None:
+    """flip, roll, tile, repeat, triangles, diagonals, scans, sorts and any/all (composites)."""
+    a = b.pick(lambda n: len(b.shape(n)) >= 1)
+    if a is None:
+        return None
+    shape = b.shape(a)
+    nd = len(shape)
+    names = ["flip", "roll", "tile", "repeat", "cumsum", "cumprod"]
+    if nd >= 2:
+        names += ["tril", "triu", "diagonal", "trace"]
+    if b.mode == "general":
+        names += ["sort", "any", "all"]
+    name = b.draw(st.sampled_from(names))
+    axis = b.draw(st.integers(-nd, nd - 1))
+    if name == "flip":
+        return b.emit(f"xp.flip({a}, {b.axis_arg(nd)})")
+    if name == "roll":
+        return b.emit(f"xp.roll({a}, {b.draw(st.integers(-3, 3))}, {axis})")
+    if name == "tile":
+        return b.emit(f"xp.tile({a}, {tuple(b.draw(st.integers(1, 2)) for _ in range(nd))})")
+    if name == "repeat":
+        counts = b.draw(st.sampled_from(["2", repr([b.draw(st.integers(0, 2)) for _ in range(shape[axis])])]))
+        return b.emit(f"xp.repeat({a}, {counts}, {axis})")
+    if name in ("cumsum", "cumprod"):
+        if name == "cumprod" and b.kind(a) == "f":
+            a = f"xp.tanh({a})"          # bounded factors keep products finite
+        return b.emit(f"xp.{name}({a}, {axis})")
+    if name in ("tril", "triu"):
+        return b.emit(f"xp.{name}({a}, {b.draw(st.integers(-2, 2))})")
+    if name in ("diagonal", "trace"):
+        return b.emit(f"xp.{name}({a}, {b.draw(st.integers(-2, 2))}, {nd - 2}, {nd - 1})")
+    if name == "sort":
+        return b.emit(f"xp.sort({a}, {axis})")
+    return b.emit(f"xp.{name}({a}, {b.axis_arg(nd)})")
+
+
 def op_matmul(b: Builder) -> str | None:
     a = b.pick(lambda n: len(b.shape(n)) >= 1 and b.kind(n) != "b" or b.mode == "general")
     if a is None or len(b.shape(a)) == 0:
@@ -568,10 +604,10 @@ def op_cast_create(b: Builder) -> str | None:
 
 GENERAL_OPS = [(op_unary, 4), (op_binary, 5), (op_compare_where, 2), (op_clip, 1), (op_reduce, 3),
                (op_matmul, 2), (op_contract, 2), (op_reshape, 2), (op_transpose, 2), (op_index, 3),
-               (op_join, 2), (op_take, 1), (op_cast_create, 1)]
+               (op_join, 2), (op_take, 1), (op_cast_create, 1), (op_rearrange, 1)]
 SMOOTH_OPS = [(op_unary, 5), (op_binary, 5), (op_compare_where, 1), (op_clip, 1), (op_reduce, 3),
               (op_matmul, 3), (op_contract, 2), (op_reshape, 2), (op_transpose, 2), (op_index, 2),
-              (op_join, 2), (op_take, 1), (op_cast_create, 1)]
+              (op_join, 2), (op_take, 1), (op_cast_create, 1), (op_rearrange, 1)]
 
 
 def _weighted(table):
