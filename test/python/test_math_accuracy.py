@@ -8,6 +8,8 @@ match numpy exactly.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -42,6 +44,9 @@ def _sigmoid64(x):
         return 1.0 / (1.0 + np.exp(-x))
 
 
+_erf64 = np.vectorize(math.erf, otypes=[np.float64])  # libm's double erf
+
+
 # name -> (tfn function, float64 reference, ranges of dense sampling, extra specials, max ulps)
 CASES = {
     "exp": (tnp.exp, np.exp, [(-110, 90), (-1, 1)], [88.72283, 88.72284, 88.7229, -87.33654, -103.972, -103.98, -104.5], 2),
@@ -52,6 +57,10 @@ CASES = {
     "sigmoid": (nn.sigmoid, _sigmoid64, [(-110, 110), (-5, 5)], [88.8, -88.8, 104.0, -104.0], 4),
     "sin": (tnp.sin, np.sin, [(-10, 10), (-1e4, 1e4), (-8e8, 8e8)], [np.pi, 2 * np.pi, 1e6, 16777216.0, 1e20], 1),
     "cos": (tnp.cos, np.cos, [(-10, 10), (-1e4, 1e4), (-8e8, 8e8)], [np.pi / 2, 1e6, 16777216.0, 1e20], 1),
+    # Tiny x (erf ~ 2x/sqrt(pi), subnormals in _random_floats), the switch at |x| = 1, the
+    # saturation to +-1 near 3.92 (every f32 checked: <= 1 ulp).
+    "erf": (tnp.erf, _erf64, [(-5, 5), (-1e-3, 1e-3), (0.95, 1.05), (3.8, 4.1)],
+            [1.1754942e-38, 0.99999994, -0.99999994, 1.0000001, 3.92, -3.92, 3.9, 4.0, -4.0, 4.0000005, 10.0], 1),
 }
 
 
@@ -146,6 +155,9 @@ def test_f32_signed_zero_and_saturation():
     assert np.isnan(tfn.jit(tnp.sin)(np.array([np.inf, -np.inf, np.nan], F32))).all()
     np.testing.assert_array_equal(tfn.jit(tnp.expm1)(np.array([-np.inf, np.inf, -0.0], F32)), [-1.0, np.inf, -0.0])
     np.testing.assert_array_equal(tfn.jit(tnp.log1p)(np.array([-1.0, np.inf, -0.0], F32)), [-np.inf, np.inf, -0.0])
+    r = tfn.jit(tnp.erf)(np.array([-0.0, 0.0, np.inf, -np.inf, 30.0, -30.0, np.nan], F32))
+    np.testing.assert_array_equal(r, [-0.0, 0.0, 1.0, -1.0, 1.0, -1.0, np.nan])
+    assert np.signbit(r[0]) and not np.signbit(r[1])
 
 
 def test_f32_subnormal_results():
@@ -159,7 +171,7 @@ def test_f32_subnormal_results():
 F64_CASES = {"exp": (tnp.exp, np.exp, (-700, 700)), "log": (tnp.log, np.log, (1e-300, 1e300)),
              "log1p": (tnp.log1p, np.log1p, (-0.999, 1e3)), "expm1": (tnp.expm1, np.expm1, (-50, 50)),
              "tanh": (tnp.tanh, np.tanh, (-20, 20)), "sin": (tnp.sin, np.sin, (-1e4, 1e4)),
-             "cos": (tnp.cos, np.cos, (-1e4, 1e4))}
+             "cos": (tnp.cos, np.cos, (-1e4, 1e4)), "erf": (tnp.erf, _erf64, (-6, 6))}
 
 
 @pytest.mark.parametrize("name", sorted(F64_CASES))
