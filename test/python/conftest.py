@@ -84,3 +84,14 @@ def cmake_tools() -> tuple[str, str]:
         pytest.skip("cmake is not installed")
     c_compiler()
     return cmake, ctest
+
+
+def check_dot_product(f, args, rng, rel: float = 1e-10) -> None:
+    """<J v, w> = <v, J^T w> for random v, w: ties reverse mode (every transpose rule) to forward mode."""
+    import tfn
+    v = [rng.standard_normal(np.shape(a)) for a in args]
+    out, jv = tfn.jvp(f, tuple(args), tuple(v))
+    w = rng.standard_normal(np.shape(out))
+    _, vjp_fn = tfn.vjp(f, *args)
+    jtw = vjp_fn(w)
+    assert float(np.sum(jv * w)) == pytest.approx(sum(float(np.sum(a * b)) for a, b in zip(v, jtw)), rel=rel)

@@ -18,6 +18,8 @@ import tfn.numpy as tnp
 from tfn import ops
 from tfn.frontend.tracer import value_of, wrap
 
+from conftest import check_dot_product
+
 RNG = np.random.default_rng(0)
 # Tables run one jitted function over many signatures.
 pytestmark = pytest.mark.filterwarnings("ignore::tfn.RecompileWarning")
@@ -301,13 +303,7 @@ def test_jvp_matches_finite_differences(name):
 @pytest.mark.parametrize("name", sorted(DERIVATIVES))
 def test_vjp_dot_product_test(name):
     f, shapes = DERIVATIVES[name]
-    args = _args(shapes, seed=1)
-    v = [RNG.standard_normal(s) for s in shapes]
-    out, jv = tfn.jvp(f, tuple(args), tuple(v))
-    w = RNG.standard_normal(np.shape(out))
-    _, vjp_fn = tfn.vjp(f, *args)
-    jtw = vjp_fn(w)
-    assert float(np.sum(jv * w)) == pytest.approx(sum(float(np.sum(a * b)) for a, b in zip(v, jtw)), rel=1e-10)
+    check_dot_product(f, _args(shapes, seed=1), RNG)
 
 
 def test_scatter_mul_gradient_with_zero_factors():

@@ -16,6 +16,8 @@ import tfn.numpy as tnp
 from tfn import ops
 from tfn.frontend.tracer import value_of, wrap
 
+from conftest import check_dot_product
+
 pytestmark = pytest.mark.filterwarnings("ignore::tfn.RecompileWarning")
 RNG = np.random.default_rng(0)
 SHAPES = [(1, 1), (2, 2), (3, 3), (5, 5), (8, 8), (4, 3, 3)]
@@ -222,14 +224,7 @@ def test_jvp_matches_finite_differences(name):
 
 @pytest.mark.parametrize("name", sorted(DERIVATIVES))
 def test_vjp_dot_product_test(name):
-    f = DERIVATIVES[name][0]
-    args = _derivative_args(name)
-    v = [RNG.standard_normal(np.shape(a)) for a in args]
-    out, jv = tfn.jvp(f, tuple(args), tuple(v))
-    w = RNG.standard_normal(np.shape(out))
-    _, vjp_fn = tfn.vjp(f, *args)
-    jtw = vjp_fn(w)
-    assert float(np.sum(jv * w)) == pytest.approx(sum(float(np.sum(a * b)) for a, b in zip(v, jtw)), rel=1e-10)
+    check_dot_product(DERIVATIVES[name][0], _derivative_args(name), RNG)
 
 
 def test_triangular_solve_transpose_in_b_is_the_flipped_solve():
