@@ -92,6 +92,18 @@ def element_kind(t: ir.Type) -> str:
     return "float" if builders.is_float_type(t) else "bool" if width(t) == 1 else "int"
 
 
+def identity_element(combiner: str, t: ir.Type):
+    """The value that `combiner` ("add"/"sum", "mul"/"prod", "max", "min") leaves any element of
+    type `t` unchanged with: what a reduction starts from, what a masked-out update contributes."""
+    kind = {"sum": "add", "prod": "mul"}.get(combiner, combiner)
+    if builders.is_float_type(t):
+        return {"add": 0.0, "mul": 1.0, "max": float("-inf"), "min": float("inf")}[kind]
+    bits = width(t)
+    if bits == 1:
+        return {"add": 0, "mul": 1, "max": 0, "min": 1}[kind]
+    return {"add": 0, "mul": 1, "max": -(1 << (bits - 1)), "min": (1 << (bits - 1)) - 1}[kind]
+
+
 def scalar_body(name: str, t: ir.Type) -> Callable:
     """The scalar body of elementwise op `name` ("add") on element type `t`."""
     table = SCALAR_BODIES[element_kind(t)]

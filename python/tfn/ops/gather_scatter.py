@@ -43,7 +43,8 @@ from tfn.batching.rules import BATCH_RULES, batch_size, bdim_at, moveaxis
 from tfn.dialect.core import BUILDERS, create, fail, result_type_like, str_attr
 from tfn.dialect.types import dtype_of, shape_of
 from tfn.dialect.verifier import SHAPE_RULES
-from tfn.lowering.rules import LOWERINGS, TARGET, LazyModule, arith, builders, linalg, scalar_body, tensor, width
+from tfn.lowering.rules import (LOWERINGS, TARGET, LazyModule, arith, builders, identity_element, linalg,
+                                scalar_body, tensor)
 
 scf = LazyModule("mlir.dialects.scf")
 
@@ -247,15 +248,6 @@ def _loop_nest(extents, carried: ir.Value, body) -> ir.Value:
     return level(0, [], carried)
 
 
-def _identity(mode: str, t: ir.Type):
-    """The update that leaves an element as it is under `mode` (add, mul, min, max) on type t."""
-    if builders.is_float_type(t):
-        return {"add": 0.0, "mul": 1.0, "min": float("inf"), "max": float("-inf")}[mode]
-    if width(t) == 1:
-        return {"add": 0, "mul": 1, "min": 1, "max": 0}[mode]
-    bits = width(t)
-    return {"add": 0, "mul": 1, "min": (1 << (bits - 1)) - 1, "max": -(1 << (bits - 1))}[mode]
-
 
 def _lower_scatter_parallel(op, operand, indices, updates, combine):
     """For GPUs: every element of the result reduces over the updates, in order, those that name
@@ -279,7 +271,7 @@ def _lower_scatter_parallel(op, operand, indices, updates, combine):
             return acc if mode != "set" else u
         if mode == "set":
             return arith.select(match, u, acc)
-        return combine(acc, arith.select(match, u, builders.scalar_constant(elem, _identity(mode, elem))))
+        return combine(acc, arith.select(match, u, builders.scalar_constant(elem, identity_element(mode, elem))))
     return builders.generic([updates], operand, [u_map, builders.affine_map(loops, list(range(n_out)))],
                             [builders.PARALLEL] * n_out + [builders.REDUCTION] * nb, body)
 

@@ -18,7 +18,7 @@ from tfn.batching.rules import defreducer
 from tfn.dialect.core import BUILDERS, create, fail, i64_array, int_array, result_type_like
 from tfn.dialect.types import dtype_of, shape_of
 from tfn.dialect.verifier import SHAPE_RULES
-from tfn.lowering.rules import LOWERINGS, builders, scalar_body, width
+from tfn.lowering.rules import LOWERINGS, builders, identity_element, scalar_body
 
 _names: list[str] = []
 
@@ -36,16 +36,6 @@ def reduce(kind: str, x: ir.Value, dimensions: Sequence[int]) -> ir.Value:
         return x
     out = [n for i, n in enumerate(src) if i not in dims]
     return create(name, [x], result_type_like(x, shape=out), {"dimensions": i64_array(dims)})
-
-
-def _identity(kind: str, t: ir.Type):
-    """The value a reduction of `kind` starts from on element type `t`."""
-    if builders.is_float_type(t):
-        return {"sum": 0.0, "prod": 1.0, "max": float("-inf"), "min": float("inf")}[kind]
-    if width(t) == 1:
-        return {"sum": 0, "prod": 1, "max": 0, "min": 1}[kind]
-    bits = width(t)
-    return {"sum": 0, "prod": 1, "max": -(1 << (bits - 1)), "min": (1 << (bits - 1)) - 1}[kind]
 
 
 def reduce_op(kind: str, *, combine: str, jvp: Callable, emits: Sequence[str],
@@ -69,7 +59,7 @@ def reduce_op(kind: str, *, combine: str, jvp: Callable, emits: Sequence[str],
         body = scalar_body(combine, elem)
         if not dims:
             return x  # nothing reduced (and an all-parallel generic must not read its `outs`)
-        init = builders.fill(builders.shape(op.result), builders.scalar_constant(elem, _identity(kind, elem)))
+        init = builders.fill(builders.shape(op.result), builders.scalar_constant(elem, identity_element(kind, elem)))
         kept = [d for d in range(len(src)) if d not in dims]
         return builders.generic(
             [x], init, [ir.AffineMap.get_identity(len(src)), builders.affine_map(len(src), kept)],
