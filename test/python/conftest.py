@@ -95,3 +95,15 @@ def check_dot_product(f, args, rng, rel: float = 1e-10) -> None:
     _, vjp_fn = tfn.vjp(f, *args)
     jtw = vjp_fn(w)
     assert float(np.sum(jv * w)) == pytest.approx(sum(float(np.sum(a * b)) for a, b in zip(v, jtw)), rel=rel)
+
+
+def example_of(args, in_dims, i: int) -> list:
+    """Example `i` of a vmap's arguments: each batched one indexed along its batch dim (`in_dims`),
+    the unbatched ones (None) as they are."""
+    return [a if d is None else np.take(a, i, axis=d) for a, d in zip(args, in_dims)]
+
+
+def loop_reference(f, args, in_dims) -> np.ndarray:
+    """What vmap(f, in_dims) must give with out_dims=0: f of each example, stacked."""
+    size = next(np.shape(a)[d] for a, d in zip(args, in_dims) if d is not None)
+    return np.stack([np.asarray(f(*example_of(args, in_dims, i))) for i in range(size)])

@@ -13,6 +13,8 @@ import tfn.numpy as tnp
 from tfn import lax, nn
 from tfn import nn as F
 
+from conftest import loop_reference
+
 jax = pytest.importorskip("jax")
 jax.config.update("jax_enable_x64", True)
 jlax = jax.lax
@@ -98,8 +100,7 @@ def test_conv_vmap_matches_a_loop(name, in_dims):
     ws = normal(*rs[:in_dims[1]], b, *rs[in_dims[1]:]) if in_dims[1] is not None else normal(*rs)
     got = tfn.vmap(_conv_fn(kw), in_dims=in_dims)(xs, ws)
     ref = _conv_fn(kw, jlax.conv_general_dilated)
-    take = lambda a, d, i: a if d is None else np.take(a, i, axis=d)
-    want = np.stack([ref(take(xs, in_dims[0], i), take(ws, in_dims[1], i)) for i in range(b)])
+    want = loop_reference(ref, (xs, ws), in_dims)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 

@@ -18,7 +18,7 @@ import tfn.numpy as tnp
 from tfn import ops
 from tfn.frontend.tracer import value_of, wrap
 
-from conftest import check_dot_product
+from conftest import check_dot_product, loop_reference
 
 RNG = np.random.default_rng(0)
 # Tables run one jitted function over many signatures.
@@ -377,9 +377,7 @@ VMAPS = {  # name -> (f, in_dims, args)
 @pytest.mark.parametrize("name", sorted(VMAPS))
 def test_vmap_against_loop(name):
     f, in_dims, args = VMAPS[name]
-    size = next(np.shape(a)[d] for a, d in zip(args, in_dims) if d is not None)
-    ref = np.stack([np.asarray(tfn.jit(f)(*[a if d is None else np.take(a, b, axis=d) for a, d in zip(args, in_dims)]))
-                    for b in range(size)])
+    ref = loop_reference(tfn.jit(f), args, in_dims)
     out = tfn.vmap(f, in_dims=in_dims)(*args)
     same(out, ref)
 

@@ -16,7 +16,7 @@ import tfn.numpy as tnp
 from tfn import ops
 from tfn.frontend.tracer import value_of, wrap
 
-from conftest import check_dot_product
+from conftest import check_dot_product, loop_reference
 
 pytestmark = pytest.mark.filterwarnings("ignore::tfn.RecompileWarning")
 RNG = np.random.default_rng(0)
@@ -329,9 +329,7 @@ VMAPS = {  # name -> (f, in_dims, args)
 @pytest.mark.parametrize("name", sorted(VMAPS))
 def test_vmap_against_loop(name):
     f, in_dims, args = VMAPS[name]
-    size = next(np.shape(a)[d] for a, d in zip(args, in_dims) if d is not None)
-    ref = np.stack([np.asarray(tfn.jit(f)(*[a if d is None else np.take(a, b, axis=d) for a, d in zip(args, in_dims)]))
-                    for b in range(size)])
+    ref = loop_reference(tfn.jit(f), args, in_dims)
     out = np.asarray(tfn.vmap(f, in_dims=in_dims)(*args))
     assert out.dtype == ref.dtype and out.shape == ref.shape
     np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-14)

@@ -18,7 +18,7 @@ import tfn.numpy as tnp
 from tfn import nn
 from tfn import ops
 from tfn.batching import BATCH_RULES
-from conftest import assert_close, make_array
+from conftest import assert_close, example_of, make_array
 
 B = 3
 
@@ -165,8 +165,7 @@ def _batched_input(shape, dim, dtype, domain, seed):
 def _loop_reference(fn, args, in_dims, out_dim):
     outs = []
     for b in range(B):
-        example = [a if d is None else np.take(a, b, axis=d) for a, d in zip(args, in_dims)]
-        outs.append(np.asarray(fn(np, *example)))
+        outs.append(np.asarray(fn(np, *example_of(args, in_dims, b))))
     stacked = np.stack(outs, axis=0)
     return np.moveaxis(stacked, 0, out_dim if out_dim >= 0 else out_dim + stacked.ndim)
 
