@@ -57,6 +57,7 @@ from tfn.ops.function_values import (Fn, adapter, call_fn, depends_on, fn_of, fl
                                      vmap_value, zeros)
 
 scf = LazyModule("mlir.dialects.scf")
+bufferization = LazyModule("mlir.dialects.bufferization")
 
 CONTROL_FLOW_OPS = ("switch", "while_loop", "scan")
 
@@ -472,6 +473,13 @@ def _batch_while(call, operands, bdims):
     return outs, [0 if b else None for b in carry_b]
 
 
+def _in_place(values: Sequence[ir.Value], carried: Sequence[ir.Value]) -> list[ir.Value]:
+    """Each new carry written into the buffer of the carry it replaces: a loop then yields
+    what it received, and bufferizes without a fresh allocation per step (whose ownership
+    tracking the deallocation passes would need, through i1 memrefs LLVM cannot store)."""
+    return [bufferization.MaterializeInDestinationOp(v.type, v, c).result for v, c in zip(values, carried)]
+
+
 def _lower_while(call, callee, args):
     cond, body = (F.referenced_name(v) for v in callee.operands)
     ctype, btype = (ir.FunctionType(v.type) for v in callee.operands)
@@ -485,7 +493,7 @@ def _lower_while(call, callee, args):
         holds = F.call_named(cond, ctype, consts + list(before.arguments))[0]
         scf.ConditionOp(tensor.extract(holds, []), list(before.arguments))
     with ir.InsertionPoint(after):
-        scf.YieldOp(F.call_named(body, btype, consts + list(after.arguments)))
+        scf.YieldOp(_in_place(F.call_named(body, btype, consts + list(after.arguments)), list(after.arguments)))
     return list(loop.results)
 
 
@@ -648,7 +656,7 @@ def _lower_scan(call, callee, args):
         for y, acc in zip(outs[nk:], state[nk:]):
             offsets, sizes, strides = window(acc.type)
             ys.append(tensor.InsertSliceOp(y, acc, [at], [], [], offsets, sizes, strides).result)
-        scf.YieldOp(outs[:nk] + ys)
+        scf.YieldOp(_in_place(outs[:nk], state[:nk]) + ys)
     return list(loop.results)
 
 

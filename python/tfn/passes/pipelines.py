@@ -31,7 +31,7 @@ LINALG_CLEANUP = ("inline{default-pipeline=},symbol-dce,canonicalize,cse,linalg-
 # The CPU path fuses with matmuls and some producers outlined (tfn-outline-for-fusion),
 # then inlines them.
 INLINE_OUTLINED = "tfn-allow-inlining,inline{default-pipeline=},symbol-dce,canonicalize,cse"
-BUFFERIZE = ("one-shot-bufferize{allow-return-allocs-from-loops bufferize-function-boundaries "
+BUFFERIZE = ("one-shot-bufferize{bufferize-function-boundaries "
              "function-boundary-type-conversion=identity-layout-map}")
 # Memrefs cross calls as bare pointers (every shape and layout is static): a descriptor
 # is 3 + 2 * rank values, and calls passing hundreds of them made LLVM's interprocedural
