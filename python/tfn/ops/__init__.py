@@ -34,9 +34,10 @@ from tfn.ops.dot_general import *  # noqa: F401,F403
 from tfn.ops.convolution import *  # noqa: F401,F403
 from tfn.ops.random_bits import *  # noqa: F401,F403
 from tfn.ops.gather_scatter import *  # noqa: F401,F403
+from tfn.ops.dynamic_slicing import *  # noqa: F401,F403
 from tfn.ops.linalg import *  # noqa: F401,F403
 
 OTHER_OPS = ("constant", "iota", "compare", "select", "convert", "dot_general")
 RANDOM_OPS = ("random_bits",)
 ALL_OPS = (UNARY_OPS + BINARY_OPS + REDUCE_OPS + SHAPE_OPS + OTHER_OPS + CONVOLUTION_OPS + RANDOM_OPS  # noqa: F405
-           + GATHER_SCATTER_OPS + LINALG_OPS)  # noqa: F405
+           + GATHER_SCATTER_OPS + DYNAMIC_SLICING_OPS + LINALG_OPS)  # noqa: F405
