@@ -243,3 +243,43 @@ def test_vmap_of_grad_with_batched_starts():
     gu = tfn.vmap(tfn.grad(lambda u, s: tnp.sum(_update_fn(x[0], u, s) ** 3)), in_dims=(None, 0))(
         np.ones((2, 3)), STARTS_BATCH)
     np.testing.assert_allclose(gu, np.full((5, 2, 3), 3.0))
+
+
+# ---------------------------------------------------------------- the CUDA form
+
+class _Cuda:
+    """Stands in for the lowering target: the ops' CUDA form, compiled and run on the CPU."""
+    @staticmethod
+    def get():
+        return "cuda"
+
+
+@pytest.mark.parametrize("starts", STARTS)
+def test_the_cuda_form_computes_the_same_on_the_cpu(monkeypatch, starts):
+    import tfn.ops.dynamic_slicing as family
+    monkeypatch.setattr(family, "TARGET", _Cuda)
+    x, u = _array((4, 6), np.float32), _array((2, 3), np.float32, seed=1)
+    i, j = np.int32(starts[0]), np.int32(starts[1])
+    out = tfn.jit(lambda x, i, j: dynamic_slice(x, (i, j), (2, 3)) * 1.0)(x, i, j)
+    np.testing.assert_array_equal(out, np_dynamic_slice(x, starts, (2, 3)))
+    out = tfn.jit(lambda x, u, i, j: dynamic_update_slice(x, u, (i, j)) * 1.0)(x, u, i, j)
+    np.testing.assert_array_equal(out, np_dynamic_update_slice(x, u, starts))
+    b = _array((4, 6), np.bool_)
+    out = tfn.jit(lambda b, i, j: dynamic_update_slice(b, ~b[:2, :3], (i, j)))(b, i, j)
+    np.testing.assert_array_equal(out, np_dynamic_update_slice(b, ~b[:2, :3], starts))
+
+
+def test_on_cuda_the_ops_lower_to_kernels_without_a_gpu():
+    from mlir import ir
+    from tfn.api.jit import trace_module
+    from tfn.frontend.tracer import ShapeDtype, context
+    from tfn.runtime.cuda import lower_for_cuda
+    x, u = _array((4, 5), np.float32), _array((2, 2), np.float32, seed=1)
+    cases = [(lambda x, i: dynamic_slice(x, (i, 1), (2, 2)) * 2.0, (x, np.int32(1))),
+             (lambda x, u, i: dynamic_update_slice(x * 2.0, u, (i, 1)), (x, u, np.int32(1))),
+             (tfn.grad(lambda x, i: tnp.sum(dynamic_slice(x, (i, 1), (2, 2)) ** 2)), (x, np.int32(3)))]
+    for f, args in cases:
+        with context(), ir.Location.unknown():
+            module, _ = trace_module(f, args, {}, [ShapeDtype.of(a) for a in args])
+            stages = lower_for_cuda(module, "main", "sm_90")   # no host reads of device memory
+        assert "gpu.launch_func" in stages["gpu"] and ".target sm_90" in stages["llvm"]

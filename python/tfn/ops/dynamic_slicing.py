@@ -18,10 +18,13 @@ indices gain a 0 for the batch dim (the window spans the whole batch); batched i
 become a gather (a scatter-set for the update) whose index tuples are the clamped starts
 plus an iota over the window, with an iota column for a batched operand.
 
-Lowering (CPU and CUDA): tensor.extract_slice / tensor.insert_slice at dynamic offsets,
-each offset read by tensor.extract, index_cast and clamped with arith on index values.
-The extract bufferizes to a subview, the insert to a copy into a subview of the (in place
-when dead) operand: O(window) work.
+Lowering (CPU): tensor.extract_slice / tensor.insert_slice at dynamic offsets, each offset
+read by tensor.extract, index_cast and clamped with arith on index values. The extract
+bufferizes to a subview, the insert to a copy into a subview of the (in place when dead)
+operand: O(window) work. On CUDA (`TARGET`) the host may not read the starts from device
+memory, so each op is one parallel generic whose body reads them: dynamic_slice over the
+window, dynamic_update_slice over the whole result (update inside the window, operand
+outside: O(operand) work).
 """
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ from tfn.batching.rules import BATCH_RULES, batch_size, bdim_at, moveaxis
 from tfn.dialect.core import BUILDERS, create, fail, i64_array, int_array, result_type_like
 from tfn.dialect.types import dtype_of, shape_of
 from tfn.dialect.verifier import SHAPE_RULES
-from tfn.lowering.rules import LOWERINGS, arith, builders, tensor
+from tfn.lowering.rules import LOWERINGS, TARGET, arith, builders, linalg, tensor
 
 
 def _check_start_indices(name: str, operand: ir.Value, start_indices: ir.Value, *more: ir.Value) -> None:
@@ -135,12 +138,53 @@ def _offsets(start_indices: ir.Value, operand_shape, window_shape) -> list[ir.Va
     return offsets
 
 
+def _parallel(out_dims, elem, body) -> ir.Value:
+    """A parallel linalg.generic over `out_dims`; body(indices) reads by tensor.extract.
+
+    The CUDA lowering: the starts are read inside the kernel, since the host cannot read
+    device memory (an extract_slice at offsets read on the host would)."""
+    n = len(out_dims)
+    return builders.generic([], builders.empty(out_dims, elem), [ir.AffineMap.get_identity(n)],
+                            [builders.PARALLEL] * n,
+                            lambda acc: body([linalg.IndexOp(d).result for d in range(n)]))
+
+
+def _lower_dynamic_slice_parallel(operand, start_indices, sizes):
+    src = builders.shape(operand)
+
+    def body(idx):
+        at = [arith.addi(o, i) for o, i in zip(_offsets(start_indices, src, sizes), idx)]
+        return tensor.ExtractOp(operand, at).result
+    return _parallel(sizes, builders.element_type(operand), body)
+
+
+def _lower_dynamic_update_slice_parallel(operand, update, start_indices):
+    """Each element of the result reads the update inside the window, else the operand."""
+    src, window = builders.shape(operand), builders.shape(update)
+    index = ir.IndexType.get()
+
+    def body(idx):
+        inside, at = None, []
+        for o, i, s in zip(_offsets(start_indices, src, window), idx, window):
+            rel = arith.subi(i, o)
+            ok = arith.cmpi(arith.CmpIPredicate.ult, rel, arith.ConstantOp(index, s).result)   # 0 <= rel < s
+            at.append(arith.minui(rel, arith.ConstantOp(index, max(s - 1, 0)).result))
+            inside = ok if inside is None else arith.andi(inside, ok)
+        old = tensor.ExtractOp(operand, idx).result
+        if 0 in window or inside is None:     # nothing to write, or a 0-d update: all of it
+            return old if 0 in window else tensor.ExtractOp(update, []).result
+        return arith.select(inside, tensor.ExtractOp(update, at).result, old)
+    return _parallel(src, builders.element_type(operand), body)
+
+
 def _dynamic(n: int) -> list[int]:
     return [ir.ShapedType.get_dynamic_stride_or_offset()] * n
 
 
 def _lower_dynamic_slice(op, operand, start_indices):
     src, sizes = builders.shape(operand), int_array(op, "slice_sizes")
+    if TARGET.get() == "cuda":
+        return _lower_dynamic_slice_parallel(operand, start_indices, sizes)
     return tensor.ExtractSliceOp(op.result.type, operand, _offsets(start_indices, src, sizes), [], [],
                                  _dynamic(len(src)), sizes, [1] * len(src)).result
 
@@ -198,6 +242,8 @@ def _batch_dynamic_update_slice(op, operands, bdims):
 
 def _lower_dynamic_update_slice(op, operand, update, start_indices):
     src, window = builders.shape(operand), builders.shape(update)
+    if TARGET.get() == "cuda":
+        return _lower_dynamic_update_slice_parallel(operand, update, start_indices)
     return tensor.InsertSliceOp(update, operand, _offsets(start_indices, src, window), [], [],
                                 _dynamic(len(src)), window, [1] * len(src)).result
 
