@@ -283,3 +283,66 @@ def test_on_cuda_the_ops_lower_to_kernels_without_a_gpu():
             module, _ = trace_module(f, args, {}, [ShapeDtype.of(a) for a in args])
             stages = lower_for_cuda(module, "main", "sm_90")   # no host reads of device memory
         assert "gpu.launch_func" in stages["gpu"] and ".target sm_90" in stages["llvm"]
+
+
+# ---------------------------------------------------------------- numpy indexing by traced scalars
+
+INDEXES = {
+    "x[i]": lambda i, j: i,
+    "x[i, :, j]": lambda i, j: (i, slice(None), j),
+    "x[..., j]": lambda i, j: (Ellipsis, j),
+    "x[None, i, 1:, None]": lambda i, j: (None, i, slice(1, None), None),
+    "x[1:, i, ::-1]": lambda i, j: (slice(1, None), i, slice(None, None, -1)),
+}
+SCALARS = [(0, 0), (1, 3), (-1, -4), (2, 4), (-3, -5)]   # the last two out of bounds in some dim
+
+
+def _np_getitem(x, index):
+    try:
+        return x[index]
+    except IndexError:
+        return None
+
+
+@pytest.mark.parametrize("name", sorted(INDEXES))
+def test_getitem_with_traced_scalars_is_a_dynamic_slice(name):
+    x = _array((3, 4, 4), np.float32)
+    f = tfn.jit(lambda x, i, j: x[INDEXES[name](i, j)])
+    assert "tfn.dynamic_slice" in f.lower(x, np.int32(0), np.int32(0)).as_text("tfn")
+    for i, j in SCALARS:
+        out = f(x, np.int32(i), np.int32(j))
+        ref = _np_getitem(x, INDEXES[name](i, j))
+        if ref is None:   # out of bounds: reads 0, as a gather does (numpy raises)
+            assert not out.any()
+        else:
+            np.testing.assert_array_equal(out, ref)
+
+
+@pytest.mark.parametrize("kind", ["set", "add", "max"])
+@pytest.mark.parametrize("name", ["x[i]", "x[i, :, j]", "x[..., j]"])
+def test_at_update_with_traced_scalars_is_a_dynamic_update_slice(kind, name):
+    x = _array((3, 4, 4), np.float32)
+    f = tfn.jit(lambda x, i, j, v: getattr(x.at[INDEXES[name](i, j)], kind)(v))
+    assert "tfn.dynamic_update_slice" in f.lower(x, np.int32(0), np.int32(0), np.float32(2)).as_text("tfn")
+    for i, j in SCALARS:
+        ref = x.copy()
+        index = INDEXES[name](i, j)
+        if _np_getitem(x, index) is not None:   # out of bounds: the update is dropped
+            ref[index] = {"set": 2.0, "add": ref[index] + 2.0, "max": np.maximum(ref[index], 2.0)}[kind]
+        np.testing.assert_array_equal(f(x, np.int32(i), np.int32(j), np.float32(2)), ref)
+
+
+def test_gradient_and_vmap_through_traced_scalar_indexing():
+    x = _array((4, 3), np.float64)
+    g = tfn.grad(lambda x, i: tnp.sum(x[i] ** 2) + tnp.sum(x.at[i].set(1.0)))(x, np.int32(2))
+    ref = np.ones_like(x)
+    ref[2] = 2 * x[2]
+    np.testing.assert_allclose(g, ref, rtol=1e-14)
+    idx = np.array([3, 0, -1, 7], np.int32)
+    out = tfn.vmap(lambda i: tnp.asarray(x)[i], in_dims=0)(idx)
+    np.testing.assert_array_equal(out, [x[3], x[0], x[-1], np.zeros(3)])
+    out = tfn.vmap(lambda x, i: x.at[i].add(1.0))(np.stack([x] * 4), idx)
+    ref = np.stack([x] * 4)
+    for b, i in enumerate(idx[:3]):
+        ref[b, i] += 1.0
+    np.testing.assert_array_equal(out, ref)
