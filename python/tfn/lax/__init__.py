@@ -1,5 +1,7 @@
 """`tfn.lax`: convolution, window reductions, scans (`cumsum cumprod cummax cummin`, with
-`reverse`), `sort` and `top_k`, with JAX's names and argument conventions.
+`reverse`), `sort` and `top_k`, windows at run-time starts (`dynamic_slice`,
+`dynamic_update_slice` and their `_in_dim` / `_index_in_dim` forms, `lax/dynamic_slicing.py`),
+with JAX's names and argument conventions.
 
 The scans are the Hillis-Steele composite of `tfn.numpy.cumsum` (`numpy/_scans.py`), `sort`
 and `top_k` the bitonic network of `tfn.numpy.sort` (`numpy/_sorting.py`; `top_k` sorts
