@@ -139,6 +139,8 @@ def _samples(x, key):
         "tfn.random_bits": ops.random_bits(key, (3,)),
         "tfn.gather": ops.gather(x, ops.reshape(key, (2, 1))),
         "tfn.scatter": ops.scatter(x, ops.reshape(key, (2, 1)), x, "max"),
+        "tfn.dynamic_slice": ops.dynamic_slice(x, key, [1, 2]),
+        "tfn.dynamic_update_slice": ops.dynamic_update_slice(x, square, key),
         "tfn.cholesky": ops.cholesky(square),
         "tfn.triangular_solve": ops.triangular_solve(square, x, True, False, False),
         "tfn.lu": ops.lu(square, "factors"),

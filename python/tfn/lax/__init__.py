@@ -1,5 +1,7 @@
 """`tfn.lax`: convolution, window reductions, scans (`cumsum cumprod cummax cummin`, with
-`reverse`), `sort` and `top_k`, with JAX's names and argument conventions.
+`reverse`), `sort` and `top_k`, windows at run-time starts (`dynamic_slice`,
+`dynamic_update_slice` and their `_in_dim` / `_index_in_dim` forms, `lax/dynamic_slicing.py`),
+with JAX's names and argument conventions.
 
 The scans are the Hillis-Steele composite of `tfn.numpy.cumsum` (`numpy/_scans.py`), `sort`
 and `top_k` the bitonic network of `tfn.numpy.sort` (`numpy/_sorting.py`; `top_k` sorts
@@ -38,9 +40,11 @@ from tfn.numpy._scans import scan
 from tfn.numpy._sorting import sort_permutation
 
 from tfn.lax import linalg  # noqa: E402 - tfn.lax.linalg
+from tfn.lax.dynamic_slicing import *  # noqa: E402,F401,F403 - dynamic_slice and friends
+from tfn.lax.dynamic_slicing import __all__ as _dynamic_slicing_names
 
 __all__ = ["conv_general_dilated", "conv", "conv_dimension_numbers", "padtype_to_pads", "reduce_window",
-           "cumsum", "cumprod", "cummax", "cummin", "sort", "top_k"]
+           "cumsum", "cumprod", "cummax", "cummin", "sort", "top_k", *_dynamic_slicing_names]
 
 
 def padtype_to_pads(in_shape: Sequence[int], window_shape: Sequence[int], window_strides: Sequence[int],
