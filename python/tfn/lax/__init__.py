@@ -40,10 +40,13 @@ from tfn.numpy._sorting import sort_permutation
 
 from tfn.lax import linalg  # noqa: E402 - tfn.lax.linalg
 from tfn.lax.control_flow import cond, fori_loop, scan, switch, while_loop  # noqa: E402
+from tfn.lax.custom_derivatives import custom_jvp, custom_vjp  # noqa: E402
+from tfn.lax.checkpoint import checkpoint, checkpoint_policies, remat  # noqa: E402
 
 __all__ = ["conv_general_dilated", "conv", "conv_dimension_numbers", "padtype_to_pads", "reduce_window",
            "cumsum", "cumprod", "cummax", "cummin", "sort", "top_k",
-           "cond", "switch", "while_loop", "fori_loop", "scan"]
+           "cond", "switch", "while_loop", "fori_loop", "scan", "custom_jvp", "custom_vjp", "checkpoint", "remat",
+           "checkpoint_policies"]
 
 
 def padtype_to_pads(in_shape: Sequence[int], window_shape: Sequence[int], window_strides: Sequence[int],
