@@ -35,6 +35,9 @@ from tfn.ops.convolution import *  # noqa: F401,F403
 from tfn.ops.random_bits import *  # noqa: F401,F403
 from tfn.ops.gather_scatter import *  # noqa: F401,F403
 from tfn.ops.linalg import *  # noqa: F401,F403
+from tfn.ops.control_flow import CONTROL_FLOW_OPS, scan, switch, while_loop  # noqa: F401
+from tfn.ops.custom_derivatives import (CUSTOM_DERIVATIVE_OPS, checkpoint, custom_jvp, custom_vjp,  # noqa: F401
+                                        linear_call)
 
 OTHER_OPS = ("constant", "iota", "compare", "select", "convert", "dot_general")
 RANDOM_OPS = ("random_bits",)
