@@ -241,7 +241,7 @@ class custom_jvp(_Custom):
             tangent_out = self._like("the JVP rule's tangent output", out[1], "the function's output",
                                      fun.out_tree, _strong(fun.out_avals))
             return primal_out + tangent_out
-        return define(symbol_name("custom_jvp_rule", self.jvp), avals + _strong(avals), rule)
+        return define(symbol_name("custom_jvp_rule", self.jvp), avals + avals, rule)
 
 
 # ---------------------------------------------------------------- custom_vjp

@@ -21,6 +21,7 @@ from mlir import ir
 from mlir.dialects import func
 
 from tfn import ops
+from tfn.dialect.functions import module_of
 from tfn.dialect.types import input_array, tensor_type
 from tfn.frontend import pytree
 from tfn.frontend.source import user_line, user_location
@@ -34,20 +35,18 @@ class _ModuleView:
 
     @property
     def body(self) -> ir.Block:
-        op = current_scope().func_op.operation
-        while op.name != "builtin.module":
-            op = op.parent
-        return op.regions[0].blocks[0]
+        return module_of(current_scope().func_op.operation).regions[0].blocks[0]
 
 
 def symbol_name(prefix: str, f) -> str:
-    """A readable symbol for a body: `prefix` and the Python function's name, `_` elsewhere.
+    """A readable symbol for a body: `prefix` and the Python function's name, with `_` for
+    anything but letters, digits and `_`.
 
-        >>> symbol_name("while_body", lambda c: c)
-        'while_body__lambda_'
+        >>> symbol_name("switch_branch 0", lambda c: c)
+        'switch_branch_0__lambda_'
     """
-    name = getattr(f, "__name__", type(f).__name__)
-    return prefix + "_" + "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+    name = prefix + "_" + getattr(f, "__name__", type(f).__name__)
+    return "".join(c if c.isalnum() or c == "_" else "_" for c in name)
 
 
 def fn_name(f) -> str:
@@ -56,8 +55,17 @@ def fn_name(f) -> str:
 
 def define(name: str, avals: Sequence[ShapeDtype], fn: Callable) -> TracedFunction:
     """Traces `fn(*leaves)` (one tracer per aval; it returns a pytree of arrays) into a private
-    function next to the one being traced."""
-    return trace(fn, tuple(avals), {}, _ModuleView(), name, leaf_avals=list(avals), private=True)
+    function next to the one being traced. A Python number it returns is a weakly typed
+    result (`TracedFunction.out_avals`), as the number itself would be."""
+    def weak_numbers(*leaves):
+        return pytree.tree_map(_weak_if_number, fn(*leaves))
+    return trace(weak_numbers, tuple(avals), {}, _ModuleView(), name, leaf_avals=list(avals), private=True)
+
+
+def _weak_if_number(x):
+    if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
+        return wrap(operand_value(x, ShapeDtype.of(x)), True)
+    return x
 
 
 def call(traced: TracedFunction, values: Sequence, captures: Sequence | None = None) -> list[Tracer]:
