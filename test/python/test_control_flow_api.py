@@ -532,3 +532,22 @@ def test_eager_calls_compile_or_call_directly():
     f.defjvp(lambda p, t: (p[0] * 2, t[0] * 2))
     np.testing.assert_array_equal(f(x3), x3 * 2)  # outside a trace: f itself
     np.testing.assert_array_equal(tfn.checkpoint(lambda x: x + 1)(x3), x3 + 1)
+
+
+OFFSET = 1.0
+
+
+def test_eager_bodies_key_by_what_they_read_not_by_identity():
+    global OFFSET
+    from tfn.api.caching import compile_count
+
+    def branch(u):
+        return u + OFFSET
+    OFFSET = 1.0
+    assert float(tfn.lax.cond(np.bool_(True), branch, branch, F32(0))) == 1.0
+    OFFSET = 5.0  # the same function object reads another value: not the old program
+    assert float(tfn.lax.cond(np.bool_(True), branch, branch, F32(0))) == 5.0
+    before = compile_count()
+    for k in range(3):  # a new lambda per call, alike: one program
+        tfn.lax.cond(np.bool_(True), lambda u: u + 1, lambda u: u, F32(k))
+    assert compile_count() - before <= 1
