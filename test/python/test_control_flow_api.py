@@ -7,6 +7,7 @@ The rules of the ops themselves (JVP, transpose, batching against JAX) are teste
 from __future__ import annotations
 
 import collections
+import functools
 import re
 
 import numpy as np
@@ -212,28 +213,27 @@ def test_custom_jvp_ir():
     assert not op_lines(text.split("custom_jvp_rule_f_jvp(")[1], "custom_jvp")  # f inside its rule is plain
 
 
-def test_custom_jvp_closure_becomes_an_operand_and_nondiff_args_stay_python():
-    @tfn.custom_jvp
+def test_custom_jvp_nondiff_args_stay_python_and_closures_become_operands():
+    @functools.partial(tfn.custom_jvp, nondiff_argnums=(0,))
     def f(how, x):
         return getattr(tnp, how)(x)
-    f.nondiff_argnums = (0,)
-    f.defjvp(lambda how, p, t: (f(how, *p), t[0] * 2))
 
-    def g(x, y):
-        return tfn.custom_jvp(lambda u: u * y, nondiff_argnums=()) if False else f("sin", x) * y
-    text = traced_ir(g, x3, x3)
-    assert op_lines(text, "custom_jvp")
-
-    h = tfn.custom_jvp(lambda u: u * w_outer)
-    h.defjvp(lambda p, t: (h(*p), t[0]))
+    @f.defjvp
+    def f_jvp(how, primals, tangents):
+        (x,), (t,) = primals, tangents
+        return f(how, x), t * 2
+    text = traced_ir(lambda x: f("sin", x), x3)
+    assert function_type_of(text, "custom_jvp") == "(tensor<3xf32>) -> tensor<3xf32>"
+    assert '"tfn.sin"' in text
 
     def k(x, w):
-        global w_outer
-        w_outer = w
+        h = tfn.custom_jvp(lambda u: u * w)
+        h.defjvp(lambda p, t: (h(*p), t[0] * w))
         return h(x)
     text = traced_ir(k, x3, x3)
     [line] = op_lines(text, "custom_jvp")
-    # f: (x, captured w) -> y; rule: (x, w, tx, tw) -> (y, ty)
+    # f: (x, captured w) -> y; rule: (x, w, tangent of x, of w) -> (y, tangent of y)
+    assert function_type_of(text, "custom_jvp") == "(tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>"
     assert "(tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> (tensor<3xf32>, tensor<3xf32>)" in line
 
 
@@ -490,6 +490,19 @@ def test_gradients_through_loops_and_branches():
     assert float(grad_cond(np.float64(3.0))) == 6.0 and float(grad_cond(np.float64(-3.0))) == -1.0
 
 
+def test_batched_and_jacobian_values():
+    f = tfn.vmap(lambda x: tfn.lax.cond(x > 0, lambda u: u * 2, lambda u: -u, x))
+    np.testing.assert_array_equal(f(np.array([-1.0, 2.0, 3.0])), [1.0, 4.0, 6.0])
+    g = tfn.vmap(lambda x: tfn.lax.while_loop(lambda c: c < 10, lambda c: c * 2, x))  # lanes finish apart
+    np.testing.assert_array_equal(g(np.array([1.0, 3.0, 20.0])), [16.0, 12.0, 20.0])
+    h = tfn.vmap(lambda x: tfn.lax.scan(lambda c, y: (c + y, c), 0.0, x)[1])
+    np.testing.assert_array_equal(h(np.arange(6.0).reshape(2, 3)), [[0, 0, 1], [0, 3, 7]])
+    x = np.array([0.5, 1.0])
+    jac = tfn.jacrev(lambda x: tfn.lax.fori_loop(0, 2, lambda i, c: tnp.sin(c) * x, x))(x)
+    c1 = np.sin(x) * x
+    np.testing.assert_allclose(np.diag(jac), np.cos(c1) * (np.cos(x) * x + np.sin(x)) * x + np.sin(c1))
+
+
 @pytest.mark.xfail(strict=True, reason="reverse mode of a loop whose initial carry is a constant loses the "
                                        "derivative through its consts (forward mode is right)")
 def test_gradient_through_a_loop_started_from_a_constant():
@@ -518,6 +531,21 @@ def test_custom_derivative_values():
                          lambda res, g: (None, None, tnp.clip(g, res[0], res[1])))
     grad = tfn.grad(lambda x: 5.0 * clip_gradient(-1.0, 1.0, x))
     assert float(grad(np.float64(2.0))) == 1.0
+
+    @functools.partial(tfn.custom_vjp, nondiff_argnums=(1,))
+    def scaled(x, how, w):
+        return getattr(tnp, how)(x) * w
+
+    def scaled_fwd(x, how, w):
+        return scaled(x, how, w), (x, w)
+
+    def scaled_bwd(how, res, g):
+        x, w = res
+        return g * w * 10.0, g * getattr(tnp, how)(x) + w0  # w0: a closure, passed as a residual
+    scaled.defvjp(scaled_fwd, scaled_bwd)
+    w0 = np.float64(0.25)
+    gx, gw = tfn.grad(lambda x, w: scaled(x, "sin", w) * 1.0, argnums=(0, 1))(np.float64(0.5), np.float64(3.0))
+    assert (float(gx), float(gw)) == pytest.approx((30.0, np.sin(0.5) + 0.25))
 
     remat = tfn.checkpoint(lambda x: tnp.sin(tnp.sin(x)))
     assert float(tfn.grad(remat)(np.float64(0.3))) == pytest.approx(np.cos(np.sin(0.3)) * np.cos(0.3))
