@@ -418,6 +418,28 @@ irdl.dialect @tfn {
     irdl.operands(operand: %in0, indices: %in1, updates: %in2)
     irdl.results(result: %out0)
   }
+  // ---- dynamic_slice and dynamic_update_slice (python/tfn/ops/dynamic_slicing.py): a window of
+  // static size at start indices known at run time, one 1-d integer tensor of rank entries
+  // (IRDL variadics are homogeneous), clamped to [0, dim - size] so that the window fits.
+  // dynamic_slice: the window of shape slice_sizes at the start indices.
+  irdl.operation @dynamic_slice {
+    %in0 = irdl.base "!builtin.tensor"
+    %in1 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    %attr0 = irdl.base "#builtin.dense_array"
+    irdl.attributes {"slice_sizes" = %attr0}
+    irdl.operands(operand: %in0, start_indices: %in1)
+    irdl.results(result: %out0)
+  }
+  // dynamic_update_slice: the operand with the window at the start indices replaced by update.
+  irdl.operation @dynamic_update_slice {
+    %in0 = irdl.base "!builtin.tensor"
+    %in1 = irdl.base "!builtin.tensor"
+    %in2 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0, update: %in1, start_indices: %in2)
+    irdl.results(result: %out0)
+  }
 
   // ---- dense linear algebra (python/tfn/ops/linalg.py): matrices in the two trailing dims,
   // batched over the leading ones (B... x n x n), f32/f64.

@@ -1,6 +1,9 @@
 """`tfn.lax`: convolution, window reductions, scans (`cumsum cumprod cummax cummin`, with
-`reverse`), `sort` and `top_k`, structured control flow (`cond`, `switch`, `while_loop`,
-`fori_loop`, `scan`: `control_flow.py`), with JAX's names and argument conventions.
+`reverse`), `sort` and `top_k`, windows at run-time starts (`dynamic_slice`,
+`dynamic_update_slice` and their `_in_dim` / `_index_in_dim` forms, `lax/dynamic_slicing.py`),
+structured control flow (`cond`, `switch`, `while_loop`, `fori_loop`, `scan`:
+`control_flow.py`), custom derivatives (`custom_jvp`, `custom_vjp`) and `checkpoint`, with JAX's
+names and argument conventions.
 
 The scans are the Hillis-Steele composite of `tfn.numpy.cumsum` (`numpy/_scans.py`), `sort`
 and `top_k` the bitonic network of `tfn.numpy.sort` (`numpy/_sorting.py`; `top_k` sorts
@@ -42,9 +45,11 @@ from tfn.lax import linalg  # noqa: E402 - tfn.lax.linalg
 from tfn.lax.control_flow import cond, fori_loop, scan, switch, while_loop  # noqa: E402
 from tfn.lax.custom_derivatives import custom_jvp, custom_vjp  # noqa: E402
 from tfn.lax.checkpoint import checkpoint, checkpoint_policies, remat  # noqa: E402
+from tfn.lax.dynamic_slicing import *  # noqa: E402,F401,F403 - dynamic_slice and friends
+from tfn.lax.dynamic_slicing import __all__ as _dynamic_slicing_names
 
 __all__ = ["conv_general_dilated", "conv", "conv_dimension_numbers", "padtype_to_pads", "reduce_window",
-           "cumsum", "cumprod", "cummax", "cummin", "sort", "top_k",
+           "cumsum", "cumprod", "cummax", "cummin", "sort", "top_k", *_dynamic_slicing_names,
            "cond", "switch", "while_loop", "fori_loop", "scan", "custom_jvp", "custom_vjp", "checkpoint", "remat",
            "checkpoint_policies"]
 

@@ -377,13 +377,11 @@ def _transpose_while(call, cts, operands, linear):
     def record_body(*a):
         cs, (trips_, stride_, i), rest = list(a[:ncs]), a[ncs:ncs + 3], list(a[ncs + 3:])
         carry, bufs = rest[:len(carry_t)], rest[len(carry_t):]
-        slot = ops.reshape(ops.div(i, stride_), [1, 1])
+        # Off the stride the slot is `slots`, out of range: scatter drops such an update.
         due = ops.compare("eq", _rem(i, stride_), scalar(0))
-        new_bufs = []
-        for c, buf in zip(carry, bufs):
-            old = ops.gather(buf, slot)
-            row = ops.select(ops.broadcast_in_dim(due, shape_of(old), []), ops.reshape(c, shape_of(old)), old)
-            new_bufs.append(ops.scatter(buf, slot, row, "set"))
+        slot = ops.reshape(ops.select(due, ops.div(i, stride_), scalar(slots)), [1, 1])
+        new_bufs = [ops.scatter(buf, slot, ops.reshape(c, [1] + list(shape_of(c))), "set")
+                    for c, buf in zip(carry, bufs)]
         return [trips_, stride_, ops.add(i, scalar(1))] + call_fn(step, cs + carry) + new_bufs
     rec_types = consts_t + [i32, i32, i32] + carry_t + buffers_t
     recorder = while_loop(ref(adapter(body[0] + "_record_cond", rec_types, record_cond)),
@@ -480,13 +478,19 @@ def _in_place(values: Sequence[ir.Value], carried: Sequence[ir.Value]) -> list[i
     return [bufferization.MaterializeInDestinationOp(v.type, v, c).result for v, c in zip(values, carried)]
 
 
+def _own_copies(values: Sequence[ir.Value]) -> list[ir.Value]:
+    """A fresh copy of each loop init: carries updated in place must not share a buffer
+    (CSE merges equal constants, e.g. two zero-filled checkpoint buffers)."""
+    return [bufferization.AllocTensorOp(v.type, [], copy=v).result for v in values]
+
+
 def _lower_while(call, callee, args):
     cond, body = (F.referenced_name(v) for v in callee.operands)
     ctype, btype = (ir.FunctionType(v.type) for v in callee.operands)
     nc = int_attr(callee, "num_consts")
     consts, inits = list(args[:nc]), list(args[nc:])
     types = [v.type for v in inits]
-    loop = scf.WhileOp(types, inits)
+    loop = scf.WhileOp(types, _own_copies(inits))
     before = loop.before.blocks.append(*types)
     after = loop.after.blocks.append(*types)
     with ir.InsertionPoint(before):
@@ -638,7 +642,7 @@ def _lower_scan(call, callee, args):
     from tfn.lowering.builders import empty
     ys_init = [empty(list(ir.RankedTensorType(t).shape), ir.RankedTensorType(t).element_type) for t in ys_types]
     loop = scf.ForOp(arith.constant(index, 0), arith.constant(index, length), arith.constant(index, 1),
-                     carry + ys_init)
+                     _own_copies(carry) + ys_init)
     with ir.InsertionPoint(loop.body):
         i = loop.induction_variable
         at = arith.subi(arith.constant(index, length - 1), i) if reverse else i
