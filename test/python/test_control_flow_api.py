@@ -551,6 +551,29 @@ def test_custom_derivative_values():
     assert float(tfn.grad(remat)(np.float64(0.3))) == pytest.approx(np.cos(np.sin(0.3)) * np.cos(0.3))
 
 
+def test_custom_rules_compose_with_vmap_and_forward_mode():
+    @tfn.custom_jvp
+    def f(x):
+        return tnp.sin(x)
+
+    @f.defjvp
+    def f_jvp(primals, tangents):
+        return f(primals[0]), 2.0 * tangents[0]  # not sin's derivative: the rule must be the one used
+    x = np.array([0.1, 0.2])
+    np.testing.assert_array_equal(tfn.vmap(tfn.grad(f))(x), [2.0, 2.0])
+    np.testing.assert_array_equal(tfn.jacfwd(f)(x), 2.0 * np.eye(2))
+
+    g = tfn.custom_vjp(tnp.sin)
+    g.defvjp(lambda x: (g(x), x), lambda res, ct: (ct * 3.0,))
+    np.testing.assert_array_equal(tfn.vmap(tfn.grad(g))(x), [3.0, 3.0])
+    with pytest.raises(NotImplementedError, match="no forward-mode derivative"):
+        tfn.jvp(g, (x,), (x,))
+
+    h = tfn.checkpoint(lambda x: tnp.sin(x) * x)
+    np.testing.assert_allclose(tfn.vmap(tfn.grad(h))(x), np.cos(x) * x + np.sin(x))
+    np.testing.assert_allclose(np.diag(tfn.hessian(lambda x: tnp.sum(h(x)))(x)), 2 * np.cos(x) - x * np.sin(x))
+
+
 def test_eager_calls_compile_or_call_directly():
     assert float(tfn.lax.cond(np.bool_(False), lambda u: u, lambda u: u * 3, np.float32(2))) == 6.0
     carry, ys = tfn.lax.scan(lambda c, x: (c + x, c), np.float32(0), np.arange(3, dtype=F32))
