@@ -402,7 +402,9 @@ def switch(index, branches: Sequence[Callable], *operands):
     if len(branches) == 1:  # nothing to choose (the index is still checked, as in JAX)
         return branches[0](*operands)
     n = len(branches)
-    if aval.dtype != np.int32:  # clamped before it narrows to int32, so that a huge int64 does not wrap
+    if _static_int(index):  # known while tracing: clamped here
+        index = min(max(int(index), 0), n - 1)
+    elif aval.dtype != np.int32:  # clamped before it narrows to int32, so that a huge int64 does not wrap
         index = tnp.clip(index, 0, n - 1)
     value = operand_value(index, _INDEX)
     return _switch(construct, value, branches, operands, [f"branch {k}" for k in range(n)])
