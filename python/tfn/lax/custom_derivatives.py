@@ -14,6 +14,7 @@ their derivative through it is zero (pass them as arguments to differentiate the
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import threading
@@ -49,10 +50,6 @@ class _Custom:
     """What custom_jvp and custom_vjp share: the wrapped function, its static arguments, and
     the split of a call into static arguments and traced leaves."""
     kind = "custom"
-
-    def _rules_traced(self):
-        """A context in which calls of this function inside its rules are plain calls."""
-        return _RulesOf(self)
 
     def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = ()):
         functools.update_wrapper(self, fun)
@@ -136,17 +133,17 @@ class _Custom:
         return out
 
 
-class _RulesOf:
-    def __init__(self, custom: _Custom):
-        self.key = id(custom)
-
-    def __enter__(self):
-        self.added = self.key not in _IN_RULES.active
-        _IN_RULES.active.add(self.key)
-
-    def __exit__(self, *_):
-        if self.added:
-            _IN_RULES.active.discard(self.key)
+@contextlib.contextmanager
+def _tracing_rules_of(custom: "_Custom"):
+    """While the rules of `custom` are traced, a call of `custom` is a plain call of its function."""
+    key = id(custom)
+    added = key not in _IN_RULES.active
+    _IN_RULES.active.add(key)
+    try:
+        yield
+    finally:
+        if added:
+            _IN_RULES.active.discard(key)
 
 
 def _zeros(a: ShapeDtype) -> Tracer:
@@ -210,7 +207,7 @@ class custom_jvp(_Custom):
             return self.fun(*args)
         static, primals, leaves, avals = self._split(args)
         fun = self._trace_fun(static, primals, avals)
-        with self._rules_traced():
+        with _tracing_rules_of(self):
             rule = self._trace_rule(static, primals, avals, fun)
         consts = union_of_captures(fun, rule)
         const_avals = [aval_of_capture(c) for c in consts]
@@ -287,7 +284,7 @@ class custom_vjp(_Custom):
             return self.fun(*args)
         static, primals, leaves, avals = self._split(args)
         fun = self._trace_fun(static, primals, avals)
-        with self._rules_traced():
+        with _tracing_rules_of(self):
             fwd, res_tree = self._trace_fwd(static, primals, avals, fun)
             res_avals = fwd.out_avals[len(fun.out_avals):]
             bwd = self._trace_bwd(static, primals, avals, fun, res_tree, res_avals)
