@@ -413,15 +413,34 @@ def test_custom_derivative_errors():
         tfn.checkpoint(tnp.sin, policy=lambda *a: True)
 
 
-def test_python_control_flow_on_a_tracer_names_the_constructs():
-    def f(x):
+def test_python_control_flow_on_a_tracer_names_the_construct():
+    def branch(x):
         if x.sum() > 0:
             return x
         return -x
-    with pytest.raises(tfn.TraceError, match=r"truth value of a traced array .* \(an `if`, `while`, `and`, `or`, "
-                                             r"`not` or `bool\(\)` on a traced value\).* tfn.lax.cond or "
-                                             r"tfn.lax.switch .* tfn.lax.while_loop .* tfn.numpy.where"):
-        tfn.jit(f)(x3)
+
+    def loop(x):
+        while x < 3:
+            x = x + 1
+        return x
+
+    def logic(x):
+        return x and -x
+
+    def negation(x):
+        return not x
+
+    def conversion(x):
+        return bool(x)
+    advice = r"Use tfn.lax.cond or tfn.lax.switch .* tfn.lax.while_loop .* tfn.numpy.where to select elementwise"
+    for fn, construct in ((branch, r"an `if` on a traced value \(`if x.sum\(\) > 0:`\)"),
+                          (loop, r"a `while` on a traced value \(`while x < 3:`\)"),
+                          (logic, "`and` on a traced value"), (negation, "`not` on a traced value"),
+                          (conversion, r"`bool\(\)` on a traced value")):
+        construct += "" if "(`" in construct else r" \(`[^`]*`\)"
+        with pytest.raises(tfn.TraceError, match=r"truth value of a traced array .* Python control flow cannot "
+                                                 r"depend on it: " + construct + ". " + advice):
+            tfn.jit(fn)(np.float32(1))
     with pytest.raises(tfn.TraceError, match="float\\(\\), int\\(\\)"):
         tfn.jit(lambda x: float(x))(np.float32(1))
 
