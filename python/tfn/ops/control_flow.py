@@ -70,6 +70,13 @@ def _rem(i: ir.Value, d: ir.Value) -> ir.Value:
     return ops.sub(i, ops.mul(ops.div(i, d), d))
 
 
+def _row_start(row: ir.Value, like: ir.Value, skip: int = 0) -> ir.Value:
+    """Start indices (row, 0, ...) of a window of `like`'s rank (minus `skip`) plus one."""
+    rank = len(shape_of(like)) + 1 - skip
+    return ops.concatenate(ops.reshape(row, [1]), ops.full([rank - 1], 0, np.int32), 0) if rank > 1 \
+        else ops.reshape(row, [1])
+
+
 def _i32_scalar() -> ir.Type:
     return ir.RankedTensorType.get([], ir.IntegerType.get_signless(32))
 
@@ -304,6 +311,21 @@ def _fixed_point_batched(body: Fn, consts_batched: Sequence[bool], carry_batched
         carry = new
 
 
+def _linear_positions(body: Fn, linear: Sequence[bool], n_consts: int, n_carry: int) -> list[int]:
+    """The operands of a loop call that are linear: those given (after the callee), and the
+    carries the body makes depend on them: a tangent carry whose start is a zero constant
+    is linear all the same (a fixed point over the body's data flow)."""
+    lin = list(linear)
+    while True:
+        out = depends_on(body, lin)
+        grown = list(lin)
+        for k in range(n_carry):
+            grown[n_consts + k] = lin[n_consts + k] or out[k]
+        if grown == lin:
+            return [i for i, m in enumerate(lin) if m]
+        lin = grown
+
+
 # ---------------------------------------------------------------- while_loop
 
 def _while_parts(call):
@@ -340,8 +362,8 @@ def _transpose_while(call, cts, operands, linear):
     nc = int_attr(loop, "num_consts")
     args = operands[1:]
     n = len(args)
-    lin = [i for i in range(n) if linear[1 + i]]
-    nl = [i for i in range(n) if not linear[1 + i]]
+    lin = _linear_positions(body, linear[1:], nc, n - nc)
+    nl = [i for i in range(n) if i not in lin]
     nl_consts, nl_carry = [i for i in nl if i < nc], [i for i in nl if i >= nc]
     lin_consts, lin_carry = [i for i in lin if i < nc], [i for i in lin if i >= nc]
     inputs = list(body[1].inputs)
@@ -369,7 +391,7 @@ def _transpose_while(call, cts, operands, linear):
     stride = ops.max(ops.div(ops.add(trips, scalar(slots - 1)), scalar(slots)), scalar(1))
 
     # 2. checkpoints: carry i into slot i // stride when i % stride == 0
-    buffers_t = [_stacked(t, slots) for t in carry_t]
+    buffers_t = [_stacked(t, slots + 1) for t in carry_t]
 
     def record_cond(*a):
         return [ops.compare("lt", a[ncs + 2], a[ncs])]   # i < trips
@@ -377,10 +399,10 @@ def _transpose_while(call, cts, operands, linear):
     def record_body(*a):
         cs, (trips_, stride_, i), rest = list(a[:ncs]), a[ncs:ncs + 3], list(a[ncs + 3:])
         carry, bufs = rest[:len(carry_t)], rest[len(carry_t):]
-        # Off the stride the slot is `slots`, out of range: scatter drops such an update.
-        due = ops.compare("eq", _rem(i, stride_), scalar(0))
-        slot = ops.reshape(ops.select(due, ops.div(i, stride_), scalar(slots)), [1, 1])
-        new_bufs = [ops.scatter(buf, slot, ops.reshape(c, [1] + list(shape_of(c))), "set")
+        # Carry i goes to slot ceil(i / stride): its checkpoint when i is on the stride, else the
+        # next slot, which the next checkpoint overwrites (or the spare slot after the last one).
+        slot = ops.div(ops.add(i, ops.sub(stride_, scalar(1))), stride_)
+        new_bufs = [ops.dynamic_update_slice(buf, ops.reshape(c, [1] + list(shape_of(c))), _row_start(slot, c))
                     for c, buf in zip(carry, bufs)]
         return [trips_, stride_, ops.add(i, scalar(1))] + call_fn(step, cs + carry) + new_bufs
     rec_types = consts_t + [i32, i32, i32] + carry_t + buffers_t
@@ -391,8 +413,9 @@ def _transpose_while(call, cts, operands, linear):
 
     # 3. carry i: checkpoint i // stride, stepped i % stride times
     def replay(cs, bufs, i, stride_):
-        slot = ops.reshape(ops.div(i, stride_), [1, 1])
-        start = [ops.reshape(ops.gather(b, slot), shape_of(b)[1:]) for b in bufs]
+        slot = ops.div(i, stride_)
+        start = [ops.reshape(ops.dynamic_slice(b, _row_start(slot, b, 1), [1] + list(shape_of(b)[1:])),
+                             shape_of(b)[1:]) for b in bufs]
         steps = _rem(i, stride_)
         stepper = while_loop(
             ref(adapter(body[0] + "_replay_cond", consts_t + [i32, i32] + carry_t,
@@ -548,8 +571,8 @@ def _transpose_scan(call, cts, operands, linear):
     n = len(args)
     inputs = list(body[1].inputs)
     results = list(body[1].results)
-    lin = [i for i in range(n) if linear[1 + i]]
-    nl = [i for i in range(n) if not linear[1 + i]]
+    lin = _linear_positions(body, linear[1:], nc, nk)
+    nl = [i for i in range(n) if i not in lin]
     nl_consts = [i for i in nl if i < nc]
     nl_carry = [i for i in nl if nc <= i < nc + nk]
     nl_xs = [i for i in nl if i >= nc + nk]

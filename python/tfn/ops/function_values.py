@@ -160,21 +160,54 @@ def vmap_value(fn: ir.Value, in_dims: Sequence[int | None], out_dims: Sequence[i
 
 def depends_on(fn: Fn, inputs: Sequence[bool], always: Callable[[ir.Operation], bool] = lambda op: False
                ) -> list[bool]:
-    """Which results of fn depend on the inputs marked True (a conservative data-flow walk:
-    a result of an op depends on all of its operands; `always(op)` marks ops whose results
-    count as dependent regardless, e.g. random ops under vmap with randomness='different',
-    and so the results of calls of functions that hold such an op)."""
+    """Which results of fn depend on the inputs marked True: a data-flow walk, through the
+    functions fn calls and the jvp functions it calls (whose primal results depend only on
+    the primal inputs); any other op's results depend on all of its operands. `always(op)`
+    marks ops whose results count as dependent regardless (random ops under
+    vmap(randomness='different')), and so the calls of functions that hold one."""
     table = ir.SymbolTable(module_here())
-    block = table[fn[0]].regions[0].blocks[0]
+    return _depends(table, fn[0], list(inputs), always)
+
+
+def _depends(table, name: str, inputs: list[bool], always) -> list[bool]:
+    block = table[name].regions[0].blocks[0]
     marked = {a for a, m in zip(block.arguments, inputs) if m}
     for op in block.operations:
         op = op.operation
         if op.name == "func.return":
             return [v in marked for v in op.operands]
-        if any(v in marked for v in op.operands) or always(op) or (
-                op.name in ("func.call", "func.call_indirect") and _reaches(op, always, table, set())):
+        marks = [v in marked for v in op.operands]
+        if always(op):
+            marked.update(op.results)
+            continue
+        through = _through_call(table, op, marks, always)
+        if through is not None:
+            marked.update(r for r, m in zip(op.results, through) if m)
+        elif any(marks) or (op.name in ("func.call", "func.call_indirect") and _reaches(op, always, table, set())):
             marked.update(op.results)
     raise AssertionError("function without return")
+
+
+def _through_call(table, op: ir.Operation, marks: list[bool], always) -> list[bool] | None:
+    """Result marks of a call whose callee is known (a func.call, a call of a func.constant or
+    of a jvp of one), else None."""
+    if op.name == "func.call":
+        return _depends(table, ir.FlatSymbolRefAttr(op.attributes["callee"]).value, marks, always)
+    if op.name != "func.call_indirect":
+        return None
+    callee = F.callee_op(op)
+    if callee is None:
+        return None
+    if callee.name == "func.constant":
+        return _depends(table, ir.FlatSymbolRefAttr(callee.attributes["value"]).value, marks[1:], always)
+    inner = callee.operands[0].owner if callee.name == "tfn.jvp" and len(callee.operands) == 1 else None
+    if inner is None or isinstance(inner, ir.Block) or inner.operation.name != "func.constant":
+        return None
+    name = ir.FlatSymbolRefAttr(inner.operation.attributes["value"]).value
+    n = len(ir.FunctionType(callee.operands[0].type).inputs)
+    primal = _depends(table, name, marks[1:1 + n], always)
+    n_tangents = len(op.results) - len(primal)
+    return primal + [any(marks[1:])] * n_tangents
 
 
 def _reaches(op: ir.Operation, always, table, seen: set) -> bool:
