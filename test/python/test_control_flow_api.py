@@ -584,6 +584,17 @@ def test_custom_derivative_values():
     assert float(tfn.grad(remat)(np.float64(0.3))) == pytest.approx(np.cos(np.sin(0.3)) * np.cos(0.3))
 
 
+def test_custom_jvp_defjvps():
+    f = tfn.custom_jvp(lambda x, y: tnp.sin(x) * y)
+    f.defjvps(lambda tx, out, x, y: 10.0 * tx, None)  # y contributes nothing
+    gx, gy = tfn.grad(f, argnums=(0, 1))(np.float64(0.3), np.float64(2.0))
+    assert (float(gx), float(gy)) == (10.0, 0.0)
+    with pytest.raises(TypeError, match="defjvps was given 2 functions for 1 arguments"):
+        g = tfn.custom_jvp(lambda x: x)
+        g.defjvps(None, None)
+        traced_ir(g, x3)
+
+
 def test_custom_rules_compose_with_vmap_and_forward_mode():
     @tfn.custom_jvp
     def f(x):

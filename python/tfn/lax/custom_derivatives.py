@@ -17,11 +17,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import operator
 import threading
 from typing import Callable, Sequence
 
 import numpy as np
 
+from tfn import numpy as tnp
 from tfn import ops
 from tfn.frontend import pytree
 from tfn.frontend.source import user_line
@@ -198,6 +200,32 @@ class custom_jvp(_Custom):
         """Sets the JVP rule; returns it, so that it works as a decorator."""
         self.jvp = jvp
         return jvp
+
+    def defjvps(self, *jvps: Callable | None) -> None:
+        """Sets the JVP rule from one function per argument, as JAX's `defjvps`: `jvps[i](t_i,
+        y, *primals)` is argument i's contribution to the output's tangent (None: none); the
+        tangent is their sum.
+
+            >>> import numpy as np, tfn, tfn.numpy as tnp
+            >>> f = tfn.custom_jvp(lambda x, y: x * y)
+            >>> f.defjvps(lambda tx, out, x, y: tx * y, lambda ty, out, x, y: x * ty)
+            >>> float(tfn.grad(f, argnums=1)(np.float64(3.0), np.float64(2.0)))
+            3.0
+        """
+        if self.nondiff_argnums:
+            raise self._error("defjvps cannot be used with nondiff_argnums: use defjvp")
+        if len(jvps) == 0:
+            raise self._error("defjvps needs one function (or None) per argument")
+
+        def jvp(primals, tangents):
+            if len(primals) != len(jvps):
+                raise self._error(f"defjvps was given {len(jvps)} functions for {len(primals)} arguments")
+            out = self(*primals)
+            parts = [j(t, out, *primals) for j, t in zip(jvps, tangents) if j is not None]
+            if not parts:
+                return out, pytree.tree_map(tnp.zeros_like, out)
+            return out, pytree.tree_map(lambda *ts: functools.reduce(operator.add, ts), *parts)
+        self.defjvp(jvp)
 
     def __call__(self, *args, **kwargs):
         if self.jvp is None:
