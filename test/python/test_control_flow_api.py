@@ -535,9 +535,9 @@ print(float(tfn.jit(f)(np.float64(1.5))))
 """
 
 
-@pytest.mark.xfail(strict=True, reason="two switches in one program: their scf.if results, allocated in the "
-                                       "branches, get i1 ownership flags in memory, and memref-to-llvm aborts")
 def test_two_conds_in_one_program():
+    # In a subprocess: scf.if results allocated in the branches once made the deallocation
+    # passes store i1 ownership flags, and memref-to-llvm aborted the process.
     import subprocess
     import sys
     done = subprocess.run([sys.executable, "-c", TWO_CONDS], capture_output=True, text=True, timeout=300)
