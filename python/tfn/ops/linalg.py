@@ -1,4 +1,4 @@
-"""Dense linear algebra: `cholesky`, `triangular_solve` and `lu` on (batches of) square matrices.
+"""Dense linear algebra: `cholesky`, `triangular_solve`, `lu`, `qr` and `eigh` on (batches of) matrices.
 
 Every op takes matrices in its two trailing dims and is batched over the leading ones
 (B... x n x n), float32 or float64:
@@ -28,8 +28,9 @@ to the front (an unbatched one is broadcast), never a loop.
 
 Lowering: scf.for loops over static sizes per matrix inside an scf.for nest over the batch,
 carrying the result tensors (tensor.extract / tensor.insert, bufferized in place), O(n^3) per
-matrix. On CUDA (`TARGET`) the same loops would run on the host, reading device memory, so
-the lowering raises an error naming the op: these ops run on the CPU only for now.
+matrix. On CUDA (`TARGET`) that nest would run on the host, reading device memory, so the batch
+is one scf.forall instead, each iteration (a GPU thread) running the same loops on its matrix
+(`_per_matrix`).
 """
 from __future__ import annotations
 
@@ -121,39 +122,42 @@ def _batch_loops(batch, carried: list, body) -> list:
     return level(0, [], carried)
 
 
-def _per_matrix(batch, inputs: list, carried: list, body) -> list:
-    """Runs `body(b, inputs, values) -> values` once per matrix of the batch: every tensor of
-    `inputs` and `carried` is `batch` + its own dims, and the body indexes one matrix's
-    elements as `b + [i, j]`. Returns the carried tensors.
+def _per_matrix(batch, inputs: list, carried: list, body, result: int) -> ir.Value:
+    """Runs `body(b, inputs, values) -> values` once per matrix of the batch and returns the
+    carried tensor numbered `result` (the others are the body's workspace). Every tensor of
+    `inputs` and `carried` is `batch` + its own dims; the body indexes one matrix's elements
+    as `b + [i, j]`.
 
     On the CPU an scf.for nest over the batch (b: its induction variables, the tensors whole).
     On CUDA (`TARGET`) that nest would run on the host, so the batch, flattened, is one
     scf.forall whose iterations the GPU pipeline maps to threads (scf-forall-to-parallel, then
-    the mapping of every parallel loop): each iteration runs the body on its own matrices,
-    slices of the tensors (b = []), and writes its carried slices back in parallel
-    (tensor.parallel_insert_slice), all in place after bufferization.
+    the mapping of every parallel loop). Each iteration runs the body on its own matrices,
+    slices of the tensors (b = []), and writes its slice of the result back in parallel
+    (tensor.parallel_insert_slice, in place after bufferization); a workspace starts as a slice
+    of its initial value, which bufferization copies into a buffer of the iteration's own
+    (`tfn-gpu-thread-buffers` keeps it out of the other threads' way).
     """
     if TARGET.get() != "cuda":
-        return _batch_loops(batch, carried, lambda ivs, values: body(ivs, inputs, values))
+        return _batch_loops(batch, carried, lambda ivs, values: body(ivs, inputs, values))[result]
     count = builders.product(batch)
     rank = len(batch)
-    flat = [builders.reshape(t, [count] + builders.shape(t)[rank:]) for t in list(inputs) + list(carried)]
-    # Each carried tensor starts as a buffer of its own: CSE may have merged its initial value
-    # with another op's (the same zeros), and bufferization would then copy, inside the loop,
-    # what the loop writes (one buffer shared by every thread).
-    outs = [bufferization.AllocTensorOp(t.type, [], copy=t).result for t in flat[len(inputs):]]
+    flat_inputs, flat_carried = ([builders.reshape(t, [count] + builders.shape(t)[rank:]) for t in ts]
+                                 for ts in (inputs, carried))
+    # The result starts as a buffer of its own: CSE may have merged its initial value with
+    # another op's (the same zeros), which bufferization would then copy per iteration.
+    out = bufferization.AllocTensorOp(flat_carried[result].type, [], copy=flat_carried[result]).result
     # Mapped to GPU threads: a loop of one iteration (a single matrix) stays a loop, not
     # host code (canonicalization inlines unmapped ones).
-    loop = scf.ForallOp([0], [count], [1], outs, mapping=ir.Attribute.parse("[#gpu.thread<x>]"))
+    loop = scf.ForallOp([0], [count], [1], [out], mapping=ir.Attribute.parse("[#gpu.thread<x>]"))
     with ir.InsertionPoint(loop.body):
         iv = loop.induction_variables[0]
-        matrices = [_matrix_of(t, iv) for t in flat[:len(inputs)]]
-        values = body([], matrices, [_matrix_of(t, iv) for t in loop.inner_iter_args])
+        shared = loop.inner_iter_args[0]
+        matrices = [_matrix_of(t, iv) for t in flat_inputs]
+        values = body([], matrices, [_matrix_of(shared if k == result else t, iv) for k, t in enumerate(flat_carried)])
         with ir.InsertionPoint(loop.terminator().block):
-            for value, dest in zip(values, loop.inner_iter_args):
-                dims = builders.shape(dest)[1:]
-                tensor.ParallelInsertSliceOp(value, dest, [iv], [], [], *_slice_at(dims))
-    return [builders.reshape(r, list(batch) + builders.shape(r)[1:]) for r in loop.results]
+            tensor.ParallelInsertSliceOp(values[result], shared, [iv], [], [],
+                                         *_slice_at(builders.shape(shared)[1:]))
+    return builders.reshape(loop.results[0], list(batch) + builders.shape(loop.results[0])[1:])
 
 
 def _slice_at(dims) -> tuple[list, list, list]:
@@ -228,7 +232,7 @@ def _lower_cholesky(op, a):
                 return [_put(v, ws[0], b + [i, j])]
             return _for(_plus1(j), n, [t], below)
         return _for(0, n, values, column)
-    return _per_matrix(batch, [a], [out], one)[0]
+    return _per_matrix(batch, [a], [out], one, result=0)
 
 
 BUILDERS["tfn.cholesky"] = cholesky
@@ -307,7 +311,7 @@ def _lower_triangular_solve(op, a, b):
             return _for(0, m, vs, col)
         return _for(0, n, values, row)
     out = builders.fill(sb, zero)
-    return _per_matrix(batch, [a, b], [out], one)[0]
+    return _per_matrix(batch, [a, b], [out], one, result=0)
 
 
 BUILDERS["tfn.triangular_solve"] = triangular_solve
@@ -402,8 +406,7 @@ def _lower_lu(op, a):
             t = _for(_plus1(k), n, [t], eliminate)[0]
             return [t, pv, pm]
         return _for(0, n, values, step)
-    results = _per_matrix(batch, [], [factors, piv, perm], one)
-    return results[LU_PARTS.index(part)]
+    return _per_matrix(batch, [], [factors, piv, perm], one, result=LU_PARTS.index(part))
 
 
 BUILDERS["tfn.lu"] = lu
@@ -479,8 +482,7 @@ def _lower_qr(op, a):
             v, r = _for(_plus1(k), n, [v, r], later)
             return [v, q, r]
         return _for(0, n, values, column)
-    _, q, r = _per_matrix(batch, [], [v, q, r], one)
-    return q if str_attr(op, "part") == "q" else r
+    return _per_matrix(batch, [], [v, q, r], one, result=1 + QR_PARTS.index(str_attr(op, "part")))
 
 
 BUILDERS["tfn.qr"] = qr
@@ -596,8 +598,8 @@ def _lower_eigh(op, a):
             return [w, v]
         w, v = _for(0, n, [w, v], select_min)
         return [t, v, w]
-    _, v, w = _per_matrix(batch, [], [t0, v0, w0], one_matrix)
-    return w if str_attr(op, "part") == "eigenvalues" else v
+    part = str_attr(op, "part")
+    return _per_matrix(batch, [], [t0, v0, w0], one_matrix, result=2 if part == "eigenvalues" else 1)
 
 
 BUILDERS["tfn.eigh"] = eigh
