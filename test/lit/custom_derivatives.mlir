@@ -9,13 +9,13 @@
 // CHECK-NOT: tfn.log1p
 // CHECK-LABEL: func.func private @remat_grad
 // CHECK: call @f_tangent_transpose(%arg0,
+// CHECK-LABEL: func.func private @bwd_transpose
+// CHECK: call @bwd(%arg0, %arg1)
 // checkpoint: only the input reaches the reverse pass, which recomputes exp(x) from it
 // through an optimization barrier (so CSE does not merge the recomputation away).
 // CHECK-LABEL: func.func private @f_tangent_transpose
 // CHECK: %[[X:.*]] = "tfn.optimization_barrier"(%arg0)
 // CHECK: "tfn.exp"(%[[X]])
-// CHECK-LABEL: func.func private @bwd_transpose
-// CHECK: call @bwd(%arg0, %arg1)
 
 func.func private @f(%x: tensor<f32>) -> tensor<f32> {
   %0 = "tfn.exp"(%x) : (tensor<f32>) -> tensor<f32>
