@@ -7,10 +7,10 @@
 // CHECK: %[[FWD:.*]]:2 = call @fwd(%arg0)
 // CHECK: call @bwd_transpose(%[[FWD]]#1, %[[SEED]])
 // CHECK-NOT: tfn.log1p
-// CHECK-LABEL: func.func private @remat_grad
-// CHECK: call @f_tangent_transpose(%arg0,
 // CHECK-LABEL: func.func private @bwd_transpose
 // CHECK: call @bwd(%arg0, %arg1)
+// CHECK-LABEL: func.func private @remat_grad
+// CHECK: call @f_tangent_transpose(%arg0,
 // checkpoint: only the input reaches the reverse pass, which recomputes exp(x) from it
 // through an optimization barrier (so CSE does not merge the recomputation away).
 // CHECK-LABEL: func.func private @f_tangent_transpose
