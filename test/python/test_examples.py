@@ -282,3 +282,54 @@ def test_maml_meta_gradient_matches_torch_func():
     want = tf.grad(meta_loss)(p, *(_t(a) for a in r["tasks"]))
     for got, w in zip(tfn.tree_util.tree_leaves(r["meta_grad"]), [a for layer in want for a in layer]):
         close(got, w.numpy())
+
+
+# ---------------------------------------------------------------- Lennard-Jones
+
+def test_lennard_jones_forces_match_finite_differences_of_the_energy():
+    module, r = run("lennard_jones")
+    drs, forces = r["drs"], r["predicted_forces"]
+    norms = np.linalg.norm(drs, axis=1, keepdims=True)
+    energy = tfn.jit(module.model)
+    h = 1e-6
+    dE_dr = (energy(r["params"], norms + h) - energy(r["params"], norms - h)) / (2 * h)
+    close(forces, -dE_dr * drs / norms, rtol=1e-7)
+    close(r["predicted_energies"], energy(r["params"], norms))
+    # and the training targets are the LJ energies and forces of functorch's example
+    close(r["energies"], 4 * ((0.5 / norms) ** 12 - (0.5 / norms) ** 6))
+
+
+def test_lennard_jones_training_lowers_the_loss():
+    _, r = run("lennard_jones")
+    losses = r["losses"]
+    assert np.isfinite(losses).all() and losses[-1] < 0.6 * losses[0]
+    assert (np.diff(losses[:10]) < 0).all()
+
+
+@needs_torch
+def test_lennard_jones_forces_and_loss_gradient_match_torch_func():
+    module, r = run("lennard_jones")
+    names = list(r["params"])
+
+    def model(p, x):
+        for i in range(len(names) // 2):
+            x = TF.linear(x, p[f"{2 * i}.weight"], p[f"{2 * i}.bias"])
+            x = torch.tanh(x) if i < len(names) // 2 - 1 else x
+        return x
+
+    def make_prediction(p, drs):
+        norms = torch.norm(drs, dim=1).reshape(-1, 1)
+        derivs = tf.vmap(tf.jacrev(model, argnums=1), in_dims=(None, 0))(p, norms).squeeze(-1)
+        return model(p, norms), -derivs * drs / norms
+
+    def loss(p, drs, energies, forces):
+        e, f = make_prediction(p, drs)
+        return TF.mse_loss(energies, e) + 0.01 * TF.mse_loss(forces, f) / 3
+    p, drs = _tree(r["params"]), _t(r["drs"])
+    e, f = make_prediction(p, drs)
+    close(r["predicted_energies"], e.numpy())
+    close(r["predicted_forces"], f.numpy())
+    want = tf.grad(loss)(p, drs, _t(r["energies"]), _t(r["forces"]))
+    got = tfn.grad(module.loss)(r["params"], r["drs"], r["energies"], r["forces"])
+    for k in names:
+        close(got[k], want[k].numpy())
