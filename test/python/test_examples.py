@@ -415,3 +415,79 @@ def test_maml_omniglot_meta_gradient_matches_torch_func():
         return TF.batch_norm(x, None, None, weight, bias, training=True)
     per_task = [tf.grad(loss_for_task)(p, *(a[i] for a in tasks), training_batch_norm) for i in range(len(tasks[0]))]
     close_grads(r["meta_grad"], {k: sum(g[k] for g in per_task).numpy() for k in p})
+
+
+# ---------------------------------------------------------------- DP-SGD
+
+def _clipped_mean(sample_grads: dict, max_norm: float) -> dict:
+    """DP-SGD's clipped average in numpy (no noise): each sample's gradient scaled by
+    min(1, C / (its norm + 1e-6)), summed, divided by the batch size."""
+    n = len(next(iter(sample_grads.values())))
+    norms = np.sqrt(sum((g.reshape(n, -1) ** 2).sum(1) for g in sample_grads.values()))
+    factor = np.minimum(max_norm / (norms + 1e-6), 1.0)
+    return {k: np.tensordot(factor, g, axes=1) / n for k, g in sample_grads.items()}
+
+
+def test_dp_sgd_per_sample_grads_are_single_example_gradients():
+    module, r = run("dp_sgd_resnet")
+    single = tfn.jit(tfn.grad(module.compute_loss_and_output, has_aux=True))
+    for i in range(len(r["images"])):
+        g, output = single(r["params"], r["images"][i], r["targets"][i])
+        close_grads({k: v[i] for k, v in r["per_sample_grads"].items()}, g)
+        close(r["output"][i], output)
+    logp = r["output"] - np.log(np.exp(r["output"]).sum(1, keepdims=True))
+    close(r["sample_loss"], -logp[np.arange(len(r["targets"])), r["targets"]])
+
+
+def test_dp_sgd_clipping_and_noise():
+    module, r = run("dp_sgd_resnet")
+    c, grads = r["max_per_sample_grad_norm"], r["per_sample_grads"]
+    close_grads(r["clipped_mean"], _clipped_mean(grads, c))
+    # A bound below every sample's norm clips them all: each then has norm C.
+    small_c = 1e-3
+    clipped, _, _ = module.private_gradient(r["params"], r["images"], r["targets"], r["key"], small_c, 0.0)
+    close_grads(clipped, _clipped_mean(grads, small_c))
+    # The noise is the key's, of standard deviation C * sigma / batch.
+    n = len(r["images"])
+    noise = {k: (r["noisy_mean"][k] - r["clipped_mean"][k]) * n / (c * r["sigma"]) for k in grads}
+    names = list(grads)
+    keys = tfn.random.split(r["noise_key"], len(names))
+    for i, k in enumerate(names):
+        close(noise[k], tfn.random.normal(keys[i], noise[k].shape, np.float64), rtol=1e-6)
+    pooled = np.concatenate([v.ravel() for v in noise.values()])
+    assert abs(pooled.mean()) < 0.1 and abs(pooled.std() - 1) < 0.1
+
+
+@needs_torch
+def test_dp_sgd_per_sample_grads_and_clipped_sum_match_torch_func():
+    module, r = run("dp_sgd_resnet")
+
+    def group_norm(p, prefix, x):
+        return TF.group_norm(x, module.GN_GROUPS, p[f"{prefix}.weight"], p[f"{prefix}.bias"])
+
+    def resnet(p, x):
+        x = TF.relu(group_norm(p, "bn1", TF.conv2d(x, p["conv1.weight"], stride=2, padding=3)))
+        x = TF.max_pool2d(x, 3, stride=2, padding=1)
+        blocks = sorted({k.rsplit(".conv1", 1)[0] for k in p if k.startswith("layer") and ".conv1." in k})
+        for block in blocks:
+            stride = 2 if block.split(".")[1] == "0" and block != "layer1.0" else 1
+            out = TF.relu(group_norm(p, f"{block}.bn1", TF.conv2d(x, p[f"{block}.conv1.weight"], stride=stride,
+                                                                  padding=1)))
+            out = group_norm(p, f"{block}.bn2", TF.conv2d(out, p[f"{block}.conv2.weight"], padding=1))
+            if f"{block}.downsample.0.weight" in p:
+                x = group_norm(p, f"{block}.downsample.1", TF.conv2d(x, p[f"{block}.downsample.0.weight"],
+                                                                       stride=stride))
+            x = TF.relu(out + x)
+        return TF.linear(TF.adaptive_avg_pool2d(x, 1).flatten(1), p["fc.weight"], p["fc.bias"])
+
+    def compute_loss_and_output(p, image, target):
+        output = resnet(p, image.unsqueeze(0))
+        return TF.cross_entropy(output, target.unsqueeze(0)), output.squeeze(0)
+    grads, (loss, output) = tf.vmap(tf.grad_and_value(compute_loss_and_output, has_aux=True), (None, 0, 0))(
+        _tree(r["params"]), _t(r["images"]), _t(r["targets"]))
+    want = {k: g.numpy() for k, g in grads.items()}
+    close_grads({k: g.reshape(-1, *g.shape[2:]) for k, g in r["per_sample_grads"].items()},
+                {k: g.reshape(-1, *g.shape[2:]) for k, g in want.items()})
+    close(r["sample_loss"], loss.numpy())
+    close(r["output"], output.numpy())
+    close_grads(r["clipped_mean"], _clipped_mean(want, r["max_per_sample_grad_norm"]))
