@@ -119,7 +119,8 @@ def per_sample_grads(params, images, targets):
 
 def clip_and_accumulate_and_add_noise(sample_grads, key, max_per_sample_grad_norm, noise_multiplier):
     """Clips each sample's gradient to norm C = max_per_sample_grad_norm, sums over samples,
-    adds N(0, (C * noise_multiplier)^2) noise to every entry and divides by the batch size."""
+    adds N(0, (C * noise_multiplier)^2) noise to every entry and divides by the batch size.
+    Returns that gradient and the per-sample norms before clipping."""
     names = list(sample_grads)
     batch_size = sample_grads[names[0]].shape[0]
     # A sample's norm over all parameters: the norm of its per-parameter norms.
@@ -128,17 +129,18 @@ def clip_and_accumulate_and_add_noise(sample_grads, key, max_per_sample_grad_nor
     grads = {k: tnp.tensordot(clip_factor, g, axes=1) for k, g in sample_grads.items()}
     stddev = max_per_sample_grad_norm * noise_multiplier
     keys = tfn.random.split(key, len(names))
-    return {k: (grads[k] + stddev * tfn.random.normal(keys[i], grads[k].shape, grads[k].dtype)) / batch_size
-            for i, k in enumerate(names)}
+    noised = {k: (grads[k] + stddev * tfn.random.normal(keys[i], grads[k].shape, grads[k].dtype)) / batch_size
+              for i, k in enumerate(names)}
+    return noised, norms
 
 
 @tfn.jit
 def private_gradient(params, images, targets, key, max_per_sample_grad_norm, noise_multiplier):
     """One DP-SGD gradient: (the clipped, summed, noised and averaged gradient, per-sample losses,
-    logits)."""
+    logits, per-sample gradient norms)."""
     sample_grads, (sample_loss, output) = per_sample_grads(params, images, targets)
-    grads = clip_and_accumulate_and_add_noise(sample_grads, key, max_per_sample_grad_norm, noise_multiplier)
-    return grads, sample_loss, output
+    grads, norms = clip_and_accumulate_and_add_noise(sample_grads, key, max_per_sample_grad_norm, noise_multiplier)
+    return grads, sample_loss, output, norms
 
 
 def random_cifar(rng, batch, dtype):
@@ -152,9 +154,10 @@ def random_cifar(rng, batch, dtype):
 
 def main(small: bool = False, dtype=None, batch=None, steps=None, lr=0.1, momentum=0.9, sigma=1.5,
          max_per_sample_grad_norm=10.0):
-    """Returns the initial params, the first batch, its per-sample gradients, losses and
-    logits, its private gradient without noise (sigma 0) and with noise (the key of step 1), and
-    the mean losses of training."""
+    """Returns the initial params, the first batch, its per-sample losses, logits and gradient
+    norms, its private gradient without noise (sigma 0) and with noise (the key of step 1), and
+    the mean losses of training; with `small`, also the per-sample gradients themselves (a
+    second program: at full size they are batch x 11M numbers)."""
     dtype = dtype or (np.float64 if small else np.float32)
     widths, blocks = ((8, 16), (1, 1)) if small else ((64, 128, 256, 512), (2, 2, 2, 2))
     batch = batch or (4 if small else 32)
@@ -165,15 +168,17 @@ def main(small: bool = False, dtype=None, batch=None, steps=None, lr=0.1, moment
     base_key = tfn.random.key(0)
 
     t0 = time.perf_counter()
-    clipped, _, _ = private_gradient(params, images, targets, base_key, max_per_sample_grad_norm, 0.0)
-    t1 = time.perf_counter()
-    sample_grads, (sample_loss, output) = tfn.jit(per_sample_grads)(params, images, targets)
+    clipped, sample_loss, output, norms = private_gradient(params, images, targets, base_key,
+                                                           max_per_sample_grad_norm, 0.0)
     print(f"DP-SGD, ResNet (widths {widths}, blocks {blocks}) with group norm, batch {batch} of 3x32x32, "
-          f"{np.dtype(dtype).name}: first private gradient {t1 - t0:.1f} s with compile")
+          f"{np.dtype(dtype).name}: first private gradient {time.perf_counter() - t0:.1f} s with compile")
+    print(f"  per-sample gradient norms {np.min(norms):.2f} .. {np.max(norms):.2f}, "
+          f"{np.mean(norms > max_per_sample_grad_norm):.0%} clipped to {max_per_sample_grad_norm}")
     out = {"params": params, "images": images, "targets": targets, "key": base_key,
            "max_per_sample_grad_norm": max_per_sample_grad_norm, "sigma": sigma,
-           "per_sample_grads": sample_grads, "sample_loss": sample_loss, "output": output,
-           "clipped_mean": clipped}
+           "sample_loss": sample_loss, "output": output, "norms": norms, "clipped_mean": clipped}
+    if small:
+        out["per_sample_grads"] = tfn.jit(per_sample_grads)(params, images, targets)[0]
 
     names = list(params)
     leaves = [params[k] for k in names]
@@ -184,8 +189,8 @@ def main(small: bool = False, dtype=None, batch=None, steps=None, lr=0.1, moment
         if step > 1:
             images, targets = random_cifar(rng, batch, dtype)
         key = tfn.random.fold_in(base_key, step)
-        g, sample_loss, output = private_gradient(dict(zip(names, leaves)), images, targets, key,
-                                                  max_per_sample_grad_norm, sigma)
+        g, sample_loss, output, _ = private_gradient(dict(zip(names, leaves)), images, targets, key,
+                                                     max_per_sample_grad_norm, sigma)
         if step == 1:
             out["noisy_mean"], out["noise_key"] = g, key
         losses.append(float(np.mean(sample_loss)))

@@ -442,13 +442,16 @@ def test_dp_sgd_per_sample_grads_are_single_example_gradients():
 def test_dp_sgd_clipping_and_noise():
     module, r = run("dp_sgd_resnet")
     c, grads = r["max_per_sample_grad_norm"], r["per_sample_grads"]
+    n = len(r["images"])
+    close(r["norms"], np.sqrt(sum((g.reshape(n, -1) ** 2).sum(1) for g in grads.values())))
     close_grads(r["clipped_mean"], _clipped_mean(grads, c))
     # A bound below every sample's norm clips them all: each then has norm C.
     small_c = 1e-3
-    clipped, _, _ = module.private_gradient(r["params"], r["images"], r["targets"], r["key"], small_c, 0.0)
+    assert r["norms"].min() > small_c
+    clipped, _, _, norms = module.private_gradient(r["params"], r["images"], r["targets"], r["key"], small_c, 0.0)
     close_grads(clipped, _clipped_mean(grads, small_c))
+    close(norms, r["norms"])
     # The noise is the key's, of standard deviation C * sigma / batch.
-    n = len(r["images"])
     noise = {k: (r["noisy_mean"][k] - r["clipped_mean"][k]) * n / (c * r["sigma"]) for k in grads}
     names = list(grads)
     keys = tfn.random.split(r["noise_key"], len(names))
