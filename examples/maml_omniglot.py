@@ -21,9 +21,10 @@ no download).
 
 Sizes are functorch's (5-way, 5 support and 15 query shots per class, 5 inner steps, 64
 channels) but for the meta-batch: 4 tasks by default, where functorch's is 32 (`--task-num 32`).
-tfn keeps every intermediate of the 5 second-order inner steps in one workspace, ~1.5 GiB per
-task in float32 (6.4 GB resident at 4 tasks; 47 GiB asked for at 32, more than the 23 GiB of
-the machine this was written on, which tfn refuses with a MemoryError before running).
+The intermediates of 5 second-order inner steps take ~1.5 GiB per task in float32 (6.4 GB
+resident at 4 tasks, where torch.func on CPU held 4.4 GB; tfn asks 47 GiB of workspace at 32,
+more than the 23 GiB of the machine this was written on, and refuses with a MemoryError
+before running).
 
     python examples/maml_omniglot.py [--small] [--task-num N]
 """
