@@ -8,8 +8,8 @@ functorch's example computes it. The loss is the energies' MSE plus 0.01 times t
 MSE over 3 components, so training differentiates through the jacrev (second derivatives);
 the parameters are trained with Adam, written in numpy.
 
-The training forces are, as in functorch's example, the LJ force magnitude times dr (not
-times the unit vector dr / |dr|); with |dr| in [0.5, 1] that only rescales the target.
+The training forces are, as in functorch's example, the LJ force magnitude times dr itself
+(not times the unit vector dr / |dr|): targets |dr| times the physical force, |dr| in [0.5, 1].
 
     python examples/lennard_jones.py [--small]
 """
