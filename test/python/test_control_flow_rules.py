@@ -283,3 +283,25 @@ def test_checkpointed_layers_halve_the_workspace_and_keep_the_gradient():
     for a, b in zip(plain(ws, x), remat(ws, x)):
         np.testing.assert_allclose(a[0], b[0], rtol=1e-12)
         np.testing.assert_allclose(a[1], b[1], rtol=1e-12)
+
+
+def test_per_sample_gradients_of_an_rnn_scan_match_jax(jax_pair):
+    """A scan of matmuls under vmap(grad): the per-sample weight gradients are summed over the
+    steps in the scan's carry (`tfn-accumulate-into-matmuls` makes that a gemm with beta = 1)."""
+    jax, jnp = jax_pair
+    hidden, features, steps, batch = 16, 8, 12, 5
+    params = {"W": RNG.standard_normal((hidden, hidden)) / 4, "U": RNG.standard_normal((features, hidden)) / 3}
+    xs = RNG.standard_normal((batch, steps, features))
+
+    def loss(np_, scan, p, x):
+        def body(h, xt):
+            h = np_.tanh(h @ p["W"] + xt @ p["U"])
+            return h, np_.sum(h * h)
+        _, e = scan(body, np_.zeros(hidden), x)
+        return np_.sum(e)
+    got = tfn.vmap(tfn.grad(lambda p, x: loss(tnp, lax.scan, p, x)), in_dims=(None, 0))(params, xs)
+    want = jax.vmap(jax.grad(lambda p, x: loss(jnp, jax.lax.scan, p, x)), in_axes=(None, 0))(params, xs)
+    for k in params:
+        np.testing.assert_allclose(got[k], want[k], rtol=1e-10, atol=1e-12)
+    loop = [tfn.grad(lambda p, x: loss(tnp, lax.scan, p, x))(params, x) for x in xs]
+    np.testing.assert_allclose(got["W"], np.stack([g["W"] for g in loop]), rtol=1e-12)

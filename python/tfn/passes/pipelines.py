@@ -69,7 +69,7 @@ def cpu_stages(callee: str = "main", blas: bool = True, threads: int = 0,
     return [
         ("to_linalg", f"tfn-lower-to-linalg,tfn-entry-wrapper{{callee={callee}}}"),
         ("linalg_cleanup", f"tfn-outline-for-fusion,{LINALG_CLEANUP},{INLINE_OUTLINED},"
-                           "tfn-fold-transposed-matmuls,tfn-relax-reductions"),
+                           "tfn-fold-transposed-matmuls,tfn-accumulate-into-matmuls,tfn-relax-reductions"),
         ("bufferize", f"tfn-approximate-math,tfn-private-zero-inits,tfn-split-empty-tensors,"
                       f"tfn-write-into-results,{BUFFERIZE},tfn-drop-self-copies"),
         ("blas_workspace", (f"tfn-linalg-to-blas{{entry={ENTRY} threads={threads}}}," if blas else "")

@@ -27,7 +27,7 @@ PASS_MODULES: dict[str, str] = {name: "tfn.passes." + name[len("tfn-"):].replace
     # to linalg
     "tfn-split-reductions", "tfn-lower-to-linalg", "tfn-entry-wrapper",
     # linalg on tensors
-    "tfn-outline-for-fusion", "tfn-allow-inlining", "tfn-fold-transposed-matmuls", "tfn-relax-reductions",
+    "tfn-outline-for-fusion", "tfn-allow-inlining", "tfn-fold-transposed-matmuls", "tfn-accumulate-into-matmuls", "tfn-relax-reductions",
     "tfn-approximate-math", "tfn-private-zero-inits", "tfn-split-empty-tensors", "tfn-write-into-results",
     # buffers (CPU)
     "tfn-drop-self-copies", "tfn-linalg-to-blas", "tfn-lower-strided-copies", "tfn-pool-host-allocations",
