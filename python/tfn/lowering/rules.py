@@ -84,7 +84,31 @@ def import_modules() -> None:
 # ---------------------------------------------------------------- element kinds and casts
 
 def width(t: ir.Type) -> int:
+    if isinstance(t, (ir.F16Type, ir.BF16Type)):
+        return 16
     return 64 if isinstance(t, ir.F64Type) else 32 if isinstance(t, ir.F32Type) else ir.IntegerType(t).width
+
+
+def is_half_type(t: ir.Type) -> bool:
+    """f16 or bf16: element types that compute transcendentals, sums and contractions in f32."""
+    return isinstance(t, (ir.F16Type, ir.BF16Type))
+
+
+# Float ops that a 16-bit float computes in f32, rounding the result back once, as JAX does:
+# libm and tfn-approximate-math have f32 code only, and f32 (24 significand bits, more than
+# twice 11 + 2) makes one rounding of sqrt's exact result correct. The arith ops (add, mul,
+# div, max, neg, ...) stay in the narrow type, which LLVM computes natively where the target
+# can (CUDA) and through f32 with the same rounding where it cannot.
+WIDE_FOR_HALF = frozenset({"exp", "log", "log1p", "expm1", "sin", "cos", "tanh", "erf", "logistic",
+                           "sqrt", "rsqrt", "pow", "floor", "ceil", "round"})
+
+
+def _in_f32(body: Callable) -> Callable:
+    """`body` computed on its operands extended to f32, its result rounded back to theirs."""
+    def wide(*xs):
+        f32 = ir.F32Type.get()
+        return arith.truncf(xs[0].type, body(*[arith.extf(f32, x) for x in xs]))
+    return wide
 
 
 def element_kind(t: ir.Type) -> str:
@@ -112,6 +136,8 @@ def scalar_body(name: str, t: ir.Type) -> Callable:
         raise NotImplementedError(f"lowering of 'tfn.{name}' on element type {t} not implemented")
     if isinstance(body, _OnFirstCall):   # named before its module was imported: now it is
         body = table[name] = body.resolve()
+    if name in WIDE_FOR_HALF and is_half_type(t):
+        return _in_f32(body)
     return body
 
 
@@ -123,6 +149,8 @@ def cast_scalar(x: ir.Value, to: ir.Type) -> ir.Value:
     is_float_type, constant = builders.is_float_type, builders.scalar_constant
     if is_float_type(to):
         if is_float_type(src):
+            if width(to) == width(src):   # f16 <-> bf16: through f32, which holds both exactly
+                return arith.truncf(to, arith.extf(ir.F32Type.get(), x))
             return arith.extf(to, x) if width(to) > width(src) else arith.truncf(to, x)
         return arith.uitofp(to, x) if width(src) == 1 else arith.sitofp(to, x)
     if width(to) == 1:
@@ -134,6 +162,19 @@ def cast_scalar(x: ir.Value, to: ir.Type) -> ir.Value:
     if width(src) == 1:
         return arith.extui(to, x)
     return arith.extsi(to, x) if width(to) > width(src) else arith.trunci(to, x)
+
+
+def accumulator_type(t: ir.Type) -> ir.Type:
+    """The element type that sums and contractions of `t` accumulate in: f32 for the 16-bit
+    floats (JAX's preferred_element_type; a sum of 4096 ones stalls at 256 in bf16), else t."""
+    return ir.F32Type.get() if is_half_type(t) else t
+
+
+def convert_elements(value: ir.Value, to: ir.Type) -> ir.Value:
+    """The tensor `value` with each element cast to `to` (`cast_scalar`): value itself when it is of `to`."""
+    if builders.element_type(value) == to:
+        return value
+    return builders.elementwise([value], to, lambda x: cast_scalar(x, to))
 
 
 # ---------------------------------------------------------------- elementwise family
