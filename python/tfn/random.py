@@ -21,7 +21,7 @@ import numpy as np
 
 from tfn import numpy as tnp
 from tfn import ops
-from tfn.dialect.types import canonical_dtype
+from tfn.dialect.types import canonical_dtype, is_float_dtype, is_half_dtype
 from tfn.frontend.tracer import Tracer, value_of, wrap
 from tfn.numpy._core import _op, _shape as _array_shape
 
@@ -86,20 +86,22 @@ def _unit(key, shape, dtype):
 
 @_op
 def uniform(key, shape=(), dtype=np.float32, minval=0.0, maxval=1.0):
-    """Uniform floats in [minval, maxval)."""
+    """Uniform floats in [minval, maxval) (float16 and bfloat16: drawn in float32 and rounded,
+    so a draw just below maxval may round to it)."""
     dtype = canonical_dtype(dtype)
-    if dtype.kind != "f":
+    if not is_float_dtype(dtype):
         raise TypeError(f"tfn.random.uniform: dtype must be a float dtype, got {dtype}")
-    u = _unit(key, _shape(shape), dtype)
-    return tnp.asarray(u * (tnp.asarray(maxval, dtype) - tnp.asarray(minval, dtype)) + tnp.asarray(minval, dtype),
-                       dtype)
+    wide = np.dtype(np.float32) if is_half_dtype(dtype) else dtype
+    u = _unit(key, _shape(shape), wide)
+    r = u * (tnp.asarray(maxval, wide) - tnp.asarray(minval, wide)) + tnp.asarray(minval, wide)
+    return tnp.asarray(r, dtype)
 
 
 @_op
 def normal(key, shape=(), dtype=np.float32):
     """Standard normal floats (Box-Muller, computed in float64)."""
     dtype = canonical_dtype(dtype)
-    if dtype.kind != "f":
+    if not is_float_dtype(dtype):
         raise TypeError(f"tfn.random.normal: dtype must be a float dtype, got {dtype}")
     shape = _shape(shape)
     u = _unit(key, (2,) + shape, np.float64)

@@ -107,8 +107,32 @@ def _in_f32(body: Callable) -> Callable:
     """`body` computed on its operands extended to f32, its result rounded back to theirs."""
     def wide(*xs):
         f32 = ir.F32Type.get()
-        return arith.truncf(xs[0].type, body(*[arith.extf(f32, x) for x in xs]))
+        return round_f32(body(*[arith.extf(f32, x) for x in xs]), xs[0].type)
     return wide
+
+
+def _bf16_on_cpu(t: ir.Type) -> bool:
+    return isinstance(t, ir.BF16Type) and TARGET.get() == "cpu"
+
+
+def round_f32(x: ir.Value, to: ir.Type) -> ir.Value:
+    """The f32 scalar x rounded to the 16-bit float type `to`, to nearest even.
+
+    bf16 on the CPU rounds in integer code: the x86 instruction LLVM picks for it where it
+    exists (vcvtneps2bf16) flushes subnormals to zero, so results would differ from ml_dtypes'
+    and from one machine to the next. Every bf16 body computes so on the CPU (`scalar_body`)."""
+    if not _bf16_on_cpu(to):
+        return arith.truncf(to, x)
+    i32, i16 = ir.IntegerType.get_signless(32), ir.IntegerType.get_signless(16)
+    c = lambda v: builders.scalar_constant(i32, v)  # noqa: E731
+    bits = arith.bitcast(i32, x)
+    high = arith.shrui(bits, c(16))
+    # adding 0x7fff plus the kept part's last bit rounds to nearest, ties to even; a carry
+    # into the exponent is the next binade (or inf), as it should be
+    rounded = arith.shrui(arith.addi(bits, arith.addi(c(0x7FFF), arith.andi(high, c(1)))), c(16))
+    quiet_nan = arith.ori(high, c(0x40))
+    is_nan = arith.cmpf(arith.CmpFPredicate.UNO, x, x)
+    return arith.bitcast(to, arith.trunci(i16, arith.select(is_nan, quiet_nan, rounded)))
 
 
 def element_kind(t: ir.Type) -> str:
@@ -136,9 +160,27 @@ def scalar_body(name: str, t: ir.Type) -> Callable:
         raise NotImplementedError(f"lowering of 'tfn.{name}' on element type {t} not implemented")
     if isinstance(body, _OnFirstCall):   # named before its module was imported: now it is
         body = table[name] = body.resolve()
-    if name in WIDE_FOR_HALF and is_half_type(t):
+    if (name in WIDE_FOR_HALF and is_half_type(t)) or _bf16_on_cpu(t):
         return _in_f32(body)
     return body
+
+
+def _f64_to_f32_round_to_odd(x: ir.Value) -> ir.Value:
+    """x rounded to f32 toward zero, the last bit set where that was inexact ("round to odd"):
+    rounding this to a 16-bit float then rounds x correctly, as numpy and ml_dtypes do (24 bits
+    hold the 16-bit float's 11 and two more). Rounding to f32 to nearest first could land on a
+    tie the 16-bit rounding breaks the wrong way, and LLVM has no f64 -> bf16 of its own on the
+    CPU (it calls `__truncdfbf2`, which the JIT's process lacks)."""
+    f32, i32 = ir.F32Type.get(), ir.IntegerType.get_signless(32)
+    nearest = arith.truncf(f32, x)
+    back = arith.extf(x.type, nearest)
+    bits = arith.bitcast(i32, nearest)
+    one = builders.scalar_constant(i32, 1)
+    # sign and magnitude: one less in the bits is one ulp nearer zero (inf becomes the largest float)
+    rounded_up = arith.cmpf(arith.CmpFPredicate.OGT, math.absf(back), math.absf(x))
+    bits = arith.select(rounded_up, arith.subi(bits, one), bits)
+    inexact = arith.cmpf(arith.CmpFPredicate.ONE, back, x)
+    return arith.bitcast(f32, arith.select(inexact, arith.ori(bits, one), bits))
 
 
 def cast_scalar(x: ir.Value, to: ir.Type) -> ir.Value:
@@ -149,9 +191,15 @@ def cast_scalar(x: ir.Value, to: ir.Type) -> ir.Value:
     is_float_type, constant = builders.is_float_type, builders.scalar_constant
     if is_float_type(to):
         if is_float_type(src):
+            if width(to) > width(src):
+                return arith.extf(to, x)
             if width(to) == width(src):   # f16 <-> bf16: through f32, which holds both exactly
-                return arith.truncf(to, arith.extf(ir.F32Type.get(), x))
-            return arith.extf(to, x) if width(to) > width(src) else arith.truncf(to, x)
+                return round_f32(arith.extf(ir.F32Type.get(), x), to)
+            if width(to) == 16:
+                return round_f32(x if width(src) == 32 else _f64_to_f32_round_to_odd(x), to)
+            return arith.truncf(to, x)
+        if _bf16_on_cpu(to):   # through f32 (exact for 16-bit floats: below 2**24 every integer is one)
+            return round_f32(cast_scalar(x, ir.F32Type.get()), to)
         return arith.uitofp(to, x) if width(src) == 1 else arith.sitofp(to, x)
     if width(to) == 1:
         if is_float_type(src):

@@ -39,7 +39,7 @@ __all__ = ["cholesky", "qr", "eigh", "eigvalsh", "solve", "inv", "det", "slogdet
 def _float(name: str, a) -> Tracer:
     """a as a float tracer (integers and bools as float64)."""
     a = _as_tracer(a)
-    if a.dtype.kind not in "f":
+    if not is_float_dtype(a.dtype):
         a = asarray(a, _np.float64)
     return a
 
