@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as _np
 
 from tfn import ops
+from tfn.dialect.types import is_float_dtype
 from tfn.frontend.tracer import Tracer, wrap
 from tfn.numpy._core import _as_tracer, _as_value, _axes, _fail, _op, _shape, asarray, broadcast_shapes
 from tfn.numpy._creation import eye
