@@ -13,18 +13,20 @@ from mlir import ir
 SUPPORTED_DTYPES = ("bool", "int32", "int64", "float16", "bfloat16", "float32", "float64")
 
 _TO_MLIR = {
-    "bool": lambda: ir.IntegerType.get_signless(1),
-    "int32": lambda: ir.IntegerType.get_signless(32),
-    "int64": lambda: ir.IntegerType.get_signless(64),
-    "float16": ir.F16Type.get,
-    "bfloat16": ir.BF16Type.get,
-    "float32": ir.F32Type.get,
-    "float64": ir.F64Type.get,
-}
+    np.dtype(np.bool_): lambda: ir.IntegerType.get_signless(1),
+    np.dtype(np.int32): lambda: ir.IntegerType.get_signless(32),
+    np.dtype(np.int64): lambda: ir.IntegerType.get_signless(64),
+    np.dtype(np.float16): ir.F16Type.get,
+    np.dtype(np.float32): ir.F32Type.get,
+    np.dtype(np.float64): ir.F64Type.get,
+}   # and bfloat16 -> ir.BF16Type, by name (`is_bfloat16`)
 
 
 class DtypeError(TypeError):
     """A dtype tfn does not compute in (complex, strings, objects, ...)."""
+
+
+_BFLOAT16: np.dtype | None = None
 
 
 def bfloat16() -> np.dtype:
@@ -34,15 +36,18 @@ def bfloat16() -> np.dtype:
         >>> bfloat16().name, bfloat16().itemsize
         ('bfloat16', 2)
     """
-    module = sys.modules.get("ml_dtypes")
-    if module is None:
-        import ml_dtypes as module
-    return np.dtype(module.bfloat16)
+    global _BFLOAT16
+    if _BFLOAT16 is None:
+        module = sys.modules.get("ml_dtypes")
+        if module is None:
+            import ml_dtypes as module
+        _BFLOAT16 = np.dtype(module.bfloat16)
+    return _BFLOAT16
 
 
 def is_bfloat16(dtype) -> bool:
     d = np.dtype(dtype)
-    return d.kind == "V" and d.name == "bfloat16"
+    return d.kind == "V" and d.itemsize == 2 and d.name == "bfloat16"   # `name` costs microseconds: last
 
 
 def canonical_dtype(dtype) -> np.dtype:
@@ -58,7 +63,7 @@ def canonical_dtype(dtype) -> np.dtype:
     d = np.dtype(dtype)
     if not d.isnative:
         d = d.newbyteorder("=")
-    if d.name in _TO_MLIR and (d.kind != "V" or is_bfloat16(d)):
+    if d in _TO_MLIR or is_bfloat16(d):
         return d
     if (d.kind == "i" and d.itemsize <= 4) or (d.kind == "u" and d.itemsize <= 2):
         return np.dtype(np.int32)
@@ -83,7 +88,8 @@ def input_array(x) -> np.ndarray:
 
 def to_element_type(dtype) -> ir.Type:
     """The MLIR element type of a numpy dtype (the inverse of `to_dtype`)."""
-    return _TO_MLIR[canonical_dtype(dtype).name]()
+    d = canonical_dtype(dtype)
+    return ir.BF16Type.get() if d.kind == "V" else _TO_MLIR[d]()
 
 
 # By the class the bindings give an element type (a hot path: printing a type costs ~3 us).
@@ -123,9 +129,3 @@ def is_float_dtype(dtype) -> bool:
     d = np.dtype(dtype)
     return d.kind == "f" or is_bfloat16(d)
 
-
-def is_half_dtype(dtype) -> bool:
-    """float16 or bfloat16: the 16-bit floats, which compute transcendentals, sums and
-    contractions in float32 and round the result back."""
-    d = np.dtype(dtype)
-    return d.itemsize == 2 and is_float_dtype(d)
