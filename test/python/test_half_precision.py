@@ -236,3 +236,39 @@ def test_cuda_pipeline_compiles_half_precision():
         module, _ = trace_module(f, args, {}, [ShapeDtype.of(a) for a in args])
         stages = lower_for_cuda(module, "main", "sm_90")
     assert ".target sm_90" in stages["llvm"] and stages["llvm"].count("gpu.binary") >= 1
+
+
+# ---------------------------------------------------------------- the tfn.numpy surface
+
+UNARY_SWEEP = ["exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "square", "reciprocal", "sin",
+               "cos", "tan", "tanh", "sinh", "cosh", "abs", "sign", "floor", "ceil", "rint", "trunc", "negative",
+               "isnan", "isfinite", "cumsum", "sort", "argmax", "var", "std", "prod"]
+BINARY_SWEEP = ["add", "subtract", "multiply", "divide", "floor_divide", "remainder", "power", "maximum", "minimum",
+                "logaddexp", "equal", "less", "greater_equal"]
+
+
+@pytest.mark.parametrize("dtype", HALF, ids=ids)
+def test_numpy_functions_keep_numpys_dtype_and_values(dtype):
+    """Each function's result dtype is numpy's (ml_dtypes' loops for bfloat16), its values those
+    of numpy in float32 rounded to the dtype, to a few units of the last place."""
+    x = np.linspace(0.3, 2.7, 12).reshape(3, 4).astype(dtype)
+    y = np.linspace(2.1, 0.6, 12).reshape(3, 4).astype(dtype)
+    got = tfn.jit(lambda x, y: ([getattr(tnp, n)(x) for n in UNARY_SWEEP],
+                                [getattr(tnp, n)(x, y) for n in BINARY_SWEEP]))(x, y)
+    for name, out in zip(UNARY_SWEEP + BINARY_SWEEP, got[0] + got[1]):
+        args = (x,) if name in UNARY_SWEEP else (x, y)
+        want = getattr(np, name)(*args)
+        assert out.dtype == want.dtype, (name, out.dtype, want.dtype)
+        ref = getattr(np, name)(*[f32(a) for a in args])
+        if out.dtype == dtype:
+            close(out, ref, dtype, atol=1e-3 if name in ("sin", "log", "log2", "log10", "tan") else 0.0,
+                  scale=4.0 if name in ("var", "std", "prod", "cumsum", "floor_divide", "remainder") else 1.0)
+        else:
+            np.testing.assert_array_equal(out, ref.astype(out.dtype))
+
+
+def test_bfloat16_contractions_stay_bfloat16_as_in_jax():
+    """numpy has no bfloat16 matmul loop (it computes in float32, and einsum refuses): tfn keeps
+    bfloat16, as jax.numpy does."""
+    a = np.ones((2, 3), tfn.bfloat16)
+    assert tfn.jit(lambda a: (a @ a.T, tnp.einsum("ij,kj->ik", a, a), tnp.clip(a, 0, 1)))(a)[0].dtype == BF16
