@@ -44,10 +44,10 @@ func.func @dot_f16(%a: tensor<2x3xf16>, %b: tensor<3x4xf16>) -> tensor<2x4xf16> 
 
 // -----
 
-// bf16 on the CPU: every op in f32, rounded to nearest even in integer code (no subnormal
-// flush); on CUDA, bf16 arithmetic is native.
+// bf16 on the CPU: every op in f32, extended and rounded to nearest even in integer code
+// (vectorized, no subnormal flush); on CUDA, bf16 arithmetic is native.
 // CHECK-LABEL: func.func @mul_bf16
-// CHECK: arith.extf %in : bf16 to f32
+// CHECK: arith.bitcast %in : bf16 to i16
 // CHECK: arith.mulf %{{.*}}, %{{.*}} : f32
 // CHECK: arith.bitcast %{{.*}} : f32 to i32
 // CHECK: arith.bitcast %{{.*}} : i16 to bf16
