@@ -23,8 +23,8 @@ from tfn.dialect import dialect_path, new_context
 from tfn.dialect.core import BUILDERS
 from tfn.dialect.types import dtype_of
 from tfn.dialect.verifier import SHAPE_RULES
-from tfn.lowering.rules import LOWERINGS
-from tfn.passes.ir_utils import TRANSFORM_OPS
+from tfn.lowering.rules import CALL_LOWERINGS, LOWERINGS
+from tfn.passes.ir_utils import FUNCTION_OPS, TRANSFORM_OPS
 
 _OPERATION = re.compile(r"irdl\.operation @(\w+) \{(.*?)\n  \}", re.S)
 _OPERANDS = re.compile(r"irdl\.operands\(([^)]*)\)")
@@ -42,7 +42,7 @@ def _irdl_ops() -> dict[str, tuple[int, set[str]]]:
     return found
 
 
-IRDL_OPS = {name: sig for name, sig in _irdl_ops().items() if name not in TRANSFORM_OPS}
+IRDL_OPS = {name: sig for name, sig in _irdl_ops().items() if name not in TRANSFORM_OPS + FUNCTION_OPS}
 OPS = [f"tfn.{n}" for n in ops.ALL_OPS]
 
 
@@ -50,6 +50,24 @@ def test_the_dialect_and_the_op_families_define_the_same_ops():
     assert len(IRDL_OPS) > 40
     assert sorted(IRDL_OPS) == sorted(OPS)
     assert len(set(OPS)) == len(OPS)
+
+
+# Function-valued ops (control flow, custom derivatives): their rules apply to the calls of
+# the functions they make. Those linear in some operands when JVP rules emit them have a
+# transpose rule; custom_jvp, custom_vjp and checkpoint are never emitted on tangents.
+LINEAR_FUNCTION_OPS = {"tfn.switch", "tfn.while_loop", "tfn.scan", "tfn.linear_call"}
+
+
+def test_function_valued_ops_are_declared_and_have_every_rule():
+    declared = {name for name in _irdl_ops() if name not in TRANSFORM_OPS} - set(IRDL_OPS)
+    assert declared == set(FUNCTION_OPS)
+    assert {f"tfn.{n}" for n in ops.CONTROL_FLOW_OPS + ops.CUSTOM_DERIVATIVE_OPS} == set(FUNCTION_OPS)
+    for name in FUNCTION_OPS:
+        family = JVP_RULES[name].__module__
+        assert family in ("tfn.ops.control_flow", "tfn.ops.custom_derivatives")
+        for table in (SHAPE_RULES, BATCH_RULES, CALL_LOWERINGS):
+            assert table[name].__module__ == family, name
+        assert (name in TRANSPOSE_RULES) == (name in LINEAR_FUNCTION_OPS), name
 
 
 def _family(name: str) -> str:
@@ -121,6 +139,8 @@ def _samples(x, key):
         "tfn.random_bits": ops.random_bits(key, (3,)),
         "tfn.gather": ops.gather(x, ops.reshape(key, (2, 1))),
         "tfn.scatter": ops.scatter(x, ops.reshape(key, (2, 1)), x, "max"),
+        "tfn.dynamic_slice": ops.dynamic_slice(x, key, [1, 2]),
+        "tfn.dynamic_update_slice": ops.dynamic_update_slice(x, square, key),
         "tfn.cholesky": ops.cholesky(square),
         "tfn.triangular_solve": ops.triangular_solve(square, x, True, False, False),
         "tfn.lu": ops.lu(square, "factors"),

@@ -19,7 +19,7 @@ one module that defines the op.
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 from mlir import ir
@@ -31,6 +31,13 @@ JVP_RULES: dict[str, Callable] = {}
 TRANSPOSE_RULES: dict[str, Callable] = {}
 NO_DERIVATIVE: dict[str, str] = {}
 EMITTED_ON_TANGENTS: dict[str, tuple[str, ...]] = {}
+
+
+class PrimalsReplaced(NamedTuple):
+    """What a JVP rule returns when it also recomputes the op's results (custom_vjp's fwd gives
+    the results and the residuals at once): the results replace the re-emitted op's."""
+    primals: list
+    tangents: list
 
 
 # ---------------------------------------------------------------- registering rules

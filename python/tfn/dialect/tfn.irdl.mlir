@@ -134,6 +134,14 @@ irdl.dialect @tfn {
     irdl.results(result: %out0)
   }
 
+  // The identity, which common-subexpression elimination cannot see through.
+  irdl.operation @optimization_barrier {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+
   irdl.operation @bitwise_not {
     %in0 = irdl.base "!builtin.tensor"
     %out0 = irdl.base "!builtin.tensor"
@@ -418,6 +426,28 @@ irdl.dialect @tfn {
     irdl.operands(operand: %in0, indices: %in1, updates: %in2)
     irdl.results(result: %out0)
   }
+  // ---- dynamic_slice and dynamic_update_slice (python/tfn/ops/dynamic_slicing.py): a window of
+  // static size at start indices known at run time, one 1-d integer tensor of rank entries
+  // (IRDL variadics are homogeneous), clamped to [0, dim - size] so that the window fits.
+  // dynamic_slice: the window of shape slice_sizes at the start indices.
+  irdl.operation @dynamic_slice {
+    %in0 = irdl.base "!builtin.tensor"
+    %in1 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    %attr0 = irdl.base "#builtin.dense_array"
+    irdl.attributes {"slice_sizes" = %attr0}
+    irdl.operands(operand: %in0, start_indices: %in1)
+    irdl.results(result: %out0)
+  }
+  // dynamic_update_slice: the operand with the window at the start indices replaced by update.
+  irdl.operation @dynamic_update_slice {
+    %in0 = irdl.base "!builtin.tensor"
+    %in1 = irdl.base "!builtin.tensor"
+    %in2 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0, update: %in1, start_indices: %in2)
+    irdl.results(result: %out0)
+  }
 
   // ---- dense linear algebra (python/tfn/ops/linalg.py): matrices in the two trailing dims,
   // batched over the leading ones (B... x n x n), f32/f64.
@@ -538,6 +568,95 @@ irdl.dialect @tfn {
     %out_dims = irdl.base "#builtin.dense_array"
     %batch_size = irdl.base "#builtin.integer"
     irdl.attributes {"in_dims" = %in_dims, "out_dims" = %out_dims, "batch_size" = %batch_size}
+    irdl.operands(fn: %in0)
+    irdl.results(result: %out0)
+  }
+
+  // linear_transpose(f): f is linear in its arguments `linear` (given the others); the result
+  // function takes (the other arguments..., cotangents of f's results...) and returns the
+  // cotangents of the `linear` arguments. Expanded by tfn-autodiff like grad and vjp.
+  irdl.operation @linear_transpose {
+    %in0 = irdl.base "!builtin.function"
+    %out0 = irdl.base "!builtin.function"
+    %linear = irdl.base "#builtin.dense_array"
+    irdl.attributes {"linear" = %linear}
+    irdl.operands(fn: %in0)
+    irdl.results(result: %out0)
+  }
+
+  // ---- control flow and custom derivatives: function values in, a function value out, called
+  // with func.call_indirect. Unlike the transforms above they stay until lowering (to scf);
+  // the transform passes rewrite calls of them with their own rules (tfn/ops/control_flow.py).
+  // switch(b0, ..., bn-1): (index: tensor<i32>, operands...) -> results; calls branch
+  // clamp(index, 0, n-1). All branches have the type (operands...) -> results.
+  irdl.operation @switch {
+    %in0 = irdl.base "!builtin.function"
+    %out0 = irdl.base "!builtin.function"
+    irdl.operands(branches: variadic %in0)
+    irdl.results(result: %out0)
+  }
+  // while_loop(cond, body): (consts..., carry...) -> carry..., with cond: (consts..., carry...)
+  // -> tensor<i1> and body: (consts..., carry...) -> carry...; num_consts counts the consts.
+  irdl.operation @while_loop {
+    %in0 = irdl.base "!builtin.function"
+    %in1 = irdl.base "!builtin.function"
+    %out0 = irdl.base "!builtin.function"
+    %num_consts = irdl.base "#builtin.integer"
+    irdl.attributes {"num_consts" = %num_consts}
+    irdl.operands(cond: %in0, body: %in1)
+    irdl.results(result: %out0)
+  }
+  // scan(body): (consts..., carry..., xs...) -> (carry..., ys...): body: (consts..., carry...,
+  // x slices...) -> (carry..., y slices...) runs `length` times (reverse: last slice first);
+  // xs and ys have a leading dim of `length`.
+  irdl.operation @scan {
+    %in0 = irdl.base "!builtin.function"
+    %out0 = irdl.base "!builtin.function"
+    %num_consts = irdl.base "#builtin.integer"
+    %num_carry = irdl.base "#builtin.integer"
+    %length = irdl.base "#builtin.integer"
+    %reverse = irdl.base "#builtin.integer"
+    irdl.attributes {"num_consts" = %num_consts, "num_carry" = %num_carry, "length" = %length,
+                     "reverse" = %reverse}
+    irdl.operands(body: %in0)
+    irdl.results(result: %out0)
+  }
+  // custom_jvp(f, rule): f, whose JVP is rule: (xs..., tangents of xs...) -> (ys..., tangents of ys...).
+  irdl.operation @custom_jvp {
+    %in0 = irdl.base "!builtin.function"
+    %in1 = irdl.base "!builtin.function"
+    %out0 = irdl.base "!builtin.function"
+    irdl.operands(fn: %in0, rule: %in1)
+    irdl.results(result: %out0)
+  }
+  // custom_vjp(f, fwd, bwd): f, differentiated in reverse mode by fwd: xs -> (ys..., residuals...)
+  // and bwd: (residuals..., cotangents of ys...) -> cotangents of xs. num_res counts residuals.
+  irdl.operation @custom_vjp {
+    %in0 = irdl.base "!builtin.function"
+    %in1 = irdl.base "!builtin.function"
+    %in2 = irdl.base "!builtin.function"
+    %out0 = irdl.base "!builtin.function"
+    %num_res = irdl.base "#builtin.integer"
+    irdl.attributes {"num_res" = %num_res}
+    irdl.operands(fn: %in0, fwd: %in1, bwd: %in2)
+    irdl.results(result: %out0)
+  }
+  // linear_call(bwd): the tangent function of a custom_vjp, (residuals..., tangents of xs...) ->
+  // tangents of ys, known only by its transpose bwd; evaluating it (forward mode) is an error.
+  irdl.operation @linear_call {
+    %in0 = irdl.base "!builtin.function"
+    %out0 = irdl.base "!builtin.function"
+    %num_res = irdl.base "#builtin.integer"
+    %name = irdl.base "#builtin.string"
+    irdl.attributes {"num_res" = %num_res, "name" = %name}
+    irdl.operands(bwd: %in0)
+    irdl.results(result: %out0)
+  }
+  // checkpoint(f): f, whose reverse-mode residuals are recomputed in the backward pass from
+  // f's inputs instead of being stored (jax.checkpoint, torch.utils.checkpoint).
+  irdl.operation @checkpoint {
+    %in0 = irdl.base "!builtin.function"
+    %out0 = irdl.base "!builtin.function"
     irdl.operands(fn: %in0)
     irdl.results(result: %out0)
   }

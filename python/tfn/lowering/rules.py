@@ -24,6 +24,10 @@ from mlir import ir
 
 LOWERINGS: dict[str, Callable[..., ir.Value]] = {}
 
+# Calls of function-valued ops (control flow, custom derivatives): the op's name ->
+# `(call, callee_op, arguments) -> results`, emitted in place of the `func.call_indirect`.
+CALL_LOWERINGS: dict[str, Callable[..., list]] = {}
+
 # The target the module is lowered for ("cpu" or "cuda"), for the few lowerings that differ
 # (scatter: a sequential loop on the CPU, a parallel form on the GPU). Set by tfn-lower-to-linalg{target=...}.
 TARGET: contextvars.ContextVar[str] = contextvars.ContextVar("tfn_lowering_target", default="cpu")

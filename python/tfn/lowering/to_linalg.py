@@ -13,7 +13,9 @@ from mlir.dialects import arith
 from tfn import ops  # noqa: F401 - imports every op family, which registers its lowerings
 from tfn.lowering import rules
 from tfn.lowering.builders import empty
-from tfn.lowering.rules import LOWERINGS, TARGET
+from tfn.dialect import functions as F
+from tfn.dialect.functions import rule_name
+from tfn.lowering.rules import CALL_LOWERINGS, LOWERINGS, TARGET
 from tfn.passes.ir_utils import find_ops
 
 # What the rules build with (linalg's opdsl import, ~0.1 s, is paid here, before any compile is timed).
@@ -47,6 +49,21 @@ def lower_op(op: ir.Operation) -> None:
     op.erase()
 
 
+def lower_call(call: ir.Operation) -> None:
+    """A call of a control-flow (or custom-derivative) function value -> scf ops and func.calls."""
+    callee = F.callee_op(call)
+    with ir.InsertionPoint(call), call.location:
+        try:
+            results = CALL_LOWERINGS[callee.name](call, callee, list(call.operands)[1:])
+        except Exception as e:
+            if not isinstance(getattr(e, "location", None), ir.Location):
+                e.location = call.location
+            raise
+    for old, new in zip(call.results, results):
+        old.replace_all_uses_with(new)
+    call.erase()
+
+
 def lower_to_linalg(module_op: ir.Operation, target: str = "cpu") -> None:
     """Rewrites every tfn op under `module_op` (a builtin.module) into upstream dialects.
 
@@ -57,6 +74,17 @@ def lower_to_linalg(module_op: ir.Operation, target: str = "cpu") -> None:
         raise ValueError(f"target must be 'cpu' or 'cuda', got {target!r}")
     token = TARGET.set(target)
     try:
+        calls = find_ops(module_op, lambda op: op.name == "func.call_indirect" and rule_name(op) in CALL_LOWERINGS)
+        function_ops = {id(F.callee_op(c)): F.callee_op(c) for c in calls}
+        for call in calls:
+            lower_call(call)
+        for op in function_ops.values():   # the function values are called directly now
+            operands = [v.owner for v in op.operands]
+            if all(False for _ in op.result.uses):
+                op.erase()
+                for owner in operands:
+                    if owner.name == "func.constant" and all(False for _ in owner.result.uses):
+                        owner.erase()
         for op in find_ops(module_op, lambda op: op.name.startswith("tfn.")):
             lower_op(op)
     finally:
@@ -97,10 +125,11 @@ def store_bools_as_bytes(module_op: ir.Operation) -> None:
         for r in op.results:
             if _is_bool_tensor(r.type):
                 r.set_type(_byte_tensor(r.type))
-        if name == "scf.for":   # a scatter's loops carry the destination tensor
-            for a in op.regions[0].blocks[0].arguments:
-                if _is_bool_tensor(a.type):
-                    a.set_type(_byte_tensor(a.type))
+        if name in ("scf.for", "scf.while"):   # loops (scatter's, scan's, while's) carry tensors
+            for region in op.regions:
+                for a in region.blocks[0].arguments:
+                    if _is_bool_tensor(a.type):
+                        a.set_type(_byte_tensor(a.type))
         found = kept.get(name)
         if found is not None:
             found.append(op)

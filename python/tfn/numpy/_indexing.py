@@ -4,7 +4,10 @@ and gathers by integer indices (`take`, `take_along_axis`).
 Basic indices (ints, slices, None, ...) read a strided box: one `tfn.slice` (and a gather
 to reverse the dims of negative steps), and `.at[]` pads the value back into the box and
 selects it (O(size of x), which the functional update's copy costs anyway, and it stays
-elementwise: it fuses and runs on CUDA). Array indices go through `tfn.gather` and
+elementwise: it fuses and runs on CUDA). Traced integer scalars among basic indices
+(`x[i, :, 2]`) select a window of size 1 in their dims: a `tfn.dynamic_slice` (and `.at[]`
+updates that window alone and writes it back with `tfn.dynamic_update_slice`, O(window)), the
+rest of the index applied to the window. Array indices go through `tfn.gather` and
 `tfn.scatter` (`tfn.ops.gather_scatter`: the indexed dims first, then rows), O(indices x
 row) in work and memory. Indices known while tracing must be in bounds (IndexError, as
 numpy); a traced index outside [-n, n) reads 0 (False) and its update is dropped (numpy
@@ -29,6 +32,11 @@ from tfn.numpy._shapes import broadcast_to, concatenate, expand_dims, ravel, res
 
 def _getitem(x, index) -> Tracer:
     x = _as_tracer(x)
+    window = _scalar_window(x, index, "getitem")
+    if window is not None:
+        starts, inside, rest = window
+        y = wrap(ops.dynamic_slice(value_of(x), starts, _window_sizes(x, index)))
+        return _getitem(where(inside, y, zeros((), x.dtype)), rest)
     if _has_arrays(index):
         return _advanced_getitem(x, index)
     box = resolve(index, x.shape, "getitem")
@@ -62,6 +70,12 @@ def _update(kind: str, x, index, value) -> Tracer:
     box the index reads and selected there (pad and select are differentiable and batchable)."""
     x = _as_tracer(x)
     name = f"at[].{kind}"
+    window = _scalar_window(x, index, name)
+    if window is not None:   # update the window alone, and write it back (unchanged when out of bounds)
+        starts, inside, rest = window
+        y = wrap(ops.dynamic_slice(value_of(x), starts, _window_sizes(x, index)))
+        y = where(inside, _update(kind, y, rest, value), y)
+        return wrap(ops.dynamic_update_slice(value_of(x), value_of(y), starts))
     if _has_arrays(index):
         return _advanced_update(kind, x, index, value)
     box = resolve(index, x.shape, name)
@@ -155,6 +169,65 @@ def at(x) -> _IndexUpdateHelper:
     """`x.at` for any array x (numpy arrays too): `tnp.at(x)[1:].add(2.0)`."""
     return _IndexUpdateHelper(x)
 
+
+
+# ---------------------------------------------------------------- traced scalar indices: dynamic_slice
+
+def _is_traced_scalar(i) -> bool:
+    return isinstance(i, Tracer) and i.ndim == 0 and _np.dtype(i.dtype).kind in "iu"
+
+
+def _source_dims(items: list, ndim: int) -> list:
+    """The source dim each index item reads (None for None, Ellipsis and bool items)."""
+    consuming = builtins.sum(1 for i in items if not (i is None or i is Ellipsis or isinstance(i, (bool, _np.bool_))))
+    dims, d = [], 0
+    for i in items:
+        if i is Ellipsis:
+            dims.append(None)
+            d += ndim - consuming
+        elif i is None or isinstance(i, (bool, _np.bool_)):
+            dims.append(None)
+        else:
+            dims.append(d)
+            d += 1
+    return dims
+
+
+def _window_sizes(x: Tracer, index) -> list[int]:
+    items = list(index) if isinstance(index, tuple) else [index]
+    scalar_dims = {d for i, d in zip(items, _source_dims(items, x.ndim)) if _is_traced_scalar(i)}
+    return [1 if d in scalar_dims else n for d, n in enumerate(x.shape)]
+
+
+def _scalar_window(x: Tracer, index, name: str):
+    """For an index whose only array items are traced integer scalars (`x[i, :, 2]`): the start
+    indices of the window of x they select (size 1 along their dims, negative counting from the
+    end), whether every one is in [-n, n), and the index that reads the rest from that window
+    (each scalar a 0). None for other indices (they go through gather and scatter)."""
+    items = list(index) if isinstance(index, tuple) else [index]
+    if not builtins.any(_is_traced_scalar(i) for i in items) or builtins.any(
+            _is_array_index(i) and not _is_traced_scalar(i) for i in items):
+        return None
+    dims = _source_dims(items, x.ndim)
+    if builtins.sum(d is not None for d in dims) > x.ndim or builtins.sum(i is Ellipsis for i in items) > 1:
+        return None          # too many indices: basic indexing reports it
+    dtype = _np.dtype(_np.int64)
+    starts = [ops.full((1,), 0, dtype) for _ in range(x.ndim)]
+    inside = ops.full((), True, _np.bool_)
+    for i, d in zip(items, dims):
+        if not _is_traced_scalar(i):
+            continue
+        v, n = ops.convert(value_of(i), dtype), ops.full((), x.shape[d], dtype)
+        v = ops.select(ops.compare("lt", v, ops.full((), 0, dtype)), ops.add(v, n), v)
+        ok = ops.select(ops.compare("ge", v, ops.full((), 0, dtype)), ops.compare("lt", v, n),
+                        ops.full((), False, _np.bool_))
+        inside = ops.select(inside, ok, inside)
+        starts[d] = ops.reshape(v, (1,))
+    joined = starts[0]
+    for v in starts[1:]:
+        joined = ops.concatenate(joined, v, 0)
+    rest = tuple(0 if _is_traced_scalar(i) else i for i in items)
+    return joined, wrap(inside), rest
 
 
 # ---------------------------------------------------------------- array indices: gather and scatter

@@ -19,9 +19,10 @@ from mlir.dialects import func
 from tfn import ops
 from tfn.dialect.core import int_array, int_attr
 from tfn.dialect.types import to_dtype
-from tfn.autodiff.rules import JVP_RULES, NO_DERIVATIVE, TRANSPOSE_RULES, add_any, full_like
+from tfn.autodiff.rules import JVP_RULES, NO_DERIVATIVE, TRANSPOSE_RULES, PrimalsReplaced, add_any, full_like
+from tfn.dialect.functions import rule_name
 from tfn.passes import ir_utils as U
-from tfn.passes.signatures import grad_type, jvp_type, vjp_type
+from tfn.passes.signatures import TransformError, grad_type, jvp_type, vjp_type
 
 
 class MissingRuleError(NotImplementedError):
@@ -52,14 +53,23 @@ def emit_jvp(callee, primals: Sequence[ir.Value], tangents: Sequence[ir.Value | 
         ts = [tenv.get(v) for v in op.operands]
         if all(t is None for t in ts):
             continue
-        rule = JVP_RULES.get(op.name)
+        name = rule_name(new)
+        rule = JVP_RULES.get(name)
         if rule is None:
-            if op.name in NO_DERIVATIVE:
+            if name in NO_DERIVATIVE:
                 continue
             _missing("JVP", op, U.symbol_name(callee))
         with op.location:
             t = rule(new, list(new.operands), ts)
-        if t is not None:
+        if isinstance(t, PrimalsReplaced):   # the rule computed the results itself (custom_vjp's fwd)
+            for old, res in zip(op.results, t.primals):
+                env[old] = res
+            t = t.tangents
+        if isinstance(t, list):   # a call: one tangent per result
+            for old, t_r in zip(op.results, t):
+                if t_r is not None:
+                    tenv[old] = t_r
+        elif t is not None:
             tenv[op.results[0]] = t
     raise AssertionError("function without return")
 
@@ -83,16 +93,26 @@ def emit_vjp(module_op, callee, primals: Sequence[ir.Value], argnums: Sequence[i
         n_diff = len(outs) - num_aux
         func.ReturnOp(outs)
     try:
-        return _partial_eval_and_transpose(scratch, block, n, argnums, outs, touts[:n_diff], primals, cotangents,
-                                           U.symbol_name(callee))
+        env = dict(zip(list(block.arguments[:n]), primals))
+        env, ct = _partial_eval_and_transpose(scratch, env, list(block.arguments[n:]), touts[:n_diff], cotangents,
+                                              U.symbol_name(callee))
+        grads = [_zero_if_none(ct.get(a), a) for a in block.arguments[n:]]
+        return [env.get(v, v) for v in outs], grads
     finally:
         scratch.erase()
 
 
-def _partial_eval_and_transpose(scratch, block, n, argnums, outs, touts, primals, cotangents, function):
+def _zero_if_none(g: ir.Value | None, like: ir.Value) -> ir.Value:
+    return g if g is not None else U.zeros_like_type(like.type)
+
+
+def _partial_eval_and_transpose(scratch, env: dict, linear_args: Sequence[ir.Value], touts, cotangents,
+                                function: str) -> tuple[dict, dict]:
+    """Emits the ops of `scratch` that do not depend on `linear_args` (env: its other
+    arguments -> their values), then transposes the rest, seeded with `cotangents` of the
+    values `touts`. Returns (env, cotangent of each linear value)."""
     ip = ir.InsertionPoint.current
-    env = dict(zip(list(block.arguments[:n]), primals))
-    linear = set(block.arguments[n:])
+    linear = set(linear_args)
     linear_ops = []
     for op in U.body_ops(scratch):
         if op.name == "func.return":
@@ -109,24 +129,21 @@ def _partial_eval_and_transpose(scratch, block, n, argnums, outs, touts, primals
         if t is not None and t in linear:
             ct[t] = add_any(ct.get(t), c)
     for op in reversed(linear_ops):
-        c = ct.pop(op.results[0], None)
-        if c is None:
+        cs = [ct.pop(r, None) for r in op.results]
+        if all(c is None for c in cs):
             continue
-        rule = TRANSPOSE_RULES.get(op.name)
+        name = rule_name(op)
+        rule = TRANSPOSE_RULES.get(name)
         if rule is None:
             _missing("transpose", op, function)
         mask = [v in linear for v in op.operands]
         operands = [None if m else env.get(v, v) for v, m in zip(op.operands, mask)]
-        with op.location:
-            cts = rule(op, c, operands, mask)
+        with op.location:   # a call takes the cotangents of all its results, other ops of their one
+            cts = rule(op, cs if op.name == "func.call_indirect" else cs[0], operands, mask)
         for v, m, c_v in zip(op.operands, mask, cts):
             if m and c_v is not None:
                 ct[v] = add_any(ct.get(v), c_v)
-    grads = []
-    for k, i in enumerate(argnums):
-        g = ct.get(block.arguments[n + k])
-        grads.append(g if g is not None else U.zeros_like_type(block.arguments[n + k].type))
-    return [env.get(v, v) for v in outs], grads
+    return env, ct
 
 
 # ---------------------------------------------------------------- expanders
@@ -182,11 +199,37 @@ def expand_grad(op: ir.Operation, callee, module_op) -> str:
                    lambda ftype: grad_type(ftype, argnums, num_aux, with_value), body)
 
 
-EXPANDERS = {"tfn.jvp": expand_jvp, "tfn.vjp": expand_vjp, "tfn.grad": expand_grad}
+def expand_linear_transpose(op: ir.Operation, callee, module_op) -> str:
+    """f linear in its arguments `linear` -> (the other arguments..., cotangents of f's results...)
+    -> cotangents of the `linear` arguments: f's ops that do not depend on them are emitted
+    (recomputed: they are what a checkpointed function or a loop body recomputes), the rest
+    transposed."""
+    linear = int_array(op, "linear")
+    ftype = U.function_type(callee)
+    inputs, results = list(ftype.inputs), list(ftype.results)
+    if sorted(set(linear)) != sorted(linear) or any(not 0 <= i < len(inputs) for i in linear):
+        raise TransformError(f"linear_transpose: linear {list(linear)} must name distinct inputs of "
+                             f"@{U.symbol_name(callee)}, which has {len(inputs)}")
+    others = [i for i in range(len(inputs)) if i not in linear]
+
+    def body(block, _):
+        args = U.entry_block(callee).arguments
+        env = {args[i]: block.arguments[k] for k, i in enumerate(others)}
+        touts = list(U.body_ops(callee)[-1].operands)
+        env, ct = _partial_eval_and_transpose(callee, env, [args[i] for i in linear], touts,
+                                              list(block.arguments[len(others):]), U.symbol_name(callee))
+        return [_zero_if_none(ct.get(args[i]), args[i]) for i in linear]
+    return _expand(op, callee, module_op, "_transpose",
+                   lambda _: ir.FunctionType.get([inputs[i] for i in others] + results, [inputs[i] for i in linear]),
+                   body)
+
+
+EXPANDERS = {"tfn.jvp": expand_jvp, "tfn.vjp": expand_vjp, "tfn.grad": expand_grad,
+             "tfn.linear_transpose": expand_linear_transpose}
 
 
 NAME = "tfn-autodiff"
-DESCRIPTION = "Expand tfn.grad, tfn.vjp and tfn.jvp into new tfn functions"
+DESCRIPTION = "Expand tfn.grad, tfn.vjp, tfn.jvp and tfn.linear_transpose into new tfn functions"
 
 
 def run(module_op: ir.Operation) -> None:

@@ -24,6 +24,7 @@ from tfn import ops  # noqa: F401 - imports every op family, which registers its
 from tfn.batching import rules as B
 from tfn.batching.rules import BATCH_RULES
 from tfn.dialect.core import int_array, int_attr
+from tfn.dialect.functions import rule_name
 from tfn.passes import ir_utils as U
 
 RANDOMNESS_MODES = ("error", "different", "same")
@@ -79,12 +80,16 @@ def emit_batched(callee, args: Sequence[ir.Value], bdims: Sequence[int | None]):
             for old, res in zip(op.results, new.results):
                 env[old] = (res, None)
             continue
-        rule = BATCH_RULES.get(op.name)
+        rule = BATCH_RULES.get(rule_name(op))
         if rule is None:
             _missing(op, U.symbol_name(callee))
         with op.location:
             res, d = rule(op, [v for v, _ in operands], dims)
-        env[op.results[0]] = (res, d)
+        if op.name == "func.call_indirect":   # a call: a list of results and of their batch dims
+            for old, r, d_r in zip(op.results, res, d):
+                env[old] = (r, d_r)
+        else:
+            env[op.results[0]] = (res, d)
     raise AssertionError("function without return")
 
 

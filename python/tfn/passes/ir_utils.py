@@ -6,15 +6,18 @@ from typing import Sequence
 from mlir import ir
 from mlir.dialects import func
 
+from tfn.dialect import functions as F
 from tfn.dialect.symbols import unique_symbol  # noqa: F401 - re-exported for the passes
 
-TRANSFORM_OPS = ("tfn.grad", "tfn.vjp", "tfn.jvp", "tfn.vmap")
+TRANSFORM_OPS = ("tfn.grad", "tfn.vjp", "tfn.jvp", "tfn.vmap", "tfn.linear_transpose")
+# Function-valued ops that stay until lowering; a call of one is a pure op like any tfn op.
+FUNCTION_OPS = ("tfn.switch", "tfn.while_loop", "tfn.scan", "tfn.custom_jvp", "tfn.custom_vjp", "tfn.linear_call",
+                "tfn.checkpoint")
 
 
-def module_of(op: ir.Operation) -> ir.Operation:
-    while op.name != "builtin.module":
-        op = op.parent
-    return op
+module_of = F.module_of
+new_function = F.new_function
+function_type = F.function_type
 
 
 def find_ops(root: ir.Operation, match, payloads: bool = True) -> list[ir.Operation]:
@@ -60,28 +63,12 @@ def symbol_name(func_op) -> str:
     return ir.StringAttr(func_op.attributes["sym_name"]).value
 
 
-def function_type(func_op) -> ir.FunctionType:
-    return ir.FunctionType(ir.TypeAttr(func_op.attributes["function_type"]).value)
-
-
 def entry_block(func_op) -> ir.Block:
     return func_op.regions[0].blocks[0]
 
 
 def unique_name(module_op: ir.Operation, base: str) -> str:
     return unique_symbol(module_op.regions[0].blocks[0], base)
-
-
-def new_function(module_op: ir.Operation, name: str, arg_types: Sequence[ir.Type],
-                 result_types: Sequence[ir.Type] = (), loc: ir.Location | None = None):
-    """A private `func.func` with an entry block, appended to the module; returns (op, block)."""
-    with ir.InsertionPoint(module_op.regions[0].blocks[0]), loc or ir.Location.unknown():
-        f = func.FuncOp(unique_name(module_op, name), (list(arg_types), list(result_types)))
-        f.attributes["sym_visibility"] = ir.StringAttr.get("private")
-        block = f.add_entry_block()
-    return f.operation, block
-
-
 
 
 def clone_with(op: ir.Operation, mapping: dict, ip: ir.InsertionPoint) -> ir.Operation:
@@ -132,7 +119,7 @@ def inline_calls(func_op, module_op: ir.Operation) -> None:
 def is_pure(op: ir.Operation) -> bool:
     """tfn tensor ops and the upstream ops tracing emits have no side effects."""
     return (op.name.startswith("tfn.") or op.name in ("func.constant", "arith.constant")
-            or op.name in TRANSFORM_OPS)
+            or (op.name == "func.call_indirect" and F.rule_name(op) in FUNCTION_OPS))
 
 
 def dead_code_elimination(func_op) -> None:
@@ -163,12 +150,20 @@ def contains_transforms(func_op, module_op: ir.Operation, funcs: dict | None = N
     known[name] = False   # a cycle adds nothing new
     answer = False
     for op in body_ops(func_op):
-        if op.name in TRANSFORM_OPS or op.name == "func.call_indirect" or (
-                op.name == "func.call" and contains_transforms(funcs[callee_name(op)], module_op, funcs, known)):
+        # A call_indirect not of a control-flow op is of a transform not yet folded; the bodies
+        # of control-flow ops (func.constant operands) must be transform-free too.
+        if op.name in TRANSFORM_OPS or (op.name == "func.call_indirect" and F.rule_name(op) not in FUNCTION_OPS) or (
+                op.name == "func.call" and contains_transforms(funcs[callee_name(op)], module_op, funcs, known)) or (
+                op.name == "func.constant" and _referenced(op) in funcs
+                and contains_transforms(funcs[_referenced(op)], module_op, funcs, known)):
             answer = True
             break
     known[name] = answer
     return answer
+
+
+def _referenced(constant_op: ir.Operation) -> str:
+    return ir.FlatSymbolRefAttr(constant_op.attributes["value"]).value
 
 
 def zeros_like_type(t: ir.Type) -> ir.Value:
