@@ -272,3 +272,24 @@ def test_bfloat16_contractions_stay_bfloat16_as_in_jax():
     bfloat16, as jax.numpy does."""
     a = np.ones((2, 3), tfn.bfloat16)
     assert tfn.jit(lambda a: (a @ a.T, tnp.einsum("ij,kj->ik", a, a), tnp.clip(a, 0, 1)))(a)[0].dtype == BF16
+
+
+@pytest.mark.parametrize("dtype", HALF, ids=ids)
+def test_loops_conditionals_and_custom_rules(dtype):
+    from tfn import lax
+    x = np.linspace(0.1, 1, 5).astype(dtype)
+
+    def loop(x):
+        return tnp.sum(lax.fori_loop(0, 3, lambda i, c: c * 1.5 + tnp.sin(c), x))
+
+    @tfn.custom_jvp
+    def sin(x):
+        return tnp.sin(x)
+    sin.defjvp(lambda p, t: (tnp.sin(p[0]), tnp.cos(p[0]) * t[0]))
+
+    def branch(x):
+        return tnp.sum(tfn.cond(x[0] > 0, lambda x: sin(x) * 2, lambda x: tnp.exp(x), (x,)))
+    for f in (loop, branch):
+        got, want = tfn.jit(tfn.grad(f))(x), tfn.jit(tfn.grad(f))(f32(x))
+        assert got.dtype == dtype
+        np.testing.assert_allclose(f32(got), want, rtol=4 * RTOL[dtype])
