@@ -125,6 +125,16 @@ def test_arithmetic_rounds_like_numpy_bit_for_bit(dtype):
 
 
 @pytest.mark.parametrize("dtype", HALF, ids=ids)
+def test_remainder_and_floor_divide_are_numpys(dtype):
+    """Computed in float32 and rounded back, as numpy's float16 loops: the remainder is exact."""
+    x, y = (RNG.standard_normal(500) * 100).astype(dtype), (RNG.standard_normal(500) * 3).astype(dtype)
+    r, q = tfn.jit(lambda x, y: (x % y, x // y))(x, y)
+    assert r.dtype == dtype and q.dtype == dtype
+    np.testing.assert_array_equal(f32(r), f32(x % y))
+    np.testing.assert_array_equal(f32(q), f32(x // y))
+
+
+@pytest.mark.parametrize("dtype", HALF, ids=ids)
 def test_reductions_accumulate_in_float32(dtype):
     x = RNG.uniform(0, 1, (64, 300)).astype(dtype)
     got = tfn.jit(lambda x: (tnp.sum(x), tnp.mean(x, axis=1), tnp.max(x, axis=0), tnp.sum(tnp.ones(4096, x.dtype))))(x)

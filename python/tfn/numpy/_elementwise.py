@@ -221,6 +221,18 @@ def _same_sign(x: Tracer, y: Tracer) -> Tracer:
     return logical_or(equal(x, 0), equal(less(x, 0), less(y, 0)))
 
 
+def _half_in_float32(rule):
+    """`rule(out, a, b)` computed in float32 for the 16-bit floats, the result rounded back, as
+    numpy's float16 loops do (the exact remainder of two of them is one of them: exact there too)."""
+    def wide(out, a, b):
+        if is_float_dtype(out) and _np.dtype(out).itemsize == 2:
+            f32 = _np.dtype(_np.float32)
+            return asarray(rule(f32, ops.convert(a, f32), ops.convert(b, f32)), out)
+        return rule(out, a, b)
+    return wide
+
+
+@_half_in_float32
 def _floor_divide(out, a, b):
     """a // b as numpy: floats from the exact remainder ((a - a % b) / b, rounded), integers
     through float64 (exact below 2**53), and x // 0 = 0 for integers."""
@@ -236,6 +248,7 @@ def _floor_divide(out, a, b):
     return where(equal(y, 0), 0, q)
 
 
+@_half_in_float32
 def _remainder(out, a, b):
     x, y = wrap(a), wrap(b)
     if is_float_dtype(out):
