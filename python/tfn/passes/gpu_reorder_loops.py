@@ -3,6 +3,9 @@
 After bufferization (and buffer deallocation) the CUDA pipeline makes the program
 GPU-shaped (the passes `tfn-gpu-*`):
 
+- what an `scf.forall` iteration (one GPU thread: the linear algebra ops' loop per matrix)
+  allocates is its slice of one buffer, and what it copies it copies in loops
+  (`tfn-gpu-thread-buffers`);
 - every linalg op gets loops that suit a GPU (this pass): parallel
   dims first, the innermost memory dim first of all so that `thread x` walks
   contiguous addresses (coalesced loads and stores), unit dims after the others,

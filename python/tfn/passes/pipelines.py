@@ -90,10 +90,11 @@ def cuda_stages(chip: str, callee: str = "main", bitcode_libraries: Sequence[str
         ("to_linalg", f"tfn-split-reductions,tfn-lower-to-linalg{{target=cuda}},tfn-entry-wrapper{{callee={callee}}}"),
         ("linalg_cleanup", LINALG_CLEANUP),
         ("bufferize", f"{BUFFERIZE},buffer-deallocation-pipeline,linalg-generalize-named-ops"),
-        ("gpu_buffers", f"tfn-lower-strided-copies,tfn-gpu-reorder-loops,tfn-gpu-device-memory,"
+        ("gpu_buffers", f"tfn-gpu-thread-buffers,tfn-lower-strided-copies,tfn-gpu-reorder-loops,tfn-gpu-device-memory,"
                         f"tfn-gpu-pool-allocations{{entry={ENTRY}}}"),
-        # Bufferized linalg (device memory) -> gpu.launch_func of outlined kernels on one stream.
-        ("gpu_loops", "func.func(convert-linalg-to-parallel-loops,"
+        # Bufferized linalg (device memory) -> gpu.launch_func of outlined kernels on one stream;
+        # an scf.forall (a loop per batch element, the linear algebra ops) is a parallel loop too.
+        ("gpu_loops", "func.func(scf-forall-to-parallel,convert-linalg-to-parallel-loops,"
                       f"scf-parallel-loop-tiling{{parallel-loop-tile-sizes={tiles} no-min-max-bounds=true}},"
                       "gpu-map-parallel-loops,convert-parallel-loops-to-gpu),"
                       "gpu-kernel-outlining,func.func(gpu-async-region),lower-affine,convert-scf-to-cf,"
