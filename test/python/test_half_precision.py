@@ -303,3 +303,26 @@ def test_loops_conditionals_and_custom_rules(dtype):
         got, want = tfn.jit(tfn.grad(f))(x), tfn.jit(tfn.grad(f))(f32(x))
         assert got.dtype == dtype
         np.testing.assert_allclose(f32(got), want, rtol=4 * RTOL[dtype])
+
+
+def test_gpu_results_match_the_cpu():
+    """On a GPU (skipped without one): f16 and bf16 arithmetic native there, transcendentals,
+    sums and contractions in f32 as on the CPU."""
+    from tfn.runtime.cuda import CudaUnavailable, device_chip
+    try:
+        device_chip()
+    except CudaUnavailable as e:
+        pytest.skip(f"no CUDA device: {e}")
+    for dtype in HALF:
+        x, w = RNG.standard_normal((64, 256)).astype(dtype), (RNG.standard_normal((256, 32)) * 0.1).astype(dtype)
+
+        def f(x, w):
+            h = tnp.tanh(x @ w)
+            return tnp.sum(h * h, axis=0), tnp.exp(x[:4]) / 3, tnp.mean(x)
+        for on_gpu, on_cpu in zip(tfn.jit(f, device="cuda")(x, w), tfn.jit(f)(x, w)):
+            got = np.asarray(on_gpu)
+            assert got.dtype == dtype
+            np.testing.assert_allclose(f32(got), f32(on_cpu), rtol=2 * RTOL[dtype], atol=1e-3)
+        grads = tfn.jit(tfn.grad(lambda w, x: tnp.sum(f(x, w)[0])), device="cuda")(w, x)
+        np.testing.assert_allclose(f32(np.asarray(grads)), f32(tfn.jit(tfn.grad(lambda w, x: tnp.sum(f(x, w)[0])))(w, x)),
+                                   rtol=4 * RTOL[dtype], atol=0.05)
