@@ -234,6 +234,8 @@ def test_aot_takes_the_bits_as_uint16(dtype):
     assert f"const uint16_t* in0,  /* {short}[6] x */" in art.header
     (out,) = art.load()(x)
     close(out.view(dtype), np.exp(f32(x)) * f32(x), dtype)
+    from tfn.aot.shapes import parse_shapes   # tfn-compile --shapes
+    assert parse_shapes(f"{short}[2,3], {np.dtype(dtype).name}[]") == [ShapeDtype((2, 3), dtype), ShapeDtype((), dtype)]
 
 
 def test_cuda_pipeline_compiles_half_precision():
