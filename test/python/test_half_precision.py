@@ -113,6 +113,13 @@ def test_elementwise_ops_match_float32_rounded(dtype):
 
 
 @pytest.mark.parametrize("dtype", HALF, ids=ids)
+def test_transcendentals_use_the_float32_approximations(dtype):
+    """exp, tanh and erf of 16-bit floats reach tfn-approximate-math as f32: no libm call is left."""
+    llvm = tfn.jit(lambda x: tnp.tanh(x) + tnp.exp(x) + tnp.erf(x)).lower(np.ones(8, dtype)).as_text("llvm")
+    assert not any(f in llvm for f in ("@expf", "@tanhf", "@erff", "@exp(", "@tanh(", "@erf("))
+
+
+@pytest.mark.parametrize("dtype", HALF, ids=ids)
 def test_arithmetic_rounds_like_numpy_bit_for_bit(dtype):
     """One rounding per op, subnormals kept (ml_dtypes' and numpy's rounding, on any CPU)."""
     x = (RNG.standard_normal(4096) * 10.0 ** RNG.integers(-8, 5, 4096)).astype(dtype)
