@@ -36,23 +36,26 @@ __all__ = [
     "stop_gradient", "functional_call", "stack_module_state",
     # control flow, custom derivatives, rematerialization
     "cond", "custom_jvp", "custom_vjp", "checkpoint", "remat", "checkpoint_policies",
-    # op libraries
-    "numpy", "nn", "random", "lax",
+    # op libraries, and the 16-bit float types (numpy's float16, ml_dtypes' bfloat16)
+    "numpy", "nn", "random", "lax", "float16", "bfloat16",
     # pytrees and errors
     "tree_util", "tree_map", "tree_leaves", "tree_structure", "tree_flatten", "tree_unflatten",
     "register_pytree_node", "ShapeDtype", "ShapeError", "TraceError",
 ]
 __version__ = "0.1.0"
+float16 = numpy.float16
 
 
 def __getattr__(name: str):
-    """`tfn.aot`, imported when first used: it loads subprocess, tempfile and ctypes for the
-    toolchain, which `import tfn` need not pay for."""
+    """`tfn.aot` and `tfn.bfloat16`, imported when first used: aot loads subprocess, tempfile
+    and ctypes for the toolchain, bfloat16 ml_dtypes (~0.7 s), which `import tfn` need not pay for."""
     if name == "aot":
         import tfn.aot as aot
         return aot
+    if name == "bfloat16":
+        return numpy.bfloat16
     raise AttributeError(f"module 'tfn' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | {"aot"})
+    return sorted(set(globals()) | {"aot", "bfloat16"})

@@ -21,7 +21,7 @@ import numpy as np
 
 from tfn import numpy as tnp
 from tfn import ops
-from tfn.dialect.types import canonical_dtype
+from tfn.dialect.types import canonical_dtype, is_float_dtype
 from tfn.frontend.tracer import Tracer, value_of, wrap
 from tfn.numpy._core import _op, _shape as _array_shape
 
@@ -86,9 +86,11 @@ def _unit(key, shape, dtype):
 
 @_op
 def uniform(key, shape=(), dtype=np.float32, minval=0.0, maxval=1.0):
-    """Uniform floats in [minval, maxval)."""
+    """Uniform floats in [minval, maxval). The unit draw is rounded from float64 into `dtype`
+    and kept below 1 there (float16 and bfloat16 too: a float32 draw rounded to bfloat16 would
+    reach 1 about once in 512)."""
     dtype = canonical_dtype(dtype)
-    if dtype.kind != "f":
+    if not is_float_dtype(dtype):
         raise TypeError(f"tfn.random.uniform: dtype must be a float dtype, got {dtype}")
     u = _unit(key, _shape(shape), dtype)
     return tnp.asarray(u * (tnp.asarray(maxval, dtype) - tnp.asarray(minval, dtype)) + tnp.asarray(minval, dtype),
@@ -99,7 +101,7 @@ def uniform(key, shape=(), dtype=np.float32, minval=0.0, maxval=1.0):
 def normal(key, shape=(), dtype=np.float32):
     """Standard normal floats (Box-Muller, computed in float64)."""
     dtype = canonical_dtype(dtype)
-    if dtype.kind != "f":
+    if not is_float_dtype(dtype):
         raise TypeError(f"tfn.random.normal: dtype must be a float dtype, got {dtype}")
     shape = _shape(shape)
     u = _unit(key, (2,) + shape, np.float64)

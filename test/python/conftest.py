@@ -20,7 +20,7 @@ _SOURCES = str(Path(__file__).resolve().parents[2] / "python")
 sys.path.insert(0, _SOURCES)
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SOURCES, os.environ.get("PYTHONPATH")) if p)
 
-RTOL = {np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-12}
+RTOL = {np.dtype(np.float16): 2e-3, np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-12}
 
 
 def make_array(shape, dtype, domain="real", seed=0) -> np.ndarray:

@@ -166,8 +166,7 @@ def test_versioned_capsules_come_in():
 def test_errors_name_what_was_refused(torch):
     with pytest.raises(TypeError, match="neither a DLPack capsule nor an array with __dlpack__"):
         tfn.from_dlpack([1.0, 2.0])
-    with pytest.raises(TypeError, match="bfloat16"):
-        tfn.from_dlpack(torch.ones(2, dtype=torch.bfloat16))
+    assert tfn.from_dlpack(torch.ones(2, dtype=torch.bfloat16)).dtype.name == "bfloat16"  # as ml_dtypes'
     with pytest.raises(TypeError, match="detach"):
         tfn.from_dlpack(torch.ones(2, requires_grad=True))
     rocm = _Producer(lambda: pytest.fail("no capsule should be asked for"), (10, 0))
@@ -417,5 +416,5 @@ def test_torch_cuda_tensors_in_and_out_without_a_copy():
     torch.testing.assert_close(back, t * 2 + 1)
     with pytest.raises(BufferError, match="not row-major"):
         tfn.from_dlpack(t.T)
-    with pytest.raises(TypeError, match="float16"):
-        tfn.from_dlpack(t.half())
+    with pytest.raises(TypeError, match="complex64"):
+        tfn.from_dlpack(t.to(torch.complex64))

@@ -9,7 +9,7 @@ Every case is traced (no compilation) and its result dtype and shape compared wi
 numpy's; a deterministic sample is compiled, many cases per program, and its values
 compared. Where numpy raises, tfn must raise too, with a message naming the user's
 line. A dtype numpy picks that tfn lacks compares as tfn's widening of it
-(`canonical_dtype`: float16 -> float32, int8 -> int32).
+(`canonical_dtype`: int8 -> int32).
 """
 from __future__ import annotations
 

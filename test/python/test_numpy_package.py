@@ -26,7 +26,7 @@ FUNCTIONS = """
     bitwise_and bitwise_or bitwise_xor invert bitwise_not bitwise_invert left_shift right_shift bitwise_left_shift
     bitwise_right_shift any all cumsum cumprod flip roll tile repeat tril triu diag diagonal trace meshgrid sort
     argsort""".split()
-VALUES = "ndarray float32 float64 int32 int64 bool_ pi e inf nan newaxis DtypeError TraceError Tracer".split()
+VALUES = "ndarray float16 bfloat16 float32 float64 int32 int64 bool_ pi e inf nan newaxis DtypeError TraceError Tracer".split()
 TRACER_API = """T at argmax argmin astype clip dot flatten max mean min prod ravel reshape squeeze std sum transpose var
     __getitem__ __add__ __radd__ __sub__ __rsub__ __mul__ __rmul__ __truediv__ __rtruediv__ __floordiv__
     __rfloordiv__ __mod__ __rmod__ __pow__ __rpow__ __matmul__ __rmatmul__ __neg__ __pos__ __abs__ __invert__

@@ -36,8 +36,13 @@ ABI_VERSION = 1
 ENTRY = "_tfn_entry"
 OK, ERROR_NULL_POINTER, ERROR_OUT_OF_MEMORY = 0, 1, 2
 
-C_TYPES = {"float32": "float", "float64": "double", "int32": "int32_t", "int64": "int64_t", "bool": "uint8_t"}
-SHORT_NAMES = {"float32": "f32", "float64": "f64", "int32": "i32", "int64": "i64", "bool": "bool"}
+# The 16-bit floats cross as their bits in uint16_t (IEEE binary16, and bfloat16: a float's
+# high half): C has no portable type for either (`_Float16` is a GCC/Clang extension on some
+# targets only, bfloat16 has none), and a C program converts them in two lines.
+C_TYPES = {"float32": "float", "float64": "double", "int32": "int32_t", "int64": "int64_t", "bool": "uint8_t",
+           "float16": "uint16_t", "bfloat16": "uint16_t"}
+SHORT_NAMES = {"float32": "f32", "float64": "f64", "int32": "i32", "int64": "i64", "bool": "bool",
+               "float16": "f16", "bfloat16": "bf16"}
 
 _C_KEYWORDS = frozenset("""auto break case char const continue default do double else enum extern float for goto
 if inline int long register restrict return short signed sizeof static struct switch typedef union unsigned void

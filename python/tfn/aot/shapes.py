@@ -6,7 +6,8 @@
                                      a tuple of tuples, then an array
     [f32[3], i32[3]]  {w: f32[3,3], b: f32[3]}    a list; a dict (keys sorted, as pytrees are)
 
-dtypes: f32 f64 i32 i64 bool (or float32 float64 int32 int64).
+dtypes: f32 f64 f16 bf16 i32 i64 bool (or float32 float64 float16 bfloat16 int32 int64); in C, f16 and
+bf16 are their bits in uint16_t.
 """
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ import re
 
 import numpy as np
 
+from tfn.dialect.types import bfloat16
 from tfn.frontend.tracer import ShapeDtype
 
 DTYPES = {"f32": np.float32, "float32": np.float32, "f64": np.float64, "float64": np.float64,
+          "f16": np.float16, "float16": np.float16, "bf16": "bfloat16", "bfloat16": "bfloat16",
           "i32": np.int32, "int32": np.int32, "i64": np.int64, "int64": np.int64, "bool": np.bool_}
 MAX_ELEMENTS = 1 << 40
 
@@ -128,7 +131,8 @@ class _Parser:
         self.take("]", "',' or ']' in the shape")
         if int(np.prod(dims, dtype=object)) > MAX_ELEMENTS:
             self.fail(f"the array {value}{dims} is too large", col)
-        return ShapeDtype(tuple(dims), np.dtype(DTYPES[value]))
+        dtype = bfloat16() if DTYPES[value] == "bfloat16" else np.dtype(DTYPES[value])
+        return ShapeDtype(tuple(dims), dtype)
 
 
 def parse_shapes(text: str) -> list:

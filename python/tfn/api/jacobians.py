@@ -14,6 +14,7 @@ from tfn import numpy as tnp
 from tfn.api.transforms import _Args, _error, _check_argnums, _is_int, _normalize_argnums, _Transformed, jvp, vjp
 from tfn.api.vmap import vmap
 from tfn import ops
+from tfn.dialect.types import is_float_dtype
 from tfn.frontend import pytree
 from tfn.frontend.tracer import ShapeDtype, Tracer, wrap
 
@@ -86,7 +87,7 @@ class _Jacobian(_Transformed):
         for k in unique:
             for n in a.arg_dynamic[k]:
                 dtype = ShapeDtype.of(a.dynamic_leaves[n]).dtype
-                if dtype.kind != "f":
+                if not is_float_dtype(dtype):
                     raise _error(self.kind, self.f, f"{a.describe_dynamic(n)} has dtype {dtype.name}; only "
                                                     f"floating-point inputs can be differentiated")
         return argnums, unique

@@ -16,6 +16,7 @@ from mlir.dialects import func
 
 from tfn.api.caching import FunctionCache, Programs, freeze, function_key, label, try_key
 from tfn.api.jit import Jitted
+from tfn.dialect.types import is_float_dtype
 from tfn.frontend import pytree
 from tfn.frontend.source import user_line, user_location
 from tfn.frontend.tracer import ShapeDtype, Tracer, current_scope, trace, value_of, wrap
@@ -207,7 +208,7 @@ def _describe_output(tree, avals) -> str:
 
 def _check_float_leaves(kind, f, avals, indices, describe=None):
     for i in indices:
-        if avals[i].dtype.kind != "f":
+        if not is_float_dtype(avals[i].dtype):
             what = describe(i) if describe is not None else f"input leaf {i}"
             raise _error(kind, f, f"{what} has dtype {avals[i].dtype.name}; only floating-point "
                                   f"inputs can be differentiated", TypeError)
@@ -322,7 +323,7 @@ class _Grad(_Transformed):
         traced = _trace_args(f, a)
         main_tree, aux_tree, num_aux = _split_aux(kind, f, traced, self.has_aux)
         main_avals = traced.out_avals[:main_tree.num_leaves]
-        if main_tree.kind != "leaf" or main_avals[0].shape != () or main_avals[0].dtype.kind != "f":
+        if main_tree.kind != "leaf" or main_avals[0].shape != () or not is_float_dtype(main_avals[0].dtype):
             raise _error(kind, f, f"the differentiated output must be one 0-d float array, got "
                                   f"{_describe_output(main_tree, main_avals)} (use jacrev/vjp for non-scalar "
                                   f"outputs)")

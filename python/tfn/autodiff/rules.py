@@ -25,7 +25,7 @@ import numpy as np
 from mlir import ir
 
 from tfn.dialect.core import BUILDERS
-from tfn.dialect.types import dtype_of, shape_of
+from tfn.dialect.types import dtype_of, is_float_dtype, shape_of
 
 JVP_RULES: dict[str, Callable] = {}
 TRANSPOSE_RULES: dict[str, Callable] = {}
@@ -91,7 +91,7 @@ def neg_any(a: ir.Value | None) -> ir.Value | None:
 
 
 def has_float_dtype(v: ir.Value) -> bool:
-    return dtype_of(v).kind == "f"
+    return is_float_dtype(dtype_of(v))
 
 
 def tangent_or_zeros(t: ir.Value | None, primal: ir.Value) -> ir.Value:

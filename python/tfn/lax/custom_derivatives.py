@@ -25,6 +25,7 @@ import numpy as np
 
 from tfn import numpy as tnp
 from tfn import ops
+from tfn.dialect.types import is_float_dtype
 from tfn.frontend import pytree
 from tfn.frontend.source import user_line
 from tfn.frontend.tracer import ShapeDtype, TracedFunction, Tracer, current_scope, value_of, wrap
@@ -124,7 +125,7 @@ class _Custom:
                               f"is {got!r}")
         out = []
         for i, (x, a) in enumerate(zip(leaves, avals)):
-            if x is None or a.dtype.kind != "f":
+            if x is None or not is_float_dtype(a.dtype):
                 out.append(_zeros(a))
                 continue
             t = leaf_avals(f"tfn.{self.kind}", what, [x])[0]

@@ -11,6 +11,7 @@ import numpy as np
 
 from tfn import ops
 from tfn import numpy as tnp
+from tfn.dialect.types import is_float_dtype
 from tfn.frontend.tracer import wrap
 from tfn.numpy._core import _as_value, _fail, _op, _shape
 
@@ -54,7 +55,7 @@ def lu(a):
     """(lu, pivots, permutation) of a square (..., n, n) a, as jax.lax.linalg.lu: lu packs L (unit lower)
     and U, row k was swapped with pivots[k], and a[permutation] = L U."""
     a = tnp.asarray(a)
-    if a.dtype.kind != "f":
+    if not is_float_dtype(a.dtype):
         a = tnp.asarray(a, np.float64)
     v = _as_value(a)
     return tuple(wrap(ops.lu(v, part)) for part in ops.LU_PARTS)

@@ -17,6 +17,7 @@ import numpy as np
 
 from tfn import lax
 from tfn import numpy as tnp
+from tfn.dialect.types import is_float_dtype
 from tfn.numpy._core import _op
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"]
@@ -144,7 +145,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     stride = kernel if stride is None else _tuple(stride, 2, "stride")
     padding, dilation = _tuple(padding, 2, "padding"), _tuple(dilation, 2, "dilation")
     highs, _ = _pool_geometry(x.shape[2:], kernel, stride, padding, dilation, ceil_mode)
-    low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    low = -np.inf if is_float_dtype(x.dtype) else np.iinfo(x.dtype).min
     out = lax.reduce_window(x, low, "max", (1, 1) + kernel, (1, 1) + stride,
                             [(0, 0), (0, 0)] + list(zip(padding, highs)), window_dilation=(1, 1) + dilation)
     return out[0] if added else out
@@ -170,7 +171,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
         lo, hi = (start, np.minimum(start + k, n + p)) if count_include_pad else (
             np.maximum(start, 0), np.minimum(start + k, n))
         counts.append(hi - lo)
-    divisor = np.outer(counts[0], counts[1]).astype(x.dtype if x.dtype.kind == "f" else np.float64)
+    divisor = np.outer(counts[0], counts[1]).astype(x.dtype if is_float_dtype(x.dtype) else np.float64)
     out = total / divisor
     return out[0] if added else out
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from tfn import numpy as tnp
+from tfn.dialect.types import is_float_dtype
 from tfn.nn.activations import log_softmax, softplus
 from tfn.numpy._core import _op
 
@@ -127,7 +128,7 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
     x, target = tnp.asarray(input), tnp.asarray(target)
     axis, c, per_class = _class_shape("cross_entropy", x)
     logp = log_softmax(x, axis=axis)
-    if target.dtype.kind == "f":
+    if is_float_dtype(target.dtype):
         if target.shape != x.shape:
             raise ValueError(f"tfn.nn.cross_entropy: probability targets need the input's shape {x.shape}, "
                              f"got {target.shape}")

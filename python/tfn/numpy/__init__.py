@@ -14,8 +14,9 @@ so `tnp.sin(np.ones(3))` returns a numpy array.
 Semantics follow numpy 2: broadcasting, `axis`/`keepdims`, float64 defaults for
 creation functions, and each function's own dtype rule (numpy decides it: ufunc loop
 resolution, NEP 50). Only Python scalars used directly as operands are weak, as in
-numpy: `tnp.abs(1)` is a strong int64 like `np.abs(1)`. Dtypes tfn lacks widen:
-numpy's float16 is float32 here, int8 is int32. Traced arrays are immutable; `x.at[i]`
+numpy: `tnp.abs(1)` is a strong int64 like `np.abs(1)`. float16 and bfloat16 (ml_dtypes',
+`tnp.bfloat16`) compute transcendentals, sums and contractions in float32 and round back.
+Integer dtypes tfn lacks widen: int8 is int32 here. Traced arrays are immutable; `x.at[i]`
 gives updated copies (`x.at[1:].set(0.0)`, `.add`, `.multiply`, `.min`, `.max`).
 
 The package is split by family, each module building only on those before it:
@@ -27,11 +28,11 @@ operators and methods on `Tracer` when this package is imported.
 """
 from __future__ import annotations
 
-from tfn.dialect.types import DtypeError
+from tfn.dialect.types import DtypeError, bfloat16 as _bfloat16
 from tfn.frontend.tracer import TraceError, Tracer
 from tfn.numpy import _array_methods, linalg
 from tfn.numpy._contractions import dot, einsum, inner, matmul, outer, tensordot, vdot
-from tfn.numpy._core import (array, asarray, bool_, broadcast_shapes, e, float32, float64, inf, int32, int64, nan,
+from tfn.numpy._core import (array, asarray, bool_, broadcast_shapes, e, float16, float32, float64, inf, int32, int64, nan,
                              ndarray, newaxis, pi, result_type)
 from tfn.numpy._creation import arange, eye, full, full_like, linspace, ones, ones_like, zeros, zeros_like
 from tfn.numpy._elementwise import (abs, absolute, add, around, bitwise_and, bitwise_invert, bitwise_left_shift,
@@ -54,7 +55,7 @@ from tfn.numpy._sorting import argsort, sort
 __all__ = [
     # arrays, dtypes and constants
     "ndarray", "array", "asarray", "result_type", "broadcast_shapes",
-    "float32", "float64", "int32", "int64", "bool_", "pi", "e", "inf", "nan", "newaxis",
+    "float16", "bfloat16", "float32", "float64", "int32", "int64", "bool_", "pi", "e", "inf", "nan", "newaxis",
     # creation
     "full", "zeros", "ones", "full_like", "zeros_like", "ones_like", "arange", "eye", "linspace",
     # elementwise
@@ -87,8 +88,16 @@ __all__ = [
 # The public functions are tfn.numpy's, wherever in the package they are written (their
 # docstrings and doctests are found here, and `sum.__module__` reads as numpy's own).
 for _name in __all__:
-    if getattr(globals()[_name], "__module__", "").startswith(__name__ + "."):
+    if getattr(globals().get(_name), "__module__", "").startswith(__name__ + "."):
         globals()[_name].__module__ = __name__
 del _name
+
+
+def __getattr__(name: str):
+    """`tnp.bfloat16`, ml_dtypes' scalar type as in `jax.numpy`, imported when first used
+    (its extension takes ~0.7 s to load, which `import tfn` need not pay for)."""
+    if name == "bfloat16":
+        return _bfloat16().type
+    raise AttributeError(f"module 'tfn.numpy' has no attribute {name!r}")
 
 _array_methods.install(Tracer)

@@ -20,7 +20,7 @@ from tfn.frontend.source import user_line, user_location
 from tfn.frontend.tracer import TraceError, Tracer, constant, current_scope, value_of, wrap
 
 ndarray = Tracer
-float32, float64, int32, int64, bool_ = _np.float32, _np.float64, _np.int32, _np.int64, _np.bool_
+float16, float32, float64, int32, int64, bool_ = _np.float16, _np.float32, _np.float64, _np.int32, _np.int64, _np.bool_
 pi, e, inf, nan, newaxis = _np.pi, _np.e, _np.inf, _np.nan, None
 
 class _Nesting(threading.local):
@@ -91,8 +91,9 @@ def _fail(name: str, message: str):
 # ---------------------------------------------------------------- dtypes and broadcasting
 # numpy decides every result dtype: ufuncs through their own loop resolution
 # (`ufunc.resolve_dtypes`, Python scalars weak as in NEP 50), other functions by asking
-# numpy about small stand-ins. A dtype numpy picks that tfn lacks widens (canonical_dtype):
-# exp of bool is float16 in numpy, float32 here; bool ** bool is int8 there, int32 here.
+# numpy about small stand-ins; ml_dtypes registers bfloat16's loops and promotions with numpy
+# (bfloat16 + float16 is float32, as in JAX). A dtype numpy picks that tfn lacks widens
+# (canonical_dtype): bool ** bool is int8 there, int32 here.
 
 def _is_scalar(x) -> bool:
     return isinstance(x, (bool, int, float)) and not isinstance(x, _np.generic)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as _np
 
 from tfn import ops
-from tfn.dialect.types import canonical_dtype, dtype_of, shape_of
+from tfn.dialect.types import canonical_dtype, dtype_of, is_float_dtype, shape_of
 from tfn.frontend.source import user_line
 from tfn.frontend.tracer import Tracer, wrap
 from tfn.numpy._core import (_as_value, _describe, _dtype, _is_scalar, _is_weak, _numpy_result,
@@ -43,7 +43,7 @@ def _via(fn):
 
 def _float_only(build):
     """compute for functions numpy defines on floats that leave integers as they are (floor of an int)."""
-    return lambda out, v: wrap(build(v) if _np.dtype(out).kind == "f" else ops.convert(v, out))
+    return lambda out, v: wrap(build(v) if is_float_dtype(_np.dtype(out)) else ops.convert(v, out))
 
 
 def _int_reciprocal(v):
@@ -61,7 +61,7 @@ def _is_value(kind: str):
     """isnan/isinf/isfinite: integers are never nan or inf."""
     def compute(out, v):
         x = wrap(v)
-        if x.dtype.kind != "f":
+        if not is_float_dtype(x.dtype):
             return full(x.shape, kind == "isfinite", _np.bool_)
         return {"isnan": lambda: not_equal(x, x), "isinf": lambda: equal(abs(x), _np.inf),
                 "isfinite": lambda: less(abs(x), _np.inf)}[kind]()
@@ -149,7 +149,7 @@ absolute = abs
 sign = _elementwise("sign", _np.sign, _ir(ops.sign))
 square = _elementwise("square", _np.square, _ir(lambda v: ops.mul(v, v)))
 reciprocal = _elementwise("reciprocal", _np.reciprocal, lambda out, v: wrap(
-    ops.div(ops.full(shape_of(v), 1, out), v) if out.kind == "f" else _int_reciprocal(v)))
+    ops.div(ops.full(shape_of(v), 1, out), v) if is_float_dtype(out) else _int_reciprocal(v)))
 exp, log, log1p, expm1, sin, cos, tanh, sqrt = (
     _elementwise(name, getattr(_np, name), _ir(getattr(ops, name)))
     for name in ("exp", "log", "log1p", "expm1", "sin", "cos", "tanh", "sqrt"))
@@ -159,7 +159,7 @@ rsqrt = _elementwise("rsqrt", _np.sqrt, _ir(ops.rsqrt))
 floor = _elementwise("floor", _np.floor, _float_only(ops.floor))
 ceil = _elementwise("ceil", _np.ceil, _float_only(ops.ceil))
 rint = _elementwise("rint", _np.rint, _ir(ops.round))
-trunc = _elementwise("trunc", _np.trunc, lambda out, v: _trunc(wrap(v)) if out.kind == "f" else wrap(v))
+trunc = _elementwise("trunc", _np.trunc, lambda out, v: _trunc(wrap(v)) if is_float_dtype(out) else wrap(v))
 tan = _elementwise("tan", _np.tan, _via(lambda x: true_divide(sin(x), cos(x))))
 log2 = _elementwise("log2", _np.log2, _via(lambda x: log(x) / x.dtype.type(_np.log(2.0))))
 log10 = _elementwise("log10", _np.log10, _via(lambda x: log(x) / x.dtype.type(_np.log(10.0))))
@@ -221,11 +221,23 @@ def _same_sign(x: Tracer, y: Tracer) -> Tracer:
     return logical_or(equal(x, 0), equal(less(x, 0), less(y, 0)))
 
 
+def _half_in_float32(rule):
+    """`rule(out, a, b)` computed in float32 for the 16-bit floats, the result rounded back, as
+    numpy's float16 loops do (the exact remainder of two of them is one of them: exact there too)."""
+    def wide(out, a, b):
+        if is_float_dtype(out) and _np.dtype(out).itemsize == 2:
+            f32 = _np.dtype(_np.float32)
+            return asarray(rule(f32, ops.convert(a, f32), ops.convert(b, f32)), out)
+        return rule(out, a, b)
+    return wide
+
+
+@_half_in_float32
 def _floor_divide(out, a, b):
     """a // b as numpy: floats from the exact remainder ((a - a % b) / b, rounded), integers
     through float64 (exact below 2**53), and x // 0 = 0 for integers."""
     x, y = wrap(a), wrap(b)
-    if out.kind == "f":
+    if is_float_dtype(out):
         div = (x - _float_mod(x, y)) / y
         q = floor(div)
         q = where(greater(div - q, 0.5), q + 1, q)
@@ -236,9 +248,10 @@ def _floor_divide(out, a, b):
     return where(equal(y, 0), 0, q)
 
 
+@_half_in_float32
 def _remainder(out, a, b):
     x, y = wrap(a), wrap(b)
-    if out.kind == "f":
+    if is_float_dtype(out):
         return _float_mod(x, y)
     return where(equal(y, 0), 0, x - _floor_divide(out, a, b) * y)
 
@@ -253,7 +266,7 @@ def round(x, decimals: int = 0):
     """numpy's round: halves to even, at `decimals` places; integers stay integers."""
     out = _numpy_result("round", _np.round, _np.zeros(1, _dtype(x)) if not _is_weak(x) else
                         {"b": False, "i": 0, "f": 0.0}[_dtype(x).kind])
-    if out.kind != "f":
+    if not is_float_dtype(out):
         if decimals >= 0:
             return asarray(x, out)
         scale = 10.0 ** -decimals  # to tens, hundreds, ...: halves to even, through float64 as numpy

@@ -20,6 +20,7 @@ import builtins
 import numpy as _np
 
 from tfn import ops
+from tfn.dialect.types import is_float_dtype
 from tfn.frontend.indexing import resolve, slice_box
 from tfn.frontend.source import user_line
 from tfn.frontend.tracer import Tracer, value_of, wrap
@@ -251,7 +252,7 @@ def _index_array(i, name: str):
                              f"got {t.dtype}\n  at {user_line()}")
         return t
     a = _np.asarray(i)
-    if a.size == 0 and a.dtype.kind == "f":   # numpy reads [] as an empty integer index
+    if a.size == 0 and is_float_dtype(a.dtype):   # numpy reads [] as an empty integer index
         a = a.astype(_np.int64)
     if a.dtype.kind not in "iub":
         raise IndexError(f"tfn.numpy.{name}: arrays used as indices must be of integer (or boolean) type, "
@@ -390,8 +391,8 @@ def _identity(kind: str, dtype):
         return 1
     if kind == "set":
         return None
-    big = True if dtype.kind == "b" else _np.inf if dtype.kind == "f" else _np.iinfo(dtype).max
-    small = False if dtype.kind == "b" else -_np.inf if dtype.kind == "f" else _np.iinfo(dtype).min
+    big = True if dtype.kind == "b" else _np.inf if is_float_dtype(dtype) else _np.iinfo(dtype).max
+    small = False if dtype.kind == "b" else -_np.inf if is_float_dtype(dtype) else _np.iinfo(dtype).min
     return big if kind == "min" else small
 
 

@@ -8,6 +8,7 @@ import builtins
 import numpy as _np
 
 from tfn import ops
+from tfn.dialect.types import is_float_dtype
 from tfn.frontend.tracer import Tracer, value_of, wrap
 from tfn.numpy._core import _as_tracer, _axes, _axis, _fail, _numpy_result, _op, asarray
 from tfn.numpy._elementwise import equal, logical_or, not_equal, sqrt, subtract, true_divide, where
@@ -66,7 +67,7 @@ def _arg_extremum(kind: str, x, axis, keepdims):
     extremum = _reduce(kind, name, x, axis, True)
     index = wrap(ops.iota(x.shape, axis, _np.int64))
     # NaN is the extremum where present (numpy's rule): x != x marks it.
-    hit = logical_or(equal(x, extremum), not_equal(x, x)) if x.dtype.kind == "f" else equal(x, extremum)
+    hit = logical_or(equal(x, extremum), not_equal(x, x)) if is_float_dtype(x.dtype) else equal(x, extremum)
     out = min(where(hit, index, n), axis=axis, keepdims=keepdims)
     return reshape(out, (1,) * len(shape)) if keepdims and x.shape != shape else out
 

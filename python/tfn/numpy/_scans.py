@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as _np
 
 from tfn import ops
+from tfn.dialect.types import is_float_dtype
 from tfn.frontend.tracer import Tracer, value_of, wrap
 from tfn.numpy._core import _as_tracer, _as_value, _axis, _numpy_result, _op, asarray
 from tfn.numpy._elementwise import add, maximum, minimum, multiply
@@ -29,7 +30,7 @@ def _identity(kind: str, dtype):
         return 1
     if dtype == _np.bool_:
         return kind == "min"
-    if dtype.kind == "f":
+    if is_float_dtype(dtype):
         return -_np.inf if kind == "max" else _np.inf
     info = _np.iinfo(dtype)
     return info.min if kind == "max" else info.max

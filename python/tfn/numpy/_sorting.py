@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as _np
 
 from tfn import ops
+from tfn.dialect.types import is_float_dtype
 from tfn.frontend.tracer import Tracer, wrap
 from tfn.numpy._core import _as_tracer, _axis, _fail, _op, asarray
 from tfn.numpy._elementwise import (equal, greater, isnan, less, logical_and, logical_not, logical_or, stop_gradient,
@@ -27,7 +28,7 @@ def _before(ka, ia, kb, ib, n: int, descending: bool) -> Tracer:
     """Whether (ka, ia) sorts before (kb, ib): valid (index < n) first, then the key (nan last
     ascending, first descending), then the lower index."""
     va, vb = less(ia, n), less(ib, n)
-    if ka.dtype.kind == "f":
+    if is_float_dtype(ka.dtype):
         na, nb = isnan(ka), isnan(kb)
         if descending:
             key_first = logical_or(greater(ka, kb), logical_and(na, logical_not(nb)))
@@ -74,7 +75,7 @@ def sort_permutation(a: Tracer, axis: int, descending: bool = False) -> Tracer:
     n = a.shape[axis]
     if n <= 1:
         return wrap(ops.iota(a.shape, axis, _np.int64))
-    keys = moveaxis(stop_gradient(a) if a.dtype.kind == "f" else a, axis, -1)
+    keys = moveaxis(stop_gradient(a) if is_float_dtype(a.dtype) else a, axis, -1)
     return moveaxis(_network(keys, n, descending), -1, axis)
 
 

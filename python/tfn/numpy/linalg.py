@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as _np
 
 from tfn import ops
+from tfn.dialect.types import is_float_dtype
 from tfn.frontend.tracer import Tracer, wrap
 from tfn.numpy._core import _as_tracer, _as_value, _axes, _fail, _op, _shape, asarray, broadcast_shapes
 from tfn.numpy._creation import eye
@@ -39,7 +40,7 @@ __all__ = ["cholesky", "qr", "eigh", "eigvalsh", "solve", "inv", "det", "slogdet
 def _float(name: str, a) -> Tracer:
     """a as a float tracer (integers and bools as float64)."""
     a = _as_tracer(a)
-    if a.dtype.kind not in "f":
+    if not is_float_dtype(a.dtype):
         a = asarray(a, _np.float64)
     return a
 

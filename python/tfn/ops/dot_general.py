@@ -26,7 +26,8 @@ from tfn.batching.rules import BATCH_RULES, shift
 from tfn.dialect.core import BUILDERS, create, fail, i64_array, int_array, result_type_like
 from tfn.dialect.types import dtype_of, shape_of
 from tfn.dialect.verifier import SHAPE_RULES
-from tfn.lowering.rules import LOWERINGS, LazyModule, arith, builders, element_kind
+from tfn.lowering.rules import (LOWERINGS, LazyModule, accumulator_type, arith, builders, convert_elements,
+                                element_kind)
 
 contraction = LazyModule("tfn.lowering.contraction")
 
@@ -177,6 +178,13 @@ def _lower_dot_general(op, a, b):
 def lower_contraction(a, b, d: DotDims, out_dims) -> ir.Value:
     """The linalg of dot_general(a, b) with dims `d` (a matmul where BLAS pays, else a
     linalg.generic); the convolution's lowering contracts its gathered windows with it."""
+    elem = builders.element_type(a)
+    acc = accumulator_type(elem)
+    if acc != elem:
+        # 16-bit floats: operands extended to f32 (BLAS has no f16; in a generic the extension
+        # fuses into the contraction), accumulated there, the result rounded back once.
+        wide = lower_contraction(convert_elements(a, acc), convert_elements(b, acc), d, out_dims)
+        return convert_elements(wide, elem)
     lfree, rfree = d.lhs_free, d.rhs_free
     nb, nl, nr, nc = len(d.lhs_batch), len(lfree), len(rfree), len(d.lhs_contract)
     loops = nb + nl + nr + nc

@@ -15,11 +15,11 @@ from mlir import ir
 
 from tfn.dialect import functions as F
 from tfn.dialect.core import BUILDERS
-from tfn.dialect.types import dtype_of, to_dtype
+from tfn.dialect.types import dtype_of, is_float_dtype, to_dtype
 
 
 def is_float_type(t: ir.Type) -> bool:
-    return isinstance(t, ir.RankedTensorType) and to_dtype(t.element_type).kind == "f"
+    return isinstance(t, ir.RankedTensorType) and is_float_dtype(to_dtype(t.element_type))
 
 
 def float_positions(types: Sequence[ir.Type]) -> list[int]:
@@ -261,4 +261,4 @@ def scalar(value, dtype=np.int32) -> ir.Value:
 
 
 def dtype_is_float(v: ir.Value) -> bool:
-    return dtype_of(v).kind == "f"
+    return is_float_dtype(dtype_of(v))

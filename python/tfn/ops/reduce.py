@@ -18,7 +18,8 @@ from tfn.batching.rules import defreducer
 from tfn.dialect.core import BUILDERS, create, fail, i64_array, int_array, result_type_like
 from tfn.dialect.types import dtype_of, shape_of
 from tfn.dialect.verifier import SHAPE_RULES
-from tfn.lowering.rules import LOWERINGS, builders, identity_element, scalar_body
+from tfn.lowering.rules import (LOWERINGS, accumulator_type, builders, cast_scalar, convert_elements,
+                                identity_element, scalar_body)
 
 _names: list[str] = []
 
@@ -56,15 +57,18 @@ def reduce_op(kind: str, *, combine: str, jvp: Callable, emits: Sequence[str],
 
     def lower(op, x):
         dims, src, elem = int_array(op, "dimensions"), builders.shape(x), builders.element_type(x)
-        body = scalar_body(combine, elem)
         if not dims:
             return x  # nothing reduced (and an all-parallel generic must not read its `outs`)
-        init = builders.fill(builders.shape(op.result), builders.scalar_constant(elem, identity_element(kind, elem)))
+        # sum and prod of 16-bit floats accumulate in f32 (max and min are exact in any type)
+        acc = accumulator_type(elem) if kind in ("sum", "prod") else elem
+        body = scalar_body(combine, acc)
+        init = builders.fill(builders.shape(op.result), builders.scalar_constant(acc, identity_element(kind, acc)))
         kept = [d for d in range(len(src)) if d not in dims]
-        return builders.generic(
+        total = builders.generic(
             [x], init, [ir.AffineMap.get_identity(len(src)), builders.affine_map(len(src), kept)],
             [builders.REDUCTION if d in dims else builders.PARALLEL for d in range(len(src))],
-            lambda v, acc: body(acc, v))
+            lambda v, a: body(a, cast_scalar(v, acc)))
+        return convert_elements(total, elem)
 
     BUILDERS[op_name] = build
     SHAPE_RULES[op_name] = lambda op, x: build(x, int_array(op, "dimensions"))

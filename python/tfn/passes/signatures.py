@@ -11,7 +11,7 @@ class TransformError(TypeError):
 
 
 def _float(t: ir.Type) -> bool:
-    return isinstance(ir.RankedTensorType(t).element_type, (ir.F32Type, ir.F64Type))
+    return isinstance(ir.RankedTensorType(t).element_type, (ir.F16Type, ir.BF16Type, ir.F32Type, ir.F64Type))
 
 
 def check_argnums(kind: str, inputs: Sequence[ir.Type], argnums: Sequence[int]) -> None:

@@ -38,6 +38,7 @@ from ctypes import c_char_p, c_int, c_int32, c_int64, c_uint8, c_uint16, c_uint3
 
 import numpy as np
 
+from tfn.dialect.types import bfloat16, is_bfloat16
 from tfn.runtime.device_array import DeviceArray, driver
 
 # DLDeviceType
@@ -50,9 +51,17 @@ HOST_READABLE = (KDL_CPU, KDL_CUDA_HOST, KDL_ROCM_HOST, KDL_CUDA_MANAGED)
 # DLDataTypeCode
 _CODE_NAMES = {0: "int", 1: "uint", 2: "float", 3: "opaque handle", 4: "bfloat", 5: "complex", 6: "bool"}
 _KIND_CODES = {"i": 0, "u": 1, "f": 2, "c": 5, "b": 6}
-# What a DeviceArray can hold (tfn's dtypes), by (code, bits).
+KDL_BFLOAT = 4
+# What a DeviceArray can hold (tfn's dtypes), by (code, bits); bfloat16 is ml_dtypes', imported
+# when one is met (`device_dtype`).
 _DEVICE_DTYPES = {(6, 8): np.dtype(np.bool_), (0, 32): np.dtype(np.int32), (0, 64): np.dtype(np.int64),
-                  (2, 32): np.dtype(np.float32), (2, 64): np.dtype(np.float64)}
+                  (2, 16): np.dtype(np.float16), (2, 32): np.dtype(np.float32), (2, 64): np.dtype(np.float64)}
+_DEVICE_DTYPE_NAMES = "bool, int32, int64, float16, bfloat16, float32 or float64"
+
+
+def device_dtype(code: int, bits: int) -> np.dtype | None:
+    """tfn's dtype of DLPack type (code, bits), or None where tfn has none."""
+    return bfloat16() if (code, bits) == (KDL_BFLOAT, 16) else _DEVICE_DTYPES.get((code, bits))
 
 
 class DLDevice(ctypes.Structure):
@@ -172,13 +181,13 @@ def c_contiguous(shape, strides) -> bool:
 
 def dense_layout(tensor: DLTensor) -> tuple[tuple, np.dtype, int]:
     """(shape, dtype, data pointer) of a tensor a DeviceArray can be: one of tfn's dtypes
-    (bool, int32, int64, float32, float64), row-major (tfn does not copy a strided array
+    (bool, int32, int64, float16, bfloat16, float32, float64), row-major (tfn does not copy a strided array
     on the device: it says to make it contiguous first), elements aligned to their size.
     The pointer is `data + byte_offset`."""
-    dtype = _DEVICE_DTYPES.get((tensor.dtype.code, tensor.dtype.bits)) if tensor.dtype.lanes == 1 else None
+    dtype = device_dtype(tensor.dtype.code, tensor.dtype.bits) if tensor.dtype.lanes == 1 else None
     if dtype is None:
         raise TypeError(f"tfn.from_dlpack: unsupported dtype {dtype_name(tensor.dtype)}; a CUDA array must be "
-                        f"bool, int32, int64, float32 or float64 (convert it on the device first)")
+                        f"{_DEVICE_DTYPE_NAMES} (convert it on the device first)")
     shape, strides = _shape_and_strides(tensor)
     if not c_contiguous(shape, strides):
         raise BufferError(f"tfn.from_dlpack: the CUDA array of shape {shape} has strides {strides} (in elements), "
@@ -233,10 +242,17 @@ def _numpy(x, capsule=None) -> np.ndarray:
         return np.from_dlpack(x)
     except (BufferError, RuntimeError, TypeError, ValueError) as e:
         try:  # name the dtype when that is what numpy refused
-            _, tensor, _ = _parse(capsule if capsule is not None else x.__dlpack__())
+            capsule = capsule if capsule is not None else x.__dlpack__()
+            _, tensor, _ = _parse(capsule)
             what = f"a {dtype_name(tensor.dtype)} array"
         except Exception:  # noqa: BLE001 - the producer's own refusal is the message then
-            what = f"this {type(x).__name__}"
+            what, tensor = f"this {type(x).__name__}", None
+        if tensor is not None and (tensor.dtype.code, tensor.dtype.bits, tensor.dtype.lanes) == (KDL_BFLOAT, 16, 1):
+            # numpy has no bfloat16: it takes the bits as uint16 (the capsule is ours to read as
+            # we like), viewed as ml_dtypes' bfloat16; the memory is still shared
+            tensor.dtype.code = _KIND_CODES["u"]
+            device = (tensor.device.device_type, tensor.device.device_id)
+            return np.from_dlpack(_CapsuleArray(capsule, device)).view(bfloat16())
         raise TypeError(f"tfn.from_dlpack: numpy cannot take {what} from host memory: {e}") from e
 
 
@@ -246,7 +262,7 @@ def from_dlpack(x) -> np.ndarray | DeviceArray:
     Host memory comes back as a numpy array (`np.from_dlpack`), memory of CUDA device 0
     as a `tfn.DeviceArray` on the producer's pointer, which keeps the producer's buffer
     alive until the DeviceArray is gone. Neither copies. A CUDA array must be row-major
-    with one of tfn's dtypes (bool, int32, int64, float32, float64); anything else is an
+    with one of tfn's dtypes (bool, int32, int64, float16, bfloat16, float32, float64); anything else is an
     error naming what it got. The producer's pending work on the array is waited for.
 
         >>> import numpy as np, tfn
@@ -367,6 +383,8 @@ class _Export:
 
 def dl_dtype(dtype: np.dtype) -> tuple[int, int]:
     dtype = np.dtype(dtype)
+    if is_bfloat16(dtype):
+        return KDL_BFLOAT, 16
     if dtype.kind not in _KIND_CODES:
         raise BufferError(f"DLPack has no type for {dtype.name}")
     return _KIND_CODES[dtype.kind], dtype.itemsize * 8

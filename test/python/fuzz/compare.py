@@ -132,7 +132,7 @@ def check_result(got, refs, what: str = "result", low_precision: bool = False) -
     if not isinstance(got, np.ndarray):
         raise CheckFailed("type", f"{what}: expected a numpy array, got {type(got).__name__}")
     if native.dtype != canonical_dtype(native.dtype):
-        # tfn has no int8/int16/float16: where numpy's result is one, tfn's is the widened
+        # tfn has no int8/int16: where numpy's result is one, tfn's is the widened
         # dtype by design (README, "Where tfn differs"); values must still agree.
         native, hi, pert = (np.asarray(r).astype(canonical_dtype(native.dtype)) for r in refs)
     if got.dtype != native.dtype:
