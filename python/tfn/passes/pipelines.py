@@ -90,7 +90,7 @@ def cuda_stages(chip: str, callee: str = "main", bitcode_libraries: Sequence[str
         ("to_linalg", f"tfn-split-reductions,tfn-lower-to-linalg{{target=cuda}},tfn-entry-wrapper{{callee={callee}}}"),
         ("linalg_cleanup", LINALG_CLEANUP),
         ("bufferize", f"{BUFFERIZE},buffer-deallocation-pipeline,linalg-generalize-named-ops"),
-        ("gpu_buffers", f"tfn-lower-strided-copies,tfn-gpu-reorder-loops,tfn-gpu-device-memory,"
+        ("gpu_buffers", f"tfn-gpu-host-reads,tfn-lower-strided-copies,tfn-gpu-reorder-loops,tfn-gpu-device-memory,"
                         f"tfn-gpu-pool-allocations{{entry={ENTRY}}}"),
         # Bufferized linalg (device memory) -> gpu.launch_func of outlined kernels on one stream.
         ("gpu_loops", "func.func(convert-linalg-to-parallel-loops,"
