@@ -19,6 +19,9 @@ from tfn.ops import ShapeError
 from tfn.frontend import pytree as tree_util
 from tfn.frontend.pytree import register_pytree_node, tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
 from tfn.frontend.tracer import ShapeDtype, TraceError
+from tfn.lax.checkpoint import checkpoint, checkpoint_policies, remat
+from tfn.lax.control_flow import torch_cond as cond
+from tfn.lax.custom_derivatives import custom_jvp, custom_vjp
 from tfn.numpy import stop_gradient
 from tfn.runtime.device_array import DeviceArray, device_put
 from tfn.runtime.dlpack import from_dlpack
@@ -31,6 +34,8 @@ __all__ = [
     # transforms
     "grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "hessian", "vmap",
     "stop_gradient", "functional_call", "stack_module_state",
+    # control flow, custom derivatives, rematerialization
+    "cond", "custom_jvp", "custom_vjp", "checkpoint", "remat", "checkpoint_policies",
     # op libraries
     "numpy", "nn", "random", "lax",
     # pytrees and errors

@@ -134,6 +134,14 @@ irdl.dialect @tfn {
     irdl.results(result: %out0)
   }
 
+  // The identity, which common-subexpression elimination cannot see through.
+  irdl.operation @optimization_barrier {
+    %in0 = irdl.base "!builtin.tensor"
+    %out0 = irdl.base "!builtin.tensor"
+    irdl.operands(operand: %in0)
+    irdl.results(result: %out0)
+  }
+
   irdl.operation @bitwise_not {
     %in0 = irdl.base "!builtin.tensor"
     %out0 = irdl.base "!builtin.tensor"

@@ -170,15 +170,22 @@ class Tracer:
 
     # ---- misuse
     def __bool__(self):
+        # Python asks for a truth value in `if`, `while`, `and`, `or`, `not` and `bool()`; which
+        # of them did is not worth decoding from the bytecode: all have the same replacements.
         raise TraceError(
-            f"the truth value of a traced array {self!r} is not known while tracing "
-            f"(Python control flow on traced values is not supported; use tfn.numpy.where)\n  at {user_line()}")
+            f"the truth value of a traced array {self!r} is not known while tracing: Python control flow "
+            f"(an `if`, `while`, `and`, `or`, `not` or `bool()` on a traced value) cannot depend on it. "
+            f"Use tfn.lax.cond or tfn.lax.switch to choose between branches, tfn.lax.while_loop "
+            f"(or fori_loop, scan) to loop, tfn.numpy.where to select elementwise\n  at {user_line()}")
 
     def __array__(self, *args, **kwargs):
         raise TraceError(f"cannot convert traced array {self!r} to a numpy array while tracing\n  at {user_line()}")
 
     def __float__(self):
-        return self.__bool__()
+        raise TraceError(
+            f"the value of a traced array {self!r} is not known while tracing: float(), int() and use "
+            f"as a Python index need it (use tfn.numpy functions on the array instead, or tfn.lax.cond / "
+            f"tfn.lax.while_loop for control flow)\n  at {user_line()}")
 
     __int__ = __index__ = __float__
 

@@ -1,7 +1,9 @@
 """`tfn.lax`: convolution, window reductions, scans (`cumsum cumprod cummax cummin`, with
 `reverse`), `sort` and `top_k`, windows at run-time starts (`dynamic_slice`,
 `dynamic_update_slice` and their `_in_dim` / `_index_in_dim` forms, `lax/dynamic_slicing.py`),
-with JAX's names and argument conventions.
+structured control flow (`cond`, `switch`, `while_loop`, `fori_loop`, `scan`:
+`control_flow.py`), custom derivatives (`custom_jvp`, `custom_vjp`) and `checkpoint`, with JAX's
+names and argument conventions.
 
 The scans are the Hillis-Steele composite of `tfn.numpy.cumsum` (`numpy/_scans.py`), `sort`
 and `top_k` the bitonic network of `tfn.numpy.sort` (`numpy/_sorting.py`; `top_k` sorts
@@ -36,15 +38,20 @@ from tfn.dialect.types import shape_of
 from tfn.frontend.tracer import wrap
 from tfn.numpy._core import _as_tracer, _as_value, _axis, _op
 from tfn.numpy._indexing import take_along_axis
-from tfn.numpy._scans import scan
+from tfn.numpy._scans import scan as _prefix_scan
 from tfn.numpy._sorting import sort_permutation
 
 from tfn.lax import linalg  # noqa: E402 - tfn.lax.linalg
+from tfn.lax.control_flow import cond, fori_loop, scan, switch, while_loop  # noqa: E402
+from tfn.lax.custom_derivatives import custom_jvp, custom_vjp  # noqa: E402
+from tfn.lax.checkpoint import checkpoint, checkpoint_policies, remat  # noqa: E402
 from tfn.lax.dynamic_slicing import *  # noqa: E402,F401,F403 - dynamic_slice and friends
 from tfn.lax.dynamic_slicing import __all__ as _dynamic_slicing_names
 
 __all__ = ["conv_general_dilated", "conv", "conv_dimension_numbers", "padtype_to_pads", "reduce_window",
-           "cumsum", "cumprod", "cummax", "cummin", "sort", "top_k", *_dynamic_slicing_names]
+           "cumsum", "cumprod", "cummax", "cummin", "sort", "top_k", *_dynamic_slicing_names,
+           "cond", "switch", "while_loop", "fori_loop", "scan", "custom_jvp", "custom_vjp", "checkpoint", "remat",
+           "checkpoint_policies"]
 
 
 def padtype_to_pads(in_shape: Sequence[int], window_shape: Sequence[int], window_strides: Sequence[int],
@@ -195,7 +202,7 @@ def reduce_window(operand, init_value, computation, window_dimensions, window_st
 
 def _cumulative(kind: str, operand, axis: int, reverse: bool):
     x = _as_tracer(operand)
-    return scan(kind, x, _axis(axis, x.ndim, "cum" + kind), reverse)
+    return _prefix_scan(kind, x, _axis(axis, x.ndim, "cum" + kind), reverse)
 
 
 @_op

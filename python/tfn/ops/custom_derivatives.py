@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from mlir import ir
 
+from tfn import ops  # builders of every family, read when a rule runs
 from tfn.autodiff.rules import JVP_RULES, TRANSPOSE_RULES, PrimalsReplaced
 from tfn.batching import rules as B
 from tfn.batching.rules import BATCH_RULES, batch_size, bdim_at
@@ -97,9 +98,9 @@ SHAPE_RULES["tfn.linear_call"] = lambda op, t: linear_call(t, int_attr(op, "num_
 SHAPE_RULES["tfn.checkpoint"] = lambda op, fn: checkpoint(fn)
 
 
-def _tangent_call(f, xs, ts):
+def _tangent_call(f, xs, ts, barrier: bool = False):
     """A plain call of an adapter (xs..., the given tangents...) -> tangents of f's float results,
-    returned one per result (None: not a float)."""
+    returned one per result (None: not a float); `barrier`: xs enter f through optimization barriers."""
     argnums = [i for i, t in enumerate(ts) if t is not None]
     inputs = list(f[1].inputs)
     floats = float_positions(list(f[1].results))
@@ -109,7 +110,8 @@ def _tangent_call(f, xs, ts):
         tangents: list = [None] * n
         for k, i in enumerate(argnums):
             tangents[i] = a[n + k]
-        _, touts = jvp_call(f, a[:n], tangents)
+        primals = [ops.optimization_barrier(v) for v in a[:n]] if barrier else a[:n]
+        _, touts = jvp_call(f, primals, tangents)
         return [touts[j] for j in floats]
     tangent = adapter(f[0] + "_tangent", inputs + [inputs[i] for i in argnums], body)
     outs = F.call(ref(tangent), list(xs) + [ts[i] for i in argnums])
@@ -277,7 +279,10 @@ CALL_LOWERINGS["tfn.linear_call"] = _lower_linear_call
 # ---------------------------------------------------------------- checkpoint
 
 def _jvp_checkpoint(call, operands, tangents):
-    return _tangent_call(fn_of(F.callee_op(call).operands[0]), operands[1:], tangents[1:])
+    # Inside the tangent function the inputs pass through optimization barriers, so what the
+    # reverse pass recomputes (in the transpose of that function) stays a recomputation after
+    # CSE, and the barriers' copies live only while one layer is recomputed.
+    return _tangent_call(fn_of(F.callee_op(call).operands[0]), operands[1:], tangents[1:], barrier=True)
 
 
 def _batch_checkpoint(call, operands, bdims):

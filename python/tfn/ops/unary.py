@@ -32,7 +32,9 @@ from tfn.batching.rules import defvectorized
 from tfn.dialect.core import BUILDERS, create, fail
 from tfn.dialect.types import dtype_of, is_float_dtype
 from tfn.dialect.verifier import SHAPE_RULES
-from tfn.lowering.rules import LOWERINGS, arith, builders, defelementwise, math
+from tfn.lowering.rules import LOWERINGS, LazyModule, arith, builders, defelementwise, math
+
+bufferization = LazyModule("mlir.dialects.bufferization")
 
 _names: list[str] = []
 _float_only: set[str] = set()
@@ -146,6 +148,18 @@ round = unary_op("round", no_derivative=_STEP, float=math.roundeven)
 stop_gradient = unary_op("stop_gradient", no_derivative="the identity whose derivative is defined to be zero",
                          lower=_lower_identity, float_only=False)
 
+
+
+def _lower_barrier(op, x):
+    # A copy: an op CSE cannot merge with the computation it guards (checkpoint's recomputation).
+    return bufferization.AllocTensorOp(x.type, [], copy=x).result
+
+
+# The identity, opaque to common-subexpression elimination: what a checkpointed function
+# recomputes in the backward pass starts from its inputs passed through it, so the
+# recomputation is not merged back into the forward pass (which would keep its values alive).
+optimization_barrier = unary_op("optimization_barrier", transpose=lambda op, ct, operands, linear: [ct],
+                                lower=_lower_barrier, float_only=False)
 
 
 def _bitwise_not(x):
