@@ -93,11 +93,13 @@ def _read_through_host_buffer(load: ir.Operation) -> None:
         else:
             # The element as a 0-d view (strided), copied into a contiguous device buffer.
             rank = source_type.rank
-            dynamic = ir.ShapedType.get_dynamic_stride_or_offset()
-            view_type = ir.MemRefType.get([], source_type.element_type,
-                                          ir.StridedLayoutAttr.get(dynamic, []), source_type.memory_space)
-            view = memref.SubViewOp(view_type, source, indices, [], [], [dynamic] * rank, [1] * rank,
-                                    [1] * rank).result
+            view = source
+            if rank:
+                dynamic = ir.ShapedType.get_dynamic_stride_or_offset()
+                view_type = ir.MemRefType.get([], source_type.element_type,
+                                              ir.StridedLayoutAttr.get(dynamic, []), source_type.memory_space)
+                view = memref.SubViewOp(view_type, source, indices, [], [], [dynamic] * rank, [1] * rank,
+                                        [1] * rank).result
             element = memref.AllocOp(scalar_type, [], []).result
             memref.CopyOp(view, element)
         gpu.MemcpyOp(None, [], host, element)
