@@ -1,8 +1,9 @@
 """Pass `tfn-gpu-reorder-loops`: loops of every linalg op in the order that suits a GPU.
 
-After bufferization (and buffer deallocation) the CUDA pipeline makes the program
-GPU-shaped (the passes `tfn-gpu-*`):
+After bufferization the CUDA pipeline makes the program GPU-shaped (the passes `tfn-gpu-*`):
 
+- a scalar the host reads (a loop predicate, a switch index) is copied from device memory
+  into a host stack buffer (`tfn-gpu-host-reads`);
 - every linalg op gets loops that suit a GPU (this pass): parallel
   dims first, the innermost memory dim first of all so that `thread x` walks
   contiguous addresses (coalesced loads and stores), unit dims after the others,
