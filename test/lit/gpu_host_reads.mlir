@@ -43,6 +43,19 @@ func.func @element(%index: memref<4xi32>) -> i32 {
   return %i : i32
 }
 
+// A 0-d view at an offset (a row of a scan's xs) is copied as it is.
+// CHECK-LABEL: func.func @row
+// CHECK-NEXT: %[[HOST:.*]] = memref.alloca() : memref<i32>
+// CHECK: %[[ROW:.*]] = memref.subview
+// CHECK-NEXT: %[[ONE:.*]] = memref.alloc() : memref<i32>
+// CHECK-NEXT: memref.copy %[[ROW]], %[[ONE]] : memref<i32, strided<[], offset: ?>> to memref<i32>
+// CHECK-NEXT: gpu.memcpy %[[HOST]], %[[ONE]]
+func.func @row(%xs: memref<4xi32>, %i: index) -> i32 {
+  %row = memref.subview %xs[%i] [1] [1] : memref<4xi32> to memref<i32, strided<[], offset: ?>>
+  %v = memref.load %row[] : memref<i32, strided<[], offset: ?>>
+  return %v : i32
+}
+
 // Loads in linalg payloads run in kernels, and loads of host buffers stay as they are.
 // CHECK-LABEL: func.func @untouched
 // CHECK-NOT: gpu.memcpy
