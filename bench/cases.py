@@ -661,3 +661,6 @@ def _deep_mlp_grad_case(layers: int, width: int = 64, batch: int = 32) -> Case:
 
 COMPILE_CASES += [_maml_steps_case(s) for s in (1, 5, 20)]
 COMPILE_CASES += [_deep_mlp_grad_case(n) for n in (4, 16, 64)]
+
+# Control flow (scan, while_loop) cases live in their own module.
+import cases_control_flow  # noqa: E402,F401

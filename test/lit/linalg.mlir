@@ -4,6 +4,8 @@
 // and the shape rules.
 // RUN: %tfn-opt %s --split-input-file --pass-pipeline='builtin.module(tfn-expand-transforms,tfn-lower-to-linalg)' | FileCheck %s --check-prefix=LOWER
 // RUN: %tfn-opt %s --split-input-file --pass-pipeline='builtin.module(tfn-expand-transforms,tfn-lower-to-linalg)' | %mlir-opt --split-input-file -o /dev/null
+// RUN: %tfn-opt %s --split-input-file --pass-pipeline='builtin.module(tfn-expand-transforms,tfn-lower-to-linalg{target=cuda})' | FileCheck %s --check-prefix=CUDA
+// RUN: %tfn-opt %s --split-input-file --pass-pipeline='builtin.module(tfn-expand-transforms,tfn-lower-to-linalg{target=cuda})' | %mlir-opt --split-input-file -o /dev/null
 // RUN: %tfn-opt %s --split-input-file --pass-pipeline='builtin.module(tfn-autodiff)' | FileCheck %s --check-prefix=AD
 // RUN: %tfn-opt %s --split-input-file --pass-pipeline='builtin.module(tfn-batch)' | FileCheck %s --check-prefix=BATCH
 
@@ -17,6 +19,19 @@
 // LOWER: tensor.insert
 // LOWER: arith.divf
 // LOWER-NOT: "tfn.
+// On CUDA the batch is one forall (a GPU thread per matrix) running the same loops on its
+// slices of the input and of the result, written back in parallel.
+// CUDA-LABEL: func.func @cholesky
+// CUDA: %[[OUT:.*]] = bufferization.alloc_tensor() copy(%{{.*}}) : tensor<2x3x3xf64>
+// CUDA: scf.forall (%[[I:.*]]) in (2) shared_outs(%[[O:.*]] = %[[OUT]]) -> (tensor<2x3x3xf64>)
+// CUDA: %[[A:.*]] = tensor.extract_slice %arg0[%[[I]], 0, 0] [1, 3, 3] [1, 1, 1] : tensor<2x3x3xf64> to tensor<3x3xf64>
+// CUDA: %[[L:.*]] = tensor.extract_slice %[[O]][%[[I]], 0, 0] [1, 3, 3] [1, 1, 1] : tensor<2x3x3xf64> to tensor<3x3xf64>
+// CUDA: scf.for {{.*}} iter_args(%{{.*}} = %[[L]]) -> (tensor<3x3xf64>)
+// CUDA: math.sqrt
+// CUDA: scf.forall.in_parallel
+// CUDA: tensor.parallel_insert_slice %{{.*}} into %[[O]][%[[I]], 0, 0] [1, 3, 3] [1, 1, 1] : tensor<3x3xf64> into tensor<2x3x3xf64>
+// CUDA: {mapping = [#gpu.thread<x>]}
+// CUDA-NOT: "tfn.
 func.func @cholesky(%a: tensor<2x3x3xf64>) -> tensor<2x3x3xf64> {
   %0 = "tfn.cholesky"(%a) : (tensor<2x3x3xf64>) -> tensor<2x3x3xf64>
   return %0 : tensor<2x3x3xf64>
@@ -31,6 +46,13 @@ func.func @cholesky(%a: tensor<2x3x3xf64>) -> tensor<2x3x3xf64> {
 // LOWER: arith.divf
 // LOWER: arith.subf
 // LOWER-NOT: "tfn.
+// A single matrix is a forall of one iteration; only the permutation is written back, the
+// factors and pivots start as slices of their initial values (bufferization copies them).
+// CUDA-LABEL: func.func @lu
+// CUDA: scf.forall (%[[I:.*]]) in (1) shared_outs(%[[O:.*]] = %{{.*}}) -> (tensor<1x4xi32>)
+// CUDA: tensor.extract_slice %{{.*}}[%[[I]], 0, 0] [1, 4, 4] [1, 1, 1] : tensor<1x4x4xf32> to tensor<4x4xf32>
+// CUDA: tensor.parallel_insert_slice %{{.*}} into %[[O]][%[[I]], 0] [1, 4] [1, 1] : tensor<4xi32> into tensor<1x4xi32>
+// CUDA-NOT: "tfn.
 func.func @lu(%a: tensor<4x4xf32>) -> tensor<4xi32> {
   %0 = "tfn.lu"(%a) {part = "permutation"} : (tensor<4x4xf32>) -> tensor<4xi32>
   return %0 : tensor<4xi32>

@@ -259,3 +259,98 @@ def test_control_flow_matches_the_cpu_on_the_gpu():
         got, want = tfn.jit(f, device="cuda")(*args), tfn.jit(f)(*args)
         for a, b in zip(tfn.tree_leaves(got), tfn.tree_leaves(want)):
             np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+# ---------------------------------------------------------------- linear algebra: a thread per matrix
+
+def _spd(shape, dtype=np.float64, seed=0):
+    m = np.random.default_rng(seed).standard_normal(shape)
+    return (m @ np.swapaxes(m, -1, -2) + shape[-1] * np.eye(shape[-1])).astype(dtype)
+
+
+def _well_conditioned(shape, dtype=np.float64, seed=1):
+    n = shape[-1]
+    return (np.random.default_rng(seed).standard_normal(shape) + 2.0 * np.sqrt(n) * np.eye(n)).astype(dtype)
+
+
+def _linalg_cases(batch=(4,), n=5, dtype=np.float64):
+    """(name, tfn function, arguments, numpy reference or None: tfn's CPU result) of every
+    linalg op (lu through det/slogdet/solve/inv, triangular_solve through solve) and of
+    gradients through cholesky and solve."""
+    spd, a = _spd(batch + (n, n), dtype), _well_conditioned(batch + (n, n), dtype)
+    b = np.random.default_rng(2).standard_normal(batch + (n, 2)).astype(dtype)
+    nll = lambda a, b: tnp.sum(tnp.linalg.solve(tnp.linalg.cholesky(a), b) ** 2)  # noqa: E731
+    return [
+        ("cholesky", tnp.linalg.cholesky, (spd,), np.linalg.cholesky),
+        ("solve", tnp.linalg.solve, (a, b), np.linalg.solve),
+        ("inv", tnp.linalg.inv, (a,), np.linalg.inv),
+        ("det", tnp.linalg.det, (a,), np.linalg.det),
+        ("slogdet", lambda a: tnp.stack(tnp.linalg.slogdet(a)), (a,), lambda a: np.stack(np.linalg.slogdet(a))),
+        ("lu permutation", lambda a: tfn.lax.linalg.lu(a)[2], (a,), None),
+        ("qr", lambda a: tnp.abs(tnp.linalg.qr(a)[0]) + tnp.abs(tnp.linalg.qr(a)[1]).sum(-2, keepdims=True),
+         (a,), lambda a: np.abs(np.linalg.qr(a)[0]) + np.abs(np.linalg.qr(a)[1]).sum(-2, keepdims=True)),
+        ("eigvalsh", tnp.linalg.eigvalsh, (spd,), np.linalg.eigvalsh),
+        ("eigh vectors", lambda a: tnp.abs(tnp.linalg.eigh(a)[1]), (spd,), lambda a: np.abs(np.linalg.eigh(a)[1])),
+        ("grad cholesky", tfn.grad(lambda a: tnp.sum(tnp.linalg.cholesky(a) ** 3)), (spd,), None),
+        ("grad solve", tfn.grad(lambda a, b: tnp.sum(tnp.linalg.solve(a, b) ** 2), argnums=(0, 1)), (a, b), None),
+        ("grad cholesky solve", tfn.grad(nll), (spd, b), None),
+        ("vmap grad slogdet", tfn.vmap(tfn.grad(lambda a: tnp.sum(tnp.linalg.slogdet(a)[1]))), (a,), None),
+    ]
+
+
+def test_linalg_ops_lower_to_kernels_with_a_thread_per_matrix():
+    # The loops of each matrix run in one GPU thread (an scf.forall over the batch become
+    # a kernel); nothing of them is left on the host (tfn-gpu-check-host-access ran).
+    for name, f, args, _ in _linalg_cases() + [("single matrix", tnp.linalg.cholesky, (_spd((3, 3)),), None)]:
+        stages = _lower(f, *args)
+        assert "scf.forall" in stages["linalg"], name
+        assert "gpu.launch_func" in stages["gpu"] and ".target sm_90" in stages["llvm"], name
+        host = stages["gpu"][:stages["gpu"].index("gpu.module")]
+        assert "scf.for" not in host and "cf.br" not in host, name
+
+
+def test_linalg_cuda_form_matches_numpy_when_run_on_the_cpu(monkeypatch):
+    # The CUDA lowering (forall over the batch, per-thread buffers) run by the CPU pipeline,
+    # its iterations in sequence: the values a GPU computes, up to rounding.
+    from tfn.lowering import driver
+    from tfn.passes.pipelines import cpu_stages
+    from tfn.runtime.cpu import CpuExecutable
+
+    def cuda_form(entry="main", *args, **kwargs):
+        return [(name, text.replace("tfn-lower-to-linalg,", "tfn-lower-to-linalg{target=cuda},")
+                 if name == "to_linalg" else
+                 text.replace("buffer-deallocation-pipeline,",
+                              "buffer-deallocation-pipeline,tfn-gpu-thread-buffers,func.func(scf-forall-to-for),")
+                 if name == "to_llvm" else text)
+                for name, text in cpu_stages(entry, *args, **kwargs)]
+    monkeypatch.setattr(driver, "cpu_stages", cuda_form)
+    for name, f, args, ref in _linalg_cases(batch=(2, 3), n=4):
+        with context(), ir.Location.unknown():
+            module, _ = trace_module(f, args, {}, [ShapeDtype.of(a) for a in args])
+            assert "tfn-gpu-thread-buffers" in (program := CpuExecutable(module, "main")).pipeline
+            got = program(*args)
+        monkeypatch.setattr(driver, "cpu_stages", cpu_stages)
+        want = ref(*args) if ref is not None else tfn.jit(f)(*args)
+        monkeypatch.setattr(driver, "cpu_stages", cuda_form)
+        for g, w in zip(got, tfn.tree_leaves(want)):
+            np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-10, err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_linalg_ops_match_numpy_on_the_gpu(dtype):
+    _gpu_or_skip()
+    tol = dict(rtol=1e-9, atol=1e-10) if dtype == np.float64 else dict(rtol=2e-4, atol=2e-5)
+    for name, f, args, ref in _linalg_cases(dtype=dtype) + _linalg_cases(batch=(), n=7, dtype=dtype):
+        got = tfn.jit(f, device="cuda")(*args)
+        want = ref(*args) if ref is not None else tfn.jit(f)(*args)
+        for g, w in zip(tfn.tree_leaves(got), tfn.tree_leaves(want)):
+            np.testing.assert_allclose(np.asarray(g), w, err_msg=name, **tol)
+
+
+def test_batched_small_cholesky_on_the_gpu():
+    # The case a thread per matrix is for: 1024 8x8 systems at once.
+    _gpu_or_skip()
+    a, b = _spd((1024, 8, 8), np.float32), np.random.default_rng(5).standard_normal((1024, 8, 1)).astype(np.float32)
+    f = lambda a, b: tnp.linalg.solve(tnp.linalg.cholesky(a), b)  # noqa: E731
+    np.testing.assert_allclose(tfn.jit(f, device="cuda")(a, b), np.linalg.solve(np.linalg.cholesky(a), b),
+                               rtol=2e-4, atol=2e-5)

@@ -5,6 +5,7 @@ against a loop, Hessians symmetric and equal to jacrev(jacrev), ...), and, where
 importable, against torch.func running the same model on the same parameters."""
 from __future__ import annotations
 
+import functools
 import importlib.util
 import io
 from contextlib import redirect_stdout
@@ -51,6 +52,18 @@ def close(got, want, rtol=1e-9):
     got, want = np.asarray(got), np.asarray(want)
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * max(np.abs(want).max(), 1e-300))
+
+
+def close_grads(got: dict, want: dict, rtol=1e-9):
+    """`close` for each leaf of a dict of gradients, at a tolerance relative to the largest
+    gradient entry of all: some leaves are zero up to rounding (a conv bias that a batch
+    norm's centering cancels), and their rounding is only small against the others."""
+    assert set(got) == set(want)
+    scale = max(np.abs(np.asarray(w)).max() for w in want.values())
+    for k in want:
+        g, w = np.asarray(got[k]), np.asarray(want[k])
+        assert g.shape == w.shape, k
+        np.testing.assert_allclose(g, w, rtol=rtol, atol=rtol * scale, err_msg=k)
 
 
 def _t(a):
@@ -282,3 +295,202 @@ def test_maml_meta_gradient_matches_torch_func():
     want = tf.grad(meta_loss)(p, *(_t(a) for a in r["tasks"]))
     for got, w in zip(tfn.tree_util.tree_leaves(r["meta_grad"]), [a for layer in want for a in layer]):
         close(got, w.numpy())
+
+
+# ---------------------------------------------------------------- Lennard-Jones
+
+def test_lennard_jones_forces_match_finite_differences_of_the_energy():
+    module, r = run("lennard_jones")
+    drs, forces = r["drs"], r["predicted_forces"]
+    norms = np.linalg.norm(drs, axis=1, keepdims=True)
+    energy = tfn.jit(module.model)
+    h = 1e-6
+    dE_dr = (energy(r["params"], norms + h) - energy(r["params"], norms - h)) / (2 * h)
+    close(forces, -dE_dr * drs / norms, rtol=1e-7)
+    close(r["predicted_energies"], energy(r["params"], norms))
+    # and the training targets are the LJ energies and forces of functorch's example
+    close(r["energies"], 4 * ((0.5 / norms) ** 12 - (0.5 / norms) ** 6))
+
+
+def test_lennard_jones_training_lowers_the_loss():
+    _, r = run("lennard_jones")
+    losses = r["losses"]
+    assert np.isfinite(losses).all() and losses[-1] < 0.6 * losses[0]
+    assert (np.diff(losses[:10]) < 0).all()
+
+
+@needs_torch
+def test_lennard_jones_forces_and_loss_gradient_match_torch_func():
+    module, r = run("lennard_jones")
+    names = list(r["params"])
+
+    def model(p, x):
+        for i in range(len(names) // 2):
+            x = TF.linear(x, p[f"{2 * i}.weight"], p[f"{2 * i}.bias"])
+            x = torch.tanh(x) if i < len(names) // 2 - 1 else x
+        return x
+
+    def make_prediction(p, drs):
+        norms = torch.norm(drs, dim=1).reshape(-1, 1)
+        derivs = tf.vmap(tf.jacrev(model, argnums=1), in_dims=(None, 0))(p, norms).squeeze(-1)
+        return model(p, norms), -derivs * drs / norms
+
+    def loss(p, drs, energies, forces):
+        e, f = make_prediction(p, drs)
+        return TF.mse_loss(energies, e) + 0.01 * TF.mse_loss(forces, f) / 3
+    p, drs = _tree(r["params"]), _t(r["drs"])
+    e, f = make_prediction(p, drs)
+    close(r["predicted_energies"], e.numpy())
+    close(r["predicted_forces"], f.numpy())
+    want = tf.grad(loss)(p, drs, _t(r["energies"]), _t(r["forces"]))
+    got = tfn.grad(module.loss)(r["params"], r["drs"], r["energies"], r["forces"])
+    for k in names:
+        close(got[k], want[k].numpy())
+
+
+# ---------------------------------------------------------------- MAML on Omniglot
+
+def test_maml_omniglot_meta_gradient_is_the_sum_of_per_task_meta_gradients():
+    module, r = run("maml_omniglot")
+    x_spt, y_spt, x_qry, y_qry = r["tasks"]
+
+    def task_loss(p, *task):
+        return module.loss_for_task(p, *task, n_inner_iter=r["n_inner_iter"])[0]
+    per_task = tfn.jit(tfn.grad(task_loss))
+    grads = [per_task(r["params"], x_spt[i], y_spt[i], x_qry[i], y_qry[i]) for i in range(len(x_spt))]
+    close_grads(r["meta_grad"], {k: sum(g[k] for g in grads) for k in r["params"]})
+    close(r["meta_loss"], r["qry_losses"].sum())
+    assert r["losses"][0] == pytest.approx(r["qry_losses"].mean())
+    assert np.isfinite(r["losses"]).all() and ((0 <= r["accs"]) & (r["accs"] <= 1)).all()
+
+
+def test_maml_omniglot_meta_gradient_matches_finite_differences():
+    module, r = run("maml_omniglot")
+    rng = np.random.default_rng(1)
+    direction = {k: rng.standard_normal(p.shape) for k, p in r["params"].items()}
+    loss = tfn.jit(lambda p, *tasks: module.meta_loss(p, *tasks, n_inner_iter=r["n_inner_iter"])[0])
+    # The loss is sharply curved (the last batch norm sees 5 values per channel): a small step.
+    eps = 1e-7
+    shifted = lambda s: {k: p + s * direction[k] for k, p in r["params"].items()}  # noqa: E731
+    fd = (loss(shifted(eps), *r["tasks"]) - loss(shifted(-eps), *r["tasks"])) / (2 * eps)
+    dot = sum(np.sum(r["meta_grad"][k] * d) for k, d in direction.items())
+    np.testing.assert_allclose(dot, fd, rtol=1e-6)
+
+
+@needs_torch
+def test_maml_omniglot_meta_gradient_matches_torch_func():
+    module, r = run("maml_omniglot")
+
+    def batch_norm_by_hand(x, weight, bias, eps=1e-5):
+        centered = x - x.mean(dim=(0, 2, 3), keepdim=True)
+        var = (centered ** 2).mean(dim=(0, 2, 3), keepdim=True)
+        return centered / torch.sqrt(var + eps) * weight[:, None, None] + bias[:, None, None]
+
+    def net(p, x, batch_norm):
+        for conv, norm in zip(module.CONVS, module.NORMS):
+            x = TF.conv2d(x, p[f"{conv}.weight"], p[f"{conv}.bias"])
+            x = batch_norm(x, p[f"{norm}.weight"], p[f"{norm}.bias"])
+            x = TF.max_pool2d(TF.relu(x), 2, 2)
+        return TF.linear(x.flatten(1), p["13.weight"], p["13.bias"])
+
+    def loss_for_task(p, x_spt, y_spt, x_qry, y_qry, batch_norm):
+        def compute_loss(p, x, y):
+            return TF.cross_entropy(net(p, x, batch_norm), y)
+        for _ in range(r["n_inner_iter"]):
+            g = tf.grad(compute_loss)(p, x_spt, y_spt)
+            p = {k: p[k] - g[k] * 1e-1 for k in p}
+        return compute_loss(p, x_qry, y_qry)
+
+    def meta_loss(p, *tasks):
+        task = functools.partial(loss_for_task, batch_norm=batch_norm_by_hand)
+        return tf.vmap(task, in_dims=(None, 0, 0, 0, 0))(p, *tasks).sum()
+    p, tasks = _tree(r["params"]), [_t(a) for a in r["tasks"]]
+    want = tf.grad(meta_loss)(p, *tasks)
+    close_grads(r["meta_grad"], {k: w.numpy() for k, w in want.items()})
+
+    # With F.batch_norm, torch.func's vmap of this second-order gradient differs from its own
+    # loop over tasks (by ~1e-3 here, torch 2.13); its loop agrees with the vmap above and
+    # with tfn, so F.batch_norm is checked one task at a time.
+    def training_batch_norm(x, weight, bias):
+        return TF.batch_norm(x, None, None, weight, bias, training=True)
+    per_task = [tf.grad(loss_for_task)(p, *(a[i] for a in tasks), training_batch_norm) for i in range(len(tasks[0]))]
+    close_grads(r["meta_grad"], {k: sum(g[k] for g in per_task).numpy() for k in p})
+
+
+# ---------------------------------------------------------------- DP-SGD
+
+def _clipped_mean(sample_grads: dict, max_norm: float) -> dict:
+    """DP-SGD's clipped average in numpy (no noise): each sample's gradient scaled by
+    min(1, C / (its norm + 1e-6)), summed, divided by the batch size."""
+    n = len(next(iter(sample_grads.values())))
+    norms = np.sqrt(sum((g.reshape(n, -1) ** 2).sum(1) for g in sample_grads.values()))
+    factor = np.minimum(max_norm / (norms + 1e-6), 1.0)
+    return {k: np.tensordot(factor, g, axes=1) / n for k, g in sample_grads.items()}
+
+
+def test_dp_sgd_per_sample_grads_are_single_example_gradients():
+    module, r = run("dp_sgd_resnet")
+    single = tfn.jit(tfn.grad(module.compute_loss_and_output, has_aux=True))
+    for i in range(len(r["images"])):
+        g, output = single(r["params"], r["images"][i], r["targets"][i])
+        close_grads({k: v[i] for k, v in r["per_sample_grads"].items()}, g)
+        close(r["output"][i], output)
+    logp = r["output"] - np.log(np.exp(r["output"]).sum(1, keepdims=True))
+    close(r["sample_loss"], -logp[np.arange(len(r["targets"])), r["targets"]])
+
+
+def test_dp_sgd_clipping_and_noise():
+    module, r = run("dp_sgd_resnet")
+    c, grads = r["max_per_sample_grad_norm"], r["per_sample_grads"]
+    n = len(r["images"])
+    close(r["norms"], np.sqrt(sum((g.reshape(n, -1) ** 2).sum(1) for g in grads.values())))
+    close_grads(r["clipped_mean"], _clipped_mean(grads, c))
+    # A bound below every sample's norm clips them all: each then has norm C.
+    small_c = 1e-3
+    assert r["norms"].min() > small_c
+    clipped, _, _, norms = module.private_gradient(r["params"], r["images"], r["targets"], r["key"], small_c, 0.0)
+    close_grads(clipped, _clipped_mean(grads, small_c))
+    close(norms, r["norms"])
+    # The noise is the key's, of standard deviation C * sigma / batch.
+    noise = {k: (r["noisy_mean"][k] - r["clipped_mean"][k]) * n / (c * r["sigma"]) for k in grads}
+    names = list(grads)
+    keys = tfn.random.split(r["noise_key"], len(names))
+    for i, k in enumerate(names):
+        close(noise[k], tfn.random.normal(keys[i], noise[k].shape, np.float64), rtol=1e-6)
+    pooled = np.concatenate([v.ravel() for v in noise.values()])
+    assert abs(pooled.mean()) < 0.1 and abs(pooled.std() - 1) < 0.1
+
+
+@needs_torch
+def test_dp_sgd_per_sample_grads_and_clipped_sum_match_torch_func():
+    module, r = run("dp_sgd_resnet")
+
+    def group_norm(p, prefix, x):
+        return TF.group_norm(x, module.GN_GROUPS, p[f"{prefix}.weight"], p[f"{prefix}.bias"])
+
+    def resnet(p, x):
+        x = TF.relu(group_norm(p, "bn1", TF.conv2d(x, p["conv1.weight"], stride=2, padding=3)))
+        x = TF.max_pool2d(x, 3, stride=2, padding=1)
+        blocks = sorted({k.rsplit(".conv1", 1)[0] for k in p if k.startswith("layer") and ".conv1." in k})
+        for block in blocks:
+            stride = 2 if block.split(".")[1] == "0" and block != "layer1.0" else 1
+            out = TF.relu(group_norm(p, f"{block}.bn1", TF.conv2d(x, p[f"{block}.conv1.weight"], stride=stride,
+                                                                  padding=1)))
+            out = group_norm(p, f"{block}.bn2", TF.conv2d(out, p[f"{block}.conv2.weight"], padding=1))
+            if f"{block}.downsample.0.weight" in p:
+                x = group_norm(p, f"{block}.downsample.1", TF.conv2d(x, p[f"{block}.downsample.0.weight"],
+                                                                       stride=stride))
+            x = TF.relu(out + x)
+        return TF.linear(TF.adaptive_avg_pool2d(x, 1).flatten(1), p["fc.weight"], p["fc.bias"])
+
+    def compute_loss_and_output(p, image, target):
+        output = resnet(p, image.unsqueeze(0))
+        return TF.cross_entropy(output, target.unsqueeze(0)), output.squeeze(0)
+    grads, (loss, output) = tf.vmap(tf.grad_and_value(compute_loss_and_output, has_aux=True), (None, 0, 0))(
+        _tree(r["params"]), _t(r["images"]), _t(r["targets"]))
+    want = {k: g.numpy() for k, g in grads.items()}
+    close_grads({k: g.reshape(-1, *g.shape[2:]) for k, g in r["per_sample_grads"].items()},
+                {k: g.reshape(-1, *g.shape[2:]) for k, g in want.items()})
+    close(r["sample_loss"], loss.numpy())
+    close(r["output"], output.numpy())
+    close_grads(r["clipped_mean"], _clipped_mean(want, r["max_per_sample_grad_norm"]))

@@ -373,17 +373,3 @@ def test_singular_matrices():
     assert not np.all(np.isfinite(tnp.linalg.solve(s, np.ones(2))))
     assert not np.all(np.isfinite(tnp.linalg.inv(np.zeros((3, 3)))))
     assert np.isnan(tnp.linalg.cholesky(-np.eye(2))).any()
-
-
-def test_cuda_lowering_names_the_op():
-    from mlir import ir
-
-    from tfn.api.jit import trace_module
-    from tfn.frontend.tracer import ShapeDtype, context
-    from tfn.runtime.cuda import lower_for_cuda
-
-    a = _general((3, 3), dtype=np.float32)
-    with context(), ir.Location.unknown():
-        module, _ = trace_module(tnp.linalg.det, (a,), {}, [ShapeDtype.of(a)])
-        with pytest.raises(Exception, match=r"tfn\.lu has no CUDA lowering"):
-            lower_for_cuda(module, "main", "sm_90")

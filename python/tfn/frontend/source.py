@@ -1,6 +1,7 @@
 """The user's source position: the innermost stack frame outside the tfn package."""
 from __future__ import annotations
 
+import linecache
 import os
 import sys
 
@@ -27,3 +28,11 @@ def user_location() -> ir.Location:
 def user_line() -> str:
     frame = user_frame()
     return f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else "<unknown>"
+
+
+def user_source() -> str:
+    """The text of the user's current line, stripped ('' when there is none)."""
+    frame = user_frame()
+    if frame is None:
+        return ""
+    return linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()

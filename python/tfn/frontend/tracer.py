@@ -21,7 +21,7 @@ from tfn.dialect.context import new_context
 from tfn.dialect.symbols import unique_symbol
 from tfn.dialect.types import canonical_dtype, dtype_of, shape_of, tensor_type
 from tfn.frontend import pytree
-from tfn.frontend.source import user_line, user_location
+from tfn.frontend.source import user_line, user_location, user_source
 
 _CONTEXT: ir.Context | None = None
 _CONTEXT_LOCK = threading.Lock()
@@ -170,13 +170,13 @@ class Tracer:
 
     # ---- misuse
     def __bool__(self):
-        # Python asks for a truth value in `if`, `while`, `and`, `or`, `not` and `bool()`; which
-        # of them did is not worth decoding from the bytecode: all have the same replacements.
+        line = user_source()
+        line = line if len(line) <= 80 else line[:77] + "..."
         raise TraceError(
-            f"the truth value of a traced array {self!r} is not known while tracing: Python control flow "
-            f"(an `if`, `while`, `and`, `or`, `not` or `bool()` on a traced value) cannot depend on it. "
-            f"Use tfn.lax.cond or tfn.lax.switch to choose between branches, tfn.lax.while_loop "
-            f"(or fori_loop, scan) to loop, tfn.numpy.where to select elementwise\n  at {user_line()}")
+            f"the truth value of a traced array {self!r} is not known while tracing, so Python control flow "
+            f"cannot depend on it: {_truth_construct(line)} on a traced value" + (f" (`{line}`)" if line else "")
+            + ". Use tfn.lax.cond or tfn.lax.switch to choose between branches, tfn.lax.while_loop (or "
+            f"fori_loop, scan) to loop, tfn.numpy.where to select elementwise\n  at {user_line()}")
 
     def __array__(self, *args, **kwargs):
         raise TraceError(f"cannot convert traced array {self!r} to a numpy array while tracing\n  at {user_line()}")
@@ -196,6 +196,32 @@ class Tracer:
         raise TypeError(f"a traced array {self!r} is immutable: item assignment is not supported; use "
                         f"x = x.at[index].set(value) (or .add, .multiply, .min, .max) for an updated copy"
                         f"\n  at {user_line()}")
+
+
+_TRUTH_CONSTRUCTS = "an `if`, `while`, `and`, `or`, `not` or `bool()`"
+
+
+def _truth_construct(line: str) -> str:
+    """Which construct asked for a truth value, guessed from the user's line: its first word
+    (`if`, `elif`, `while`, `assert`), else the `and`/`or`/`not`/`bool(` it holds.
+
+        >>> _truth_construct("while x < 3:"), _truth_construct("y = a and not b")
+        ('a `while`', '`and`/`not`')
+    """
+    words = line.replace("(", " ( ").replace(")", " ) ").replace(":", " : ").split()
+    first = words[0] if words else ""
+    if first in ("if", "elif"):
+        return "an `if`"
+    if first in ("while", "assert"):
+        return f"a `{first}`" if first == "while" else "an `assert`"
+    found = [w for w in ("and", "or", "not") if w in words]
+    if found:
+        return "/".join(f"`{w}`" for w in found)
+    if "bool" in words:
+        return "`bool()`"
+    if "if" in words:
+        return "an `if` expression"
+    return _TRUTH_CONSTRUCTS
 
 
 def value_of(x: Any, scope: FunctionScope | None = None) -> ir.Value:

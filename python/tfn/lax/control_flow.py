@@ -35,8 +35,8 @@ from tfn.frontend import dispatch, pytree
 from tfn.frontend.source import user_line
 from tfn.frontend.tracer import ShapeDtype, TracedFunction, Tracer, current_scope, value_of, wrap
 from tfn.lax.traced_bodies import (aval_of_capture, call, conform, define, describe, emit, fits_weakly,
-                                   function_type, i64, leaf_avals, operand_value, pick, same_captures,
-                                   symbol_name, union_of_captures)
+                                   fn_name, function_type, i64, leaf_avals, operand_value, pick,
+                                   same_captures, symbol_name, union_of_captures)
 from tfn.numpy._core import result_type
 
 __all__ = ["cond", "switch", "while_loop", "fori_loop", "scan", "torch_cond"]
@@ -248,6 +248,9 @@ def scan(f: Callable, init, xs=None, length: int | None = None, reverse: bool = 
 # ---------------------------------------------------------------- fori_loop
 
 def _static_int(x) -> bool:
+    """An integer known while tracing: a Python or numpy int, or a 0-d numpy integer array."""
+    if isinstance(x, np.ndarray):
+        return x.shape == () and x.dtype.kind in "iu"
     return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
 
 
@@ -286,12 +289,19 @@ def fori_loop(lower, upper, body_fun: Callable, init_val, *, unroll: int | bool 
         def step(carry, _):
             i, x = carry
             return (i + 1, body_fun(i, x)), None
+        step.__name__ = "fori_" + fn_name(body_fun)  # the body's symbol names the user's function
         (_, out), _ = _scan(construct, step, (start, init_val), None, max(int(upper) - int(lower), 0), False,
                             check_carry)
         return out
     start, stop = tnp.asarray(lower, dtype), tnp.asarray(upper, dtype)
-    _, out = _while(construct, lambda c: c[0] < stop, lambda c: (c[0] + 1, body_fun(*c)), (start, init_val),
-                    check_carry)
+
+    def below_upper(c):
+        return c[0] < stop
+
+    def step_while(c):
+        return c[0] + 1, body_fun(*c)
+    step_while.__name__ = "fori_" + fn_name(body_fun)
+    _, out = _while(construct, below_upper, step_while, (start, init_val), check_carry)
     return out
 
 
@@ -392,7 +402,9 @@ def switch(index, branches: Sequence[Callable], *operands):
     if len(branches) == 1:  # nothing to choose (the index is still checked, as in JAX)
         return branches[0](*operands)
     n = len(branches)
-    if aval.dtype != np.int32:  # clamped before it narrows to int32, so that a huge int64 does not wrap
+    if _static_int(index):  # known while tracing: clamped here
+        index = min(max(int(index), 0), n - 1)
+    elif aval.dtype != np.int32:  # clamped before it narrows to int32, so that a huge int64 does not wrap
         index = tnp.clip(index, 0, n - 1)
     value = operand_value(index, _INDEX)
     return _switch(construct, value, branches, operands, [f"branch {k}" for k in range(n)])

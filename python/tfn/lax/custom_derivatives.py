@@ -14,13 +14,16 @@ their derivative through it is zero (pass them as arguments to differentiate the
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
+import operator
 import threading
 from typing import Callable, Sequence
 
 import numpy as np
 
+from tfn import numpy as tnp
 from tfn import ops
 from tfn.frontend import pytree
 from tfn.frontend.source import user_line
@@ -49,10 +52,6 @@ class _Custom:
     """What custom_jvp and custom_vjp share: the wrapped function, its static arguments, and
     the split of a call into static arguments and traced leaves."""
     kind = "custom"
-
-    def _rules_traced(self):
-        """A context in which calls of this function inside its rules are plain calls."""
-        return _RulesOf(self)
 
     def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = ()):
         functools.update_wrapper(self, fun)
@@ -136,17 +135,17 @@ class _Custom:
         return out
 
 
-class _RulesOf:
-    def __init__(self, custom: _Custom):
-        self.key = id(custom)
-
-    def __enter__(self):
-        self.added = self.key not in _IN_RULES.active
-        _IN_RULES.active.add(self.key)
-
-    def __exit__(self, *_):
-        if self.added:
-            _IN_RULES.active.discard(self.key)
+@contextlib.contextmanager
+def _tracing_rules_of(custom: "_Custom"):
+    """While the rules of `custom` are traced, a call of `custom` is a plain call of its function."""
+    key = id(custom)
+    added = key not in _IN_RULES.active
+    _IN_RULES.active.add(key)
+    try:
+        yield
+    finally:
+        if added:
+            _IN_RULES.active.discard(key)
 
 
 def _zeros(a: ShapeDtype) -> Tracer:
@@ -202,6 +201,32 @@ class custom_jvp(_Custom):
         self.jvp = jvp
         return jvp
 
+    def defjvps(self, *jvps: Callable | None) -> None:
+        """Sets the JVP rule from one function per argument, as JAX's `defjvps`: `jvps[i](t_i,
+        y, *primals)` is argument i's contribution to the output's tangent (None: none); the
+        tangent is their sum.
+
+            >>> import numpy as np, tfn, tfn.numpy as tnp
+            >>> f = tfn.custom_jvp(lambda x, y: x * y)
+            >>> f.defjvps(lambda tx, out, x, y: tx * y, lambda ty, out, x, y: x * ty)
+            >>> float(tfn.grad(f, argnums=1)(np.float64(3.0), np.float64(2.0)))
+            3.0
+        """
+        if self.nondiff_argnums:
+            raise self._error("defjvps cannot be used with nondiff_argnums: use defjvp")
+        if len(jvps) == 0:
+            raise self._error("defjvps needs one function (or None) per argument")
+
+        def jvp(primals, tangents):
+            if len(primals) != len(jvps):
+                raise self._error(f"defjvps was given {len(jvps)} functions for {len(primals)} arguments")
+            out = self(*primals)
+            parts = [j(t, out, *primals) for j, t in zip(jvps, tangents) if j is not None]
+            if not parts:
+                return out, pytree.tree_map(tnp.zeros_like, out)
+            return out, pytree.tree_map(lambda *ts: functools.reduce(operator.add, ts), *parts)
+        self.defjvp(jvp)
+
     def __call__(self, *args, **kwargs):
         if self.jvp is None:
             raise self._error("no JVP rule: define one with @f.defjvp before calling f", AttributeError)
@@ -210,7 +235,7 @@ class custom_jvp(_Custom):
             return self.fun(*args)
         static, primals, leaves, avals = self._split(args)
         fun = self._trace_fun(static, primals, avals)
-        with self._rules_traced():
+        with _tracing_rules_of(self):
             rule = self._trace_rule(static, primals, avals, fun)
         consts = union_of_captures(fun, rule)
         const_avals = [aval_of_capture(c) for c in consts]
@@ -287,7 +312,7 @@ class custom_vjp(_Custom):
             return self.fun(*args)
         static, primals, leaves, avals = self._split(args)
         fun = self._trace_fun(static, primals, avals)
-        with self._rules_traced():
+        with _tracing_rules_of(self):
             fwd, res_tree = self._trace_fwd(static, primals, avals, fun)
             res_avals = fwd.out_avals[len(fun.out_avals):]
             bwd = self._trace_bwd(static, primals, avals, fun, res_tree, res_avals)

@@ -230,15 +230,19 @@ def _lower_switch(call, callee, args):
     i32 = ir.IntegerType.get_signless(32)
     i = tensor.extract(index, [])
     result_types = list(ftype.results)
+    # Every branch writes its results into buffers made before the chain: an scf.if whose
+    # branches yield fresh buffers makes the deallocation passes track ownership through i1
+    # memrefs, which LLVM cannot store.
+    dests = [bufferization.AllocTensorOp(t, []).result for t in result_types]
 
     def branch(k: int) -> list[ir.Value]:
         if k == len(names) - 1:
-            return F.call_named(names[k], ftype, xs)
+            return _in_place(F.call_named(names[k], ftype, xs), dests)
         # index <= k picks branch k here (the chain tests 0, 1, ... in order): clamps below 0 too.
         take = arith.cmpi(arith.CmpIPredicate.sle, i, arith.constant(i32, k))
         if_op = scf.IfOp(take, result_types, has_else=True)
         with ir.InsertionPoint(if_op.then_block):
-            scf.YieldOp(F.call_named(names[k], ftype, xs))
+            scf.YieldOp(_in_place(F.call_named(names[k], ftype, xs), dests))
         with ir.InsertionPoint(if_op.else_block):
             scf.YieldOp(branch(k + 1))
         return list(if_op.results)

@@ -1,4 +1,4 @@
-"""Dense linear algebra: `cholesky`, `triangular_solve` and `lu` on (batches of) square matrices.
+"""Dense linear algebra: `cholesky`, `triangular_solve`, `lu`, `qr` and `eigh` on (batches of) matrices.
 
 Every op takes matrices in its two trailing dims and is batched over the leading ones
 (B... x n x n), float32 or float64:
@@ -28,8 +28,9 @@ to the front (an unbatched one is broadcast), never a loop.
 
 Lowering: scf.for loops over static sizes per matrix inside an scf.for nest over the batch,
 carrying the result tensors (tensor.extract / tensor.insert, bufferized in place), O(n^3) per
-matrix. On CUDA (`TARGET`) the same loops would run on the host, reading device memory, so
-the lowering raises an error naming the op: these ops run on the CPU only for now.
+matrix. On CUDA (`TARGET`) that nest would run on the host, reading device memory, so the batch
+is one scf.forall instead, each iteration (a GPU thread) running the same loops on its matrix
+(`_per_matrix`).
 """
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ from tfn.lowering.rules import LOWERINGS, TARGET, LazyModule, arith, builders, l
 
 scf = LazyModule("mlir.dialects.scf")
 math = LazyModule("mlir.dialects.math")
+bufferization = LazyModule("mlir.dialects.bufferization")
 
 LU_PARTS = ("factors", "pivots", "permutation")
 QR_PARTS = ("q", "r")
@@ -120,18 +122,62 @@ def _batch_loops(batch, carried: list, body) -> list:
     return level(0, [], carried)
 
 
+def _per_matrix(batch, inputs: list, carried: list, body, result: int) -> ir.Value:
+    """Runs `body(b, inputs, values) -> values` once per matrix of the batch and returns the
+    carried tensor numbered `result` (the others are the body's workspace). Every tensor of
+    `inputs` and `carried` is `batch` + its own dims; the body indexes one matrix's elements
+    as `b + [i, j]`.
+
+    On the CPU an scf.for nest over the batch (b: its induction variables, the tensors whole).
+    On CUDA (`TARGET`) that nest would run on the host, so the batch, flattened, is one
+    scf.forall whose iterations the GPU pipeline maps to threads (scf-forall-to-parallel, then
+    the mapping of every parallel loop). Each iteration runs the body on its own matrices,
+    slices of the tensors (b = []), and writes its slice of the result back in parallel
+    (tensor.parallel_insert_slice, in place after bufferization); a workspace starts as a slice
+    of its initial value, which bufferization copies into a buffer of the iteration's own
+    (`tfn-gpu-thread-buffers` keeps it out of the other threads' way).
+    """
+    if TARGET.get() != "cuda":
+        return _batch_loops(batch, carried, lambda ivs, values: body(ivs, inputs, values))[result]
+    count = builders.product(batch)
+    rank = len(batch)
+    flat_inputs, flat_carried = ([builders.reshape(t, [count] + builders.shape(t)[rank:]) for t in ts]
+                                 for ts in (inputs, carried))
+    # The result starts as a buffer of its own: CSE may have merged its initial value with
+    # another op's (the same zeros), which bufferization would then copy per iteration.
+    out = bufferization.AllocTensorOp(flat_carried[result].type, [], copy=flat_carried[result]).result
+    # Mapped to GPU threads: a loop of one iteration (a single matrix) stays a loop, not
+    # host code (canonicalization inlines unmapped ones).
+    loop = scf.ForallOp([0], [count], [1], [out], mapping=ir.Attribute.parse("[#gpu.thread<x>]"))
+    with ir.InsertionPoint(loop.body):
+        iv = loop.induction_variables[0]
+        shared = loop.inner_iter_args[0]
+        matrices = [_matrix_of(t, iv) for t in flat_inputs]
+        values = body([], matrices, [_matrix_of(shared if k == result else t, iv) for k, t in enumerate(flat_carried)])
+        with ir.InsertionPoint(loop.terminator().block):
+            tensor.ParallelInsertSliceOp(values[result], shared, [iv], [], [],
+                                         *_slice_at(builders.shape(shared)[1:]))
+    return builders.reshape(loop.results[0], list(batch) + builders.shape(loop.results[0])[1:])
+
+
+def _slice_at(dims) -> tuple[list, list, list]:
+    """Static offsets, sizes and strides of the slice `[iv, 0...][1, dims...]` (iv dynamic)."""
+    return [ir.ShapedType.get_dynamic_size()] + [0] * len(dims), [1] + list(dims), [1] * (len(dims) + 1)
+
+
+def _matrix_of(t: ir.Value, iv: ir.Value) -> ir.Value:
+    """t[iv] of a tensor N x dims..., as a tensor of dims (rank-reduced)."""
+    dims = builders.shape(t)[1:]
+    result = ir.RankedTensorType.get(dims, builders.element_type(t))
+    return tensor.ExtractSliceOp(result, t, [iv], [], [], *_slice_at(dims)).result
+
+
 def _get(t, at):
     return tensor.ExtractOp(t, at).result
 
 
 def _put(value, t, at):
     return tensor.InsertOp(value, t, at).result
-
-
-def _cpu_only(name: str):
-    if TARGET.get() == "cuda":
-        raise NotImplementedError(f"tfn.{name} has no CUDA lowering yet (its loops would run on the host): "
-                                  "run this function on the CPU")
 
 
 def _plus1(iv):
@@ -164,14 +210,15 @@ def _batch_cholesky(op, operands, bdims):
 
 
 def _lower_cholesky(op, a):
-    _cpu_only("cholesky")
     s = builders.shape(a)
     batch, n = s[:-2], s[-1]
     elem = builders.element_type(a)
     zero = builders.scalar_constant(elem, 0)
     out = builders.fill(s, zero)
 
-    def one(b, values):
+    def one(b, inputs, values):
+        (a,) = inputs
+
         def column(j, vs):
             def dot_row(i, t, upto):   # sum_{k<upto} L[i,k] L[j,k]
                 return _for(_index(0), upto, [zero], lambda k, acc: [arith.addf(acc[0], arith.mulf(
@@ -185,7 +232,7 @@ def _lower_cholesky(op, a):
                 return [_put(v, ws[0], b + [i, j])]
             return _for(_plus1(j), n, [t], below)
         return _for(0, n, values, column)
-    return _batch_loops(batch, [out], one)[0]
+    return _per_matrix(batch, [a], [out], one, result=0)
 
 
 BUILDERS["tfn.cholesky"] = cholesky
@@ -239,7 +286,6 @@ def _batch_triangular_solve(op, operands, bdims):
 
 
 def _lower_triangular_solve(op, a, b):
-    _cpu_only("triangular_solve")
     lower, trans, unit = _flags(op)
     sb = builders.shape(b)
     batch, n, m = sb[:-2], sb[-2], sb[-1]
@@ -247,7 +293,9 @@ def _lower_triangular_solve(op, a, b):
     zero = builders.scalar_constant(elem, 0)
     forward = lower != trans        # op(a) lower: rows solved first to last
 
-    def one(bi, values):
+    def one(bi, inputs, values):
+        a, b = inputs
+
         def A(i, k):                # op(a)[i, k]
             return _get(a, bi + ([k, i] if trans else [i, k]))
 
@@ -263,7 +311,7 @@ def _lower_triangular_solve(op, a, b):
             return _for(0, m, vs, col)
         return _for(0, n, values, row)
     out = builders.fill(sb, zero)
-    return _batch_loops(batch, [out], one)[0]
+    return _per_matrix(batch, [a, b], [out], one, result=0)
 
 
 BUILDERS["tfn.triangular_solve"] = triangular_solve
@@ -314,7 +362,6 @@ def _batch_lu(op, operands, bdims):
 
 
 def _lower_lu(op, a):
-    _cpu_only("lu")
     part = str_attr(op, "part")
     s = builders.shape(a)
     batch, n = s[:-2], s[-1]
@@ -330,7 +377,7 @@ def _lower_lu(op, a):
                             [builders.PARALLEL] * (len(s) - 1),
                             lambda acc: as_i32(linalg.IndexOp(len(s) - 2).result))
 
-    def one(b, values):
+    def one(b, _, values):
         def step(k, vs):
             t, pv, pm = vs
 
@@ -359,8 +406,7 @@ def _lower_lu(op, a):
             t = _for(_plus1(k), n, [t], eliminate)[0]
             return [t, pv, pm]
         return _for(0, n, values, step)
-    results = _batch_loops(batch, [factors, piv, perm], one)
-    return results[LU_PARTS.index(part)]
+    return _per_matrix(batch, [], [factors, piv, perm], one, result=LU_PARTS.index(part))
 
 
 BUILDERS["tfn.lu"] = lu
@@ -409,7 +455,6 @@ def _batch_qr(op, operands, bdims):
 def _lower_qr(op, a):
     """Modified Gram-Schmidt: column k of Q is what is left of a's column k, normalized; the
     later columns lose their component along it (R's row k)."""
-    _cpu_only("qr")
     s = builders.shape(a)
     batch, m, n = s[:-2], s[-2], s[-1]
     elem = builders.element_type(a)
@@ -419,7 +464,7 @@ def _lower_qr(op, a):
     q = builders.fill(s, zero)
     r = builders.fill(list(batch) + [n, n], zero)
 
-    def one(b, values):
+    def one(b, _, values):
         def column(k, vs):
             v, q, r = vs
             norm = math.sqrt(_for(0, m, [zero], lambda i, acc: [arith.addf(acc[0], arith.mulf(
@@ -437,8 +482,7 @@ def _lower_qr(op, a):
             v, r = _for(_plus1(k), n, [v, r], later)
             return [v, q, r]
         return _for(0, n, values, column)
-    _, q, r = _batch_loops(batch, [v, q, r], one)
-    return q if str_attr(op, "part") == "q" else r
+    return _per_matrix(batch, [], [v, q, r], one, result=1 + QR_PARTS.index(str_attr(op, "part")))
 
 
 BUILDERS["tfn.qr"] = qr
@@ -492,7 +536,6 @@ def _lower_eigh(op, a):
     """Cyclic Jacobi: JACOBI_SWEEPS sweeps of plane rotations zeroing a[p, q] for every p < q (each
     sweep roughly squares the off-diagonal norm), then the eigenvalues sorted ascending with their
     columns of V (selection sort)."""
-    _cpu_only("eigh")
     s = builders.shape(a)
     batch, n = s[:-2], s[-1]
     elem = builders.element_type(a)
@@ -506,7 +549,7 @@ def _lower_eigh(op, a):
                                          linalg.IndexOp(len(s) - 1).result), one, zero))
     w0 = builders.fill(list(batch) + [n], zero)
 
-    def one_matrix(b, values):
+    def one_matrix(b, _, values):
         def rotate(p, q, vs):
             t, v = vs
             apq = _get(t, b + [p, q])
@@ -555,8 +598,8 @@ def _lower_eigh(op, a):
             return [w, v]
         w, v = _for(0, n, [w, v], select_min)
         return [t, v, w]
-    _, v, w = _batch_loops(batch, [t0, v0, w0], one_matrix)
-    return w if str_attr(op, "part") == "eigenvalues" else v
+    part = str_attr(op, "part")
+    return _per_matrix(batch, [], [t0, v0, w0], one_matrix, result=2 if part == "eigenvalues" else 1)
 
 
 BUILDERS["tfn.eigh"] = eigh

@@ -23,8 +23,8 @@ gpu.memcpy %host, %flag : memref<i8>, memref<i8>
 %p = memref.load %host[] : memref<i8>
 ```
 
-Runs first in the buffer stage of the CUDA pipeline (after bufferization, before
-`tfn-lower-strided-copies`); `tfn-gpu-check-host-access` accepts loads of host stack
+Runs early in the buffer stage of the CUDA pipeline (after bufferization and
+`tfn-gpu-thread-buffers`, before `tfn-lower-strided-copies`); `tfn-gpu-check-host-access` accepts loads of host stack
 buffers only.
 """
 from __future__ import annotations
@@ -38,7 +38,8 @@ NAME = "tfn-gpu-host-reads"
 DESCRIPTION = "Host loads of device memory read a copy in a host stack buffer (gpu.memcpy first)"
 
 # Ops whose regions become kernels (or are kernels): a load there reads device memory on the device.
-DEVICE_REGIONS = ("gpu.module", "gpu.launch", "scf.parallel")
+# An scf.forall is one thread per iteration (the linear algebra ops' loop per matrix).
+DEVICE_REGIONS = ("gpu.module", "gpu.launch", "scf.parallel", "scf.forall")
 # Ops whose first operand is the buffer their result views.
 VIEWS = ("memref.subview", "memref.view", "memref.expand_shape", "memref.collapse_shape",
          "memref.reinterpret_cast", "memref.cast")

@@ -2,6 +2,9 @@
 
 After bufferization the CUDA pipeline makes the program GPU-shaped (the passes `tfn-gpu-*`):
 
+- what an `scf.forall` iteration (one GPU thread: the linear algebra ops' loop per matrix)
+  allocates is its slice of one buffer, and what it copies it copies in loops
+  (`tfn-gpu-thread-buffers`);
 - a scalar the host reads (a loop predicate, a switch index) is copied from device memory
   into a host stack buffer (`tfn-gpu-host-reads`);
 - every linalg op gets loops that suit a GPU (this pass): parallel

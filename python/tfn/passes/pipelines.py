@@ -93,10 +93,11 @@ def cuda_stages(chip: str, callee: str = "main", bitcode_libraries: Sequence[str
         # and where a branch yields aliasing buffers the ownership-based deallocation would add
         # host bookkeeping (pointers and flags stored in buffers, which are device memory here).
         ("bufferize", f"{BUFFERIZE},linalg-generalize-named-ops"),
-        ("gpu_buffers", f"tfn-gpu-host-reads,tfn-lower-strided-copies,tfn-gpu-reorder-loops,tfn-gpu-device-memory,"
-                        f"tfn-gpu-pool-allocations{{entry={ENTRY}}}"),
-        # Bufferized linalg (device memory) -> gpu.launch_func of outlined kernels on one stream.
-        ("gpu_loops", "func.func(convert-linalg-to-parallel-loops,"
+        ("gpu_buffers", "tfn-gpu-thread-buffers,tfn-gpu-host-reads,tfn-lower-strided-copies,tfn-gpu-reorder-loops,"
+                        f"tfn-gpu-device-memory,tfn-gpu-pool-allocations{{entry={ENTRY}}}"),
+        # Bufferized linalg (device memory) -> gpu.launch_func of outlined kernels on one stream;
+        # an scf.forall (a loop per batch element, the linear algebra ops) is a parallel loop too.
+        ("gpu_loops", "func.func(scf-forall-to-parallel,convert-linalg-to-parallel-loops,"
                       f"scf-parallel-loop-tiling{{parallel-loop-tile-sizes={tiles} no-min-max-bounds=true}},"
                       "gpu-map-parallel-loops,convert-parallel-loops-to-gpu),"
                       "gpu-kernel-outlining,func.func(gpu-async-region),lower-affine,convert-scf-to-cf,"

@@ -89,7 +89,7 @@ def _top_level(op: ir.Operation, func_op: ir.Operation) -> ir.Operation | None:
 def _last_use(alloc: ir.Operation, func_op: ir.Operation, position: dict) -> int:
     """Index in the entry block of the last op that uses `alloc`'s buffer, directly or through
     any value computed from it (conservative: every result of every user and its ancestors)."""
-    last = position[alloc]
+    last = position[_top_level(alloc, func_op)]
     seen, work = set(), [alloc.results[0]]
     while work:
         value = work.pop()
@@ -108,6 +108,42 @@ def _last_use(alloc: ir.Operation, func_op: ir.Operation, position: dict) -> int
                     break
                 op = op.parent.operation if hasattr(op.parent, "operation") else op.parent
     return last
+
+
+_CARRIED_ACROSS_STEPS = ("scf.yield", "scf.condition")
+
+
+def _iteration_local_allocs(top: ir.Operation) -> list[ir.Operation]:
+    """The allocations nested in `top` (loop bodies, branches) whose buffers never leave the step
+    that made them: a loop allocates them afresh each step, a slot can serve every step (it is
+    held for the whole of `top`). A buffer a loop's yield carries to the next step stays an alloc."""
+    found = []
+
+    def visit(op):
+        if op.name == "memref.alloc" and op != top and not _escapes_its_step(op):
+            found.append(op)
+        return ir.WalkResult.ADVANCE
+    top.walk(visit)
+    return found
+
+
+def _escapes_its_step(alloc: ir.Operation) -> bool:
+    seen, work = set(), [alloc.results[0]]
+    while work:
+        value = work.pop()
+        for use in value.uses:
+            owner = use.owner.operation if hasattr(use.owner, "operation") else use.owner
+            if owner.name in _CARRIED_ACROSS_STEPS:
+                parent = owner.parent.operation if hasattr(owner.parent, "operation") else owner.parent
+                if parent.name in ("scf.for", "scf.while", "scf.parallel", "scf.forall"):
+                    return True
+                if parent not in seen:   # an scf.if's yield: its results carry the buffer on
+                    seen.add(parent)
+                    work.extend(parent.results)
+            if owner not in seen and owner.name not in _CARRIED_ACROSS_STEPS:
+                seen.add(owner)
+                work.extend(r for r in owner.results if isinstance(r.type, ir.MemRefType))
+    return False
 
 
 def _assign_slots(lifetimes: list[tuple[int, int, int]]) -> tuple[list[int], list[int]]:
@@ -142,18 +178,25 @@ def pool_host_allocations(module_op: ir.Operation, entry: str) -> int:
     """Rewrites the allocations of `entry`'s body as views of a new trailing `memref<Nxi8>`
     argument; returns N (0, and no new argument, when there is nothing to pool).
 
-    Allocations anywhere else (a nested region, another function, a dynamic shape) are
-    left as they are; after inlining the CPU pipeline produces none.
+    Allocations in nested regions (loop bodies, branches) are pooled too when their buffer
+    never leaves the step that allocates it: one slot, held for the whole loop, serves every
+    step (no malloc per step). Those a loop carries to its next step, those of other functions
+    and dynamic shapes are left as they are.
     """
     func_op, block = _entry_block(module_op, entry)
-    allocs = [op for op in block.operations if op.operation.name == "memref.alloc"]
-    allocs = [a.operation for a in allocs if ir.MemRefType(a.results[0].type).has_static_shape
-              and not len(a.operands)]
+    position = {op.operation: i for i, op in enumerate(block.operations)}
+    allocs = []
+    for top in block.operations:
+        top = top.operation
+        if top.name == "memref.alloc":
+            allocs.append(top)
+        elif len(top.regions):
+            allocs += _iteration_local_allocs(top)
+    allocs = [a for a in allocs if ir.MemRefType(a.results[0].type).has_static_shape and not len(a.operands)]
     if not allocs:
         return 0
-    position = {op.operation: i for i, op in enumerate(block.operations)}
-    lifetimes = [(position[a], _last_use(a, func_op, position), byte_size(ir.MemRefType(a.results[0].type)))
-                 for a in allocs]
+    lifetimes = [(position[_top_level(a, func_op)], _last_use(a, func_op, position),
+                  byte_size(ir.MemRefType(a.results[0].type))) for a in allocs]
     slot_of, slot_sizes = _assign_slots(lifetimes)
     slot_sizes = [_aligned(max(n, 1)) for n in slot_sizes]
     offsets = [sum(slot_sizes[:k]) for k in range(len(slot_sizes))]
