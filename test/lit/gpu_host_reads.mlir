@@ -56,11 +56,16 @@ func.func @row(%xs: memref<4xi32>, %i: index) -> i32 {
   return %v : i32
 }
 
-// Loads in linalg payloads run in kernels, and loads of host buffers stay as they are.
+// Loads in linalg payloads and in scf.forall bodies run in kernels (a forall iteration is a
+// thread), and loads of host buffers stay as they are.
 // CHECK-LABEL: func.func @untouched
 // CHECK-NOT: gpu.memcpy
 // CHECK: return
 func.func @untouched(%table: memref<4xf32>, %idx: memref<8xindex>, %out: memref<8xf32>) -> f32 {
+  scf.forall (%i) in (4) {
+    %v = memref.load %table[%i] : memref<4xf32>
+    memref.store %v, %out[%i] : memref<8xf32>
+  }
   linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%idx : memref<8xindex>) outs(%out : memref<8xf32>) {
   ^bb0(%i: index, %o: f32):
     %v = memref.load %table[%i] : memref<4xf32>
