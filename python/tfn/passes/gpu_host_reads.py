@@ -1,15 +1,14 @@
 """Pass `tfn-gpu-host-reads`: a scalar the host reads is copied out of device memory first.
 
 Control flow runs on the host: an `scf.while` tests its predicate, an `scf.if` chain
-a switch's index, and both were computed by kernels into device memory (every buffer
-of the CUDA pipeline is; `tfn-gpu-device-memory`). Each such `memref.load` outside
-the linalg ops (which become kernels) reads one element: it is copied into a host
-buffer on the stack (`memref.alloca`, in the function's entry block, so that a loop
-does not grow the stack) and read there. An element that is not already a whole 0-d
-buffer (a row of a scan's xs, an element of a larger array) is first copied into a
-0-d device buffer by `memref.copy`, which the passes after this one make a one-thread
-kernel (`tfn-lower-strided-copies`) into a view of the workspace: `gpu.memcpy` copies
-contiguous buffers only.
+a switch's index, and kernels computed both into device memory (every buffer of the
+CUDA pipeline is; `tfn-gpu-device-memory`). Each `memref.load` outside the linalg ops
+and parallel loops (which become kernels) reads one element on the host: it is copied
+into a host buffer on the stack (`memref.alloca`, in the function's entry block, so
+that a loop does not grow the stack) and read there. `gpu.memcpy` copies contiguous
+buffers only, so an element that is not a whole 0-d buffer (a row of a scan's xs, an
+element of a larger array) is first copied by `memref.copy` into a 0-d buffer of its
+own: a one-thread kernel once `tfn-lower-strided-copies` made the copy a linalg op.
 
 The copy is synchronous here, as every copy of the pipeline before `gpu-async-region`,
 which puts it on the stream and waits for it before the load (a load is a side effect
@@ -24,8 +23,8 @@ gpu.memcpy %host, %flag : memref<i8>, memref<i8>
 ```
 
 Runs early in the buffer stage of the CUDA pipeline (after bufferization and
-`tfn-gpu-thread-buffers`, before `tfn-lower-strided-copies`); `tfn-gpu-check-host-access` accepts loads of host stack
-buffers only.
+`tfn-gpu-thread-buffers`, before `tfn-lower-strided-copies`). `tfn-gpu-check-host-access`
+accepts host loads of these stack buffers only.
 """
 from __future__ import annotations
 

@@ -129,6 +129,6 @@ def run(module_op: ir.Operation) -> None:
         new_maps = [ir.AffineMap.get(n + 1, 0, _substitute(m, n + 1, new_dim_of)) for m in maps[:-n_out]]
         new_maps += [ir.AffineMap.get(n + 1, 0, [ir.AffineDimExpr.get(0)]) for _ in range(n_out)]
         with ir.InsertionPoint(op), op.location:
-            expanded = [memref.ExpandShapeOp(_one_element(ir.MemRefType(o.type)), o, ir.ArrayAttr.get([]), [], [1]).result
-                        for o in outputs]
+            expanded = [memref.ExpandShapeOp(_one_element(ir.MemRefType(o.type)), o, ir.ArrayAttr.get([]), [],
+                                             [1]).result for o in outputs]
         _rebuild_generic(op, new_maps, [PARALLEL] + iterators, expanded, new_dim_of)
