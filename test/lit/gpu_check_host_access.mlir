@@ -16,3 +16,10 @@ gpu.module @kernels {
     gpu.return
   }
 }
+
+// Host stack buffers (where tfn-gpu-host-reads copies scalars the host reads) may be read.
+func.func @host_buffer() -> f32 {
+  %host = memref.alloca() : memref<f32>
+  %v = memref.load %host[] : memref<f32>
+  return %v : f32
+}

@@ -20,3 +20,15 @@ func.func @f(%a: memref<4x8xf32>, %b: memref<4x8xf32>, %s: memref<f32>) {
   }
   return
 }
+
+// A 0-d output at an offset (a row of a scan's ys) keeps its offset when viewed as one element.
+// CHECK-LABEL: func.func @row
+// CHECK: memref.expand_shape %{{.*}} [] output_shape [1] : memref<f32, strided<[], offset: ?>> into memref<1xf32, strided<[1], offset: ?>>
+func.func @row(%a: memref<f32>, %ys: memref<3xf32>, %i: index) {
+  %row = memref.subview %ys[%i] [1] [1] : memref<3xf32> to memref<f32, strided<[], offset: ?>>
+  linalg.generic {indexing_maps = [affine_map<() -> ()>, affine_map<() -> ()>], iterator_types = []} ins(%a : memref<f32>) outs(%row : memref<f32, strided<[], offset: ?>>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  return
+}

@@ -159,6 +159,152 @@ def test_gather_and_scatter_lower_to_kernels_and_match_the_cpu():
         np.testing.assert_allclose(tfn.jit(f, device="cuda")(*args), tfn.jit(f)(*args), rtol=1e-6, atol=1e-6)
 
 
+# ---- control flow: the loops and branches run on the host, their bodies as kernels
+
+def _newton(a):
+    return tfn.lax.while_loop(lambda y: tnp.abs(y * y - a) > 1e-10, lambda y: 0.5 * (y + a / y), a)
+
+
+def _scan_rows(xs, w):
+    # Each step reads a row of xs (a view at an offset) and writes a row of ys.
+    c, ys = tfn.lax.scan(lambda c, row: (tnp.tanh(c * row + w), tnp.sum(c * row)), w, xs, reverse=True)
+    return tnp.sum(c) + tnp.sum(ys * ys)
+
+
+def _branchy(x):
+    return tfn.lax.cond(tnp.sum(x) > 0, lambda v: tnp.sin(v) * v, lambda v: v ** 3, x)
+
+
+def _switch_on_element(idx, x):
+    return tfn.lax.switch(idx[2], [lambda v: v + 1.0, lambda v: v * 2.0, lambda v: -v], x)
+
+
+_XS = RNG.standard_normal((5, 4))
+_W = RNG.standard_normal(4)
+_CONTROL_FLOW = [
+    ("while", _newton, (np.float64(2.0),)),
+    ("grad while", tfn.grad(_newton), (np.float64(2.0),)),
+    ("vmap while", tfn.vmap(_newton), (np.array([2.0, 3.0, 10.0]),)),
+    ("scan", _scan_rows, (_XS, _W)),
+    ("grad scan", tfn.grad(_scan_rows, argnums=(0, 1)), (_XS, _W)),
+    ("cond", _branchy, (_W,)),
+    ("grad cond", tfn.grad(lambda x: tnp.sum(_branchy(x))), (_W,)),
+    ("switch", _switch_on_element, (np.array([2, 0, 1, 2], np.int32), _W)),
+]
+
+
+def _blocks_on_cycles(func_op) -> set:
+    """The blocks of a function's body that lie on a cycle of its control-flow graph (in loops)."""
+    blocks = list(func_op.regions[0].blocks)
+    successors = {i: [blocks.index(s) for s in b.operations[len(b.operations) - 1].successors]
+                  for i, b in enumerate(blocks)}
+
+    def reaches(start, goal):
+        seen, todo = set(), list(successors[start])
+        while todo:
+            b = todo.pop()
+            if b == goal:
+                return True
+            if b not in seen:
+                seen.add(b)
+                todo.extend(successors[b])
+        return False
+    return {i for i in range(len(blocks)) if reaches(i, i)}
+
+
+def _host_ops(stage: str, name: str):
+    """(op name or callee, block index, whether the block is in a loop, what a memref.load reads)
+    for every op of function `name`'s body (not nested), parsed from a stage's text."""
+    with ir.Context():
+        module = ir.Module.parse(stage)
+        entry = next(op for op in module.body.operations
+                     if op.operation.name in ("func.func", "llvm.func")
+                     and ir.StringAttr(op.operation.attributes["sym_name"]).value == name)
+        cyclic = _blocks_on_cycles(entry)
+        found = []
+        for i, block in enumerate(entry.regions[0].blocks):
+            for op in block.operations:
+                op = op.operation
+                callee = op.attributes["callee"] if op.name == "llvm.call" and "callee" in op.attributes else None
+                read = None
+                if op.name == "memref.load":
+                    owner = op.operands[0].owner
+                    read = "a block argument" if isinstance(owner, ir.Block) else owner.operation.name
+                found.append((str(callee).lstrip("@") if callee is not None else op.name, i, i in cyclic, read))
+        return found
+
+
+@pytest.mark.parametrize("name, f, args", _CONTROL_FLOW, ids=[c[0] for c in _CONTROL_FLOW])
+def test_control_flow_runs_its_bodies_as_kernels_and_reads_only_host_copies(name, f, args):
+    stages = _lower(f, *args)
+    host = _host_ops(stages["gpu"], "_tfn_entry")
+    # The host reads a predicate or an index only from a stack buffer the device copied it into.
+    assert {owner for op, _, _, owner in host if op == "memref.load"} <= {"memref.alloca"}
+    llvm = _host_ops(stages["llvm"], "_tfn_entry")
+    launches = [(block, cyclic) for op, block, cyclic, _ in llvm if op == "gpu.launch_func"]
+    copies = [(block, cyclic) for op, block, cyclic, _ in llvm if op == "mgpuMemcpy"]
+    if "while" in name or "scan" in name:
+        # Kernels launched by the loop, each step (not hoisted out of it, not run on the host).
+        assert any(cyclic for _, cyclic in launches), name
+    else:
+        # The branches are blocks of their own, each launching its kernels.
+        assert len({block for block, _ in launches if block != 0}) >= 2, name
+    if "scan" not in name:
+        assert copies and "mgpuMemAlloc" not in stages["llvm"]
+
+
+def _run_host_program_on_the_cpu(f, args):
+    """The CUDA program up to its buffer stage (host loops and branches, host reads through
+    stack buffers, every buffer a workspace view), run on the CPU: gpu.memcpy as memref.copy,
+    the linalg ops (the kernels to be) as CPU loops. Returns the results."""
+    import ctypes
+    from mlir.dialects import memref
+    from mlir.execution_engine import ExecutionEngine
+    from mlir.passmanager import PassManager
+    from mlir.runtime import get_ranked_memref_descriptor
+    from tfn.passes.pipelines import CPU_BUFFERS_TO_LLVM, cuda_stages, join
+    from tfn.passes.registry import run_pipeline
+    from tfn.passes.ir_utils import find_ops
+    stages = cuda_stages("sm_90")
+    upto = [name for name, _ in stages].index("gpu_buffers") + 1
+    outs = [np.zeros_like(np.asarray(w)) for w in tfn.tree_leaves(tfn.jit(f)(*args))]
+    with context(), ir.Location.unknown():
+        module, _ = trace_module(f, args, {}, [ShapeDtype.of(a) for a in args])
+        run_pipeline(module.operation, join(stages[:upto]), {})
+        for copy in find_ops(module.operation, "gpu.memcpy"):
+            with ir.InsertionPoint(copy), copy.location:
+                memref.CopyOp(copy.operands[1], copy.operands[0])
+            copy.erase()
+        # Descriptors at the entry (no bare pointers), and no deallocation: nothing is allocated.
+        to_llvm = CPU_BUFFERS_TO_LLVM.replace("{use-bare-ptr-memref-call-conv=1}", "").replace(
+            "buffer-deallocation-pipeline,", "")
+        PassManager.parse(f"builtin.module({to_llvm})").run(module.operation)
+        workspace = np.zeros(ir.IntegerAttr(module.operation.attributes["tfn.workspace_bytes"]).value, np.uint8)
+        engine = ExecutionEngine(module, opt_level=2)
+        arrays = [np.ascontiguousarray(a) for a in args] + outs + [workspace]
+        engine.invoke("_tfn_entry", *[ctypes.pointer(ctypes.pointer(get_ranked_memref_descriptor(a)))
+                                      for a in arrays])
+    return outs
+
+
+@pytest.mark.parametrize("name, f, args", [c for c in _CONTROL_FLOW if c[0] in ("grad while", "grad scan", "cond",
+                                                                                 "switch")],
+                         ids=["grad while", "grad scan", "cond", "switch"])
+def test_control_flow_host_program_computes_the_cpu_values(name, f, args):
+    # What a GPU computes, up to rounding, without one: the host reads copy the right element.
+    got = _run_host_program_on_the_cpu(f, args)
+    for a, b in zip(got, tfn.tree_leaves(tfn.jit(f)(*args))):
+        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-12, atol=1e-14, err_msg=name)
+
+
+def test_control_flow_matches_the_cpu_on_the_gpu():
+    _gpu_or_skip()
+    for name, f, args in _CONTROL_FLOW:
+        got, want = tfn.jit(f, device="cuda")(*args), tfn.jit(f)(*args)
+        for a, b in zip(tfn.tree_leaves(got), tfn.tree_leaves(want)):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-9, atol=1e-12, err_msg=name)
+
+
 # ---------------------------------------------------------------- linear algebra: a thread per matrix
 
 def _spd(shape, dtype=np.float64, seed=0):

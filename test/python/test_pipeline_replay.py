@@ -114,6 +114,23 @@ def test_cuda_is_its_pipeline_without_a_gpu(tmp_path):
     _assert_same(timing.sub("LLVMIRToISATimeInMs = _", got), timing.sub("LLVMIRToISATimeInMs = _", stages["llvm"]))
 
 
+
+def test_cuda_control_flow_is_its_pipeline_without_a_gpu(tmp_path):
+    # A while loop (its predicate read on the host through tfn-gpu-host-reads), a scan over
+    # rows and a cond, differentiated.
+    def f(x):
+        y = tfn.lax.while_loop(lambda y: tnp.sum(y * y) < 4.0, lambda y: y * 1.5, x)
+        c, ys = tfn.lax.scan(lambda c, row: (c * row + 1.0, tnp.sum(c)), y[:2], tnp.reshape(y, (2, 2)))
+        return tfn.lax.cond(tnp.sum(ys) > 0, lambda c: tnp.sum(c * c), lambda c: tnp.sum(tnp.sin(c)), c)
+    x = RNG.standard_normal(4)
+    with context(), ir.Location.unknown():
+        module = _trace(tfn.grad(f), x)
+        stages = lower_for_cuda(module, "main", "sm_90")
+    assert "tfn-gpu-host-reads" in stages["pipeline"]
+    timing = re.compile(r"LLVMIRToISATimeInMs = \d+")
+    got = replay(tmp_path, stages["tfn"], stages["pipeline"])
+    _assert_same(timing.sub("LLVMIRToISATimeInMs = _", got), timing.sub("LLVMIRToISATimeInMs = _", stages["llvm"]))
+
 # ---- one pass, one file, one lit test
 
 def test_every_pass_lives_in_the_file_named_after_it_and_has_its_lit_test():

@@ -1,11 +1,12 @@
 """Pass `tfn-gpu-reorder-loops`: loops of every linalg op in the order that suits a GPU.
 
-After bufferization (and buffer deallocation) the CUDA pipeline makes the program
-GPU-shaped (the passes `tfn-gpu-*`):
+After bufferization the CUDA pipeline makes the program GPU-shaped (the passes `tfn-gpu-*`):
 
 - what an `scf.forall` iteration (one GPU thread: the linear algebra ops' loop per matrix)
   allocates is its slice of one buffer, and what it copies it copies in loops
   (`tfn-gpu-thread-buffers`);
+- a scalar the host reads (a loop predicate, a switch index) is copied from device memory
+  into a host stack buffer (`tfn-gpu-host-reads`);
 - every linalg op gets loops that suit a GPU (this pass): parallel
   dims first, the innermost memory dim first of all so that `thread x` walks
   contiguous addresses (coalesced loads and stores), unit dims after the others,
@@ -91,6 +92,14 @@ def _loop_extents(op: ir.Operation, maps: list[ir.AffineMap]) -> list[int]:
     return extents
 
 
+def _one_element(t: ir.MemRefType) -> ir.MemRefType:
+    """The type of 0-d `t` expanded to one element: a view at an offset (a scan's slice of
+    its xs, a write into a row of its ys) keeps the offset."""
+    _, offset = t.get_strides_and_offset()
+    layout = None if offset == 0 else ir.StridedLayoutAttr.get(offset, [1])
+    return ir.MemRefType.get([1], t.element_type, layout, t.memory_space)
+
+
 def run(module_op: ir.Operation) -> None:
     """Loop dims of every linalg.generic (on memrefs) in GPU order; see the module docstring."""
     for op in find_ops(module_op, "linalg.generic"):
@@ -120,7 +129,6 @@ def run(module_op: ir.Operation) -> None:
         new_maps = [ir.AffineMap.get(n + 1, 0, _substitute(m, n + 1, new_dim_of)) for m in maps[:-n_out]]
         new_maps += [ir.AffineMap.get(n + 1, 0, [ir.AffineDimExpr.get(0)]) for _ in range(n_out)]
         with ir.InsertionPoint(op), op.location:
-            expanded = [memref.ExpandShapeOp(
-                ir.MemRefType.get([1], ir.MemRefType(o.type).element_type), o, ir.ArrayAttr.get([]), [], [1]).result
-                for o in outputs]
+            expanded = [memref.ExpandShapeOp(_one_element(ir.MemRefType(o.type)), o, ir.ArrayAttr.get([]), [],
+                                             [1]).result for o in outputs]
         _rebuild_generic(op, new_maps, [PARALLEL] + iterators, expanded, new_dim_of)

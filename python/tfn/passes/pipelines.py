@@ -89,9 +89,12 @@ def cuda_stages(chip: str, callee: str = "main", bitcode_libraries: Sequence[str
     return [
         ("to_linalg", f"tfn-split-reductions,tfn-lower-to-linalg{{target=cuda}},tfn-entry-wrapper{{callee={callee}}}"),
         ("linalg_cleanup", LINALG_CLEANUP),
-        ("bufferize", f"{BUFFERIZE},buffer-deallocation-pipeline,linalg-generalize-named-ops"),
-        ("gpu_buffers", f"tfn-gpu-thread-buffers,tfn-lower-strided-copies,tfn-gpu-reorder-loops,tfn-gpu-device-memory,"
-                        f"tfn-gpu-pool-allocations{{entry={ENTRY}}}"),
+        # No deallocation pass: every buffer becomes a view of the workspace (tfn-gpu-pool-allocations),
+        # and where a branch yields aliasing buffers the ownership-based deallocation would add
+        # host bookkeeping (pointers and flags stored in buffers, which are device memory here).
+        ("bufferize", f"{BUFFERIZE},linalg-generalize-named-ops"),
+        ("gpu_buffers", "tfn-gpu-thread-buffers,tfn-gpu-host-reads,tfn-lower-strided-copies,tfn-gpu-reorder-loops,"
+                        f"tfn-gpu-device-memory,tfn-gpu-pool-allocations{{entry={ENTRY}}}"),
         # Bufferized linalg (device memory) -> gpu.launch_func of outlined kernels on one stream;
         # an scf.forall (a loop per batch element, the linear algebra ops) is a parallel loop too.
         ("gpu_loops", "func.func(scf-forall-to-parallel,convert-linalg-to-parallel-loops,"

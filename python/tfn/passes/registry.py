@@ -35,7 +35,8 @@ PASS_MODULES: dict[str, str] = {name: "tfn.passes." + name[len("tfn-"):].replace
     # LLVM (CPU)
     "tfn-internal-linkage", "tfn-optnone-glue", "tfn-disable-unrolling",
     # buffers and loops (CUDA)
-    "tfn-gpu-thread-buffers", "tfn-gpu-reorder-loops", "tfn-gpu-device-memory", "tfn-gpu-pool-allocations", "tfn-gpu-check-host-access",
+    "tfn-gpu-thread-buffers", "tfn-gpu-host-reads", "tfn-gpu-reorder-loops", "tfn-gpu-device-memory",
+    "tfn-gpu-pool-allocations", "tfn-gpu-check-host-access",
 )}
 
 
