@@ -418,3 +418,33 @@ def test_torch_cuda_tensors_in_and_out_without_a_copy():
         tfn.from_dlpack(t.T)
     with pytest.raises(TypeError, match="complex64"):
         tfn.from_dlpack(t.to(torch.complex64))
+
+
+def test_cupy_arrays_in_and_out_sharing_memory():
+    _gpu_or_skip()
+    cupy = pytest.importorskip("cupy")
+    c = cupy.arange(12, dtype=cupy.float32).reshape(3, 4)
+    d = tfn.from_dlpack(c)
+    assert isinstance(d, tfn.DeviceArray) and d.pointer == c.data.ptr
+    back = cupy.from_dlpack(d)
+    assert back.data.ptr == d.pointer
+    back[0, 0] = 42.0            # a write through one side is seen by the other
+    assert float(np.asarray(d)[0, 0]) == 42.0
+    r = tfn.jit(lambda x: x * 2 + 1, device="cuda")(c)
+    np.testing.assert_array_equal(cupy.asnumpy(cupy.from_dlpack(r)), cupy.asnumpy(c) * 2 + 1)
+
+
+def test_jax_gpu_arrays_in_and_out_without_a_copy():
+    _gpu_or_skip()
+    jax = pytest.importorskip("jax")
+    try:
+        gpu = jax.devices("gpu")[0]
+    except RuntimeError:
+        pytest.skip("JAX without a GPU")
+    a = jax.device_put(np.arange(8, dtype=np.float32), gpu)
+    d = tfn.from_dlpack(a)
+    assert isinstance(d, tfn.DeviceArray) and d.pointer == a.unsafe_buffer_pointer()
+    r = tfn.jit(lambda x: tfn.numpy.sin(x), device="cuda")(a)
+    back = jax.dlpack.from_dlpack(r)
+    assert back.unsafe_buffer_pointer() == r.pointer
+    np.testing.assert_allclose(np.asarray(back), np.sin(np.arange(8, dtype=np.float32)), rtol=1e-6)
