@@ -158,9 +158,19 @@ def result_type(*xs) -> _np.dtype:
         (dtype('float32'), dtype('int64'))
     """
     try:
-        return canonical_dtype(_np.result_type(*[_weak_key(x) for x in xs]))
+        return canonical_dtype(_np.result_type(*_mixed_halves_to_f32([_weak_key(x) for x in xs])))
     except TypeError as error:
         _reraise("result_type", xs, error)
+
+
+def _mixed_halves_to_f32(keys: list) -> list:
+    """float16 with bfloat16 promotes to float32 (JAX's rule): the keys of both as float32.
+    numpy knows the pair only through ml_dtypes' promotion rules, which older releases lack."""
+    dtypes = {k for k in keys if isinstance(k, _np.dtype)}
+    if _np.dtype(_np.float16) in dtypes and any(d.name == "bfloat16" for d in dtypes):
+        f32 = _np.dtype(_np.float32)
+        return [f32 if isinstance(k, _np.dtype) and k.kind == "f" and k.itemsize == 2 else k for k in keys]
+    return keys
 
 
 def _loop_key(x):
@@ -182,7 +192,8 @@ def _ufunc_dtypes(name: str, ufunc, *xs) -> tuple[tuple, _np.dtype]:
     Python scalars only (np.equal(1, 2)) are converted to their default dtypes, as numpy does."""
     weak = [_is_weak(x) for x in xs]
     try:
-        return _resolve(ufunc, tuple(_dtype(x) if builtins.all(weak) else _loop_key(x) for x in xs))
+        return _resolve(ufunc, tuple(_mixed_halves_to_f32([_dtype(x) if builtins.all(weak) else _loop_key(x)
+                                                           for x in xs])))
     except TypeError as error:  # no loop: negative or sign of bool, bool - bool, ...
         raise TypeError(f"tfn.numpy.{name}: not supported for {', '.join(_describe(x) for x in xs)}, "
                         f"as in numpy ({error})\n  at {user_line()}") from None
