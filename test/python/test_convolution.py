@@ -47,6 +47,14 @@ CASES = {
     "3d_ints_dims": ((4, 2, 3, 5), (4, 2, 1, 2), dict(window_strides=(1, 2), padding=[(0, 1), (1, 1)],
                                                       dimension_numbers=jlax.ConvDimensionNumbers(
                                                           (3, 0, 1, 2), (1, 0, 2, 3), (3, 0, 2, 1)))),
+    # 16 and more input channels per group, stride 1: one gemm per kernel tap (the shifted form)
+    "2d_shifted_taps": ((2, 16, 7, 6), (5, 16, 3, 2), dict(window_strides=(1, 1), padding=[(1, -1), (2, 0)],
+                                                           rhs_dilation=(2, 1))),
+    "2d_shifted_groups": ((3, 32, 5, 5), (8, 16, 2, 2), dict(window_strides=(1, 1), padding="SAME",
+                                                             feature_group_count=2)),
+    "2d_shifted_batch_groups": ((4, 16, 5, 6), (6, 16, 3, 3), dict(window_strides=(1, 1), padding=[(1, 1), (0, 1)],
+                                                                   lhs_dilation=(1, 2), batch_group_count=2)),
+    "3d_shifted": ((2, 16, 4, 3, 5), (3, 16, 2, 1, 2), dict(window_strides=(1, 1, 1), padding="VALID")),
 }
 
 
@@ -152,6 +160,16 @@ def test_the_lowering_contracts_gathered_windows_with_a_gemm():
     lowered = tfn.jit(lambda x, w: lax.conv(x, w, (1, 1), "SAME")).lower(normal(4, 8, 10, 10), normal(16, 8, 3, 3))
     assert "linalg.matmul" in lowered.as_text("linalg")
     assert "gemm" in lowered.as_text("buffers")
+
+
+def test_a_stride_1_conv_over_many_channels_is_a_gemm_per_tap_without_a_window_copy():
+    x, w = normal(8, 32, 12, 12).astype(np.float32), normal(16, 32, 3, 3).astype(np.float32)
+    lowered = tfn.jit(lambda x, w: lax.conv(x, w, (1, 1), "VALID")).lower(x, w)
+    linalg_text = lowered.as_text("linalg")
+    assert linalg_text.count("linalg.batch_matmul") == 9 and "linalg.matmul" not in linalg_text
+    # the temporaries: the taps' weights and the (N, O, rows x input width) accumulator, no windows
+    workspace = int(lowered.as_text("llvm").split("tfn.workspace_bytes = ")[1].split(" ")[0])
+    assert workspace < 4 * (9 * 16 * 32 + 8 * 16 * 12 * 10) + 4096
 
 
 # ---------------------------------------------------------------- reduce_window

@@ -29,6 +29,7 @@ then laid out as (N, O, spatial...) (no copy when N' = 1, as in per-sample gradi
 """
 from __future__ import annotations
 
+import itertools
 from typing import Sequence
 
 from mlir import ir
@@ -39,8 +40,10 @@ from tfn.batching.rules import BATCH_RULES, moveaxis
 from tfn.dialect.core import BUILDERS, create, fail, i64_array, i64_attr, int_array, int_attr, result_type_like
 from tfn.dialect.types import dtype_of, shape_of
 from tfn.dialect.verifier import SHAPE_RULES
-from tfn.lowering.rules import LOWERINGS, arith, builders, linalg, tensor
+from tfn.lowering.rules import LOWERINGS, TARGET, LazyModule, arith, builders, linalg, tensor
 from tfn.ops.dot_general import DotDims, lower_contraction
+
+contraction = LazyModule("tfn.lowering.contraction")
 
 
 def _dilate(n: int, d: int) -> int:
@@ -305,6 +308,75 @@ def _pad_dilate(x, low, high, dilation):
                             [builders.PARALLEL] * rank, compute)
 
 
+# The shifted-gemm form needs this many input channels per group (the gemms' k; below it
+# the im2col gemm, whose k is channels x taps, does better), and emits at most this many
+# batched gemms (taps x groups).
+SHIFTED_MIN_CHANNELS, SHIFTED_MAX_GEMMS = 16, 64
+
+
+def _slice(x, offsets, sizes, result_dims=None):
+    """tensor.extract_slice of x at static `offsets`/`sizes`, unit strides; `result_dims`
+    drops unit dims (a rank-reducing slice)."""
+    t = ir.RankedTensorType.get(list(result_dims or sizes), builders.element_type(x))
+    return tensor.ExtractSliceOp(t, x, [], [], [], offsets, sizes, [1] * len(sizes)).result
+
+
+def _insert(part, into, offsets):
+    sizes = builders.shape(part)
+    return tensor.InsertSliceOp(part, into, [], [], [], offsets, sizes, [1] * len(sizes)).result
+
+
+def _wants_shifted(d: ConvDims, xs, ws, elem) -> bool:
+    groups = d.feature_groups * d.batch_groups
+    return (TARGET.get() == "cpu" and isinstance(elem, (ir.F32Type, ir.F64Type)) and all(s == 1 for s in d.strides)
+            and ws[1] >= SHIFTED_MIN_CHANNELS and builders.product(ws[2:]) * groups <= SHIFTED_MAX_GEMMS)
+
+
+def _lower_shifted(d: ConvDims, x, w, offset, out_dims, elem):
+    """A stride-1 convolution as one batched gemm per kernel tap (and group), no im2col.
+
+    With the (padded) input's spatial dims flattened, output position y reads x at y + tap,
+    so tap k's contribution to every output position is one gemm of the taps' weights
+    w[:, :, k] (O x I) with the input shifted by k's flat offset (I x L rows of x, each row
+    a channel's plane): a view of x, no copy. Positions run over whole rows of the padded
+    input (L = flat index of the last output position + 1), so the result has the input's
+    row length, and columns past the output's width are dropped by one copy into
+    (N, O, spatial...), which fuses with an elementwise consumer. The taps accumulate into
+    one (N, O, L) buffer: no window copy the size of (taps x input) to write and fault in.
+    """
+    xs, ws = builders.shape(x), builders.shape(w)
+    ns = len(xs) - 2
+    g, bg = d.feature_groups, d.batch_groups
+    groups, n_out, cin, cout = g * bg, xs[0] // bg, ws[1], ws[0]
+    o_grp = cout // groups
+    ps, ysp, ksp = xs[2:], out_dims[2:], ws[2:]
+    pstride = [builders.product(ps[j + 1:]) for j in range(ns)]
+    plane, length = builders.product(ps), sum((y - 1) * s for y, s in zip(ysp, pstride)) + 1
+    xf = builders.reshape(x, xs[:2] + [plane])
+    # taps as (taps, O, I) matrices: tap k's weights w[:, :, k] are one contiguous block
+    wt = builders.reshape(contraction.transpose(w, list(range(2, 2 + ns)) + [0, 1]),
+                          [builders.product(ksp), cout, cin])
+    maps = [builders.affine_map(4, [1, 3]), builders.affine_map(4, [0, 3, 2]), builders.affine_map(4, [0, 1, 2])]
+    acc = builders.fill([n_out, cout, length], builders.scalar_constant(elem, 0))
+    for t in range(groups):
+        part = acc if groups == 1 else _slice(acc, [0, t * o_grp, 0], [n_out, o_grp, length])
+        for k, tap in enumerate(itertools.product(*[range(n) for n in ksp])):
+            at = sum((j * r + o) * s for j, r, o, s in zip(tap, d.rhs_dilation, offset, pstride))
+            a = _slice(wt, [k, t * o_grp, 0], [1, o_grp, cin], [o_grp, cin])
+            b = _slice(xf, [t * n_out if bg > 1 else 0, t * cin if g > 1 else 0, at], [n_out, cin, length])
+            part = contraction.matmul_op(linalg.BatchMatmulOp, a, b, part, maps)
+        acc = part if groups == 1 else _insert(part, acc, [0, t * o_grp, 0])
+    # (N, O, L) -> (N, O, spatial...): output position y is column sum(y_j * pstride_j)
+    rank = len(out_dims)
+    dim = ir.AffineDimExpr.get
+    flat = dim(2) * pstride[0]
+    for j in range(1, ns):
+        flat = flat + dim(2 + j) * pstride[j]
+    read = ir.AffineMap.get(rank, 0, [dim(0), dim(1), flat])
+    return builders.generic([acc], builders.empty(out_dims, elem), [read, ir.AffineMap.get_identity(rank)],
+                            [builders.PARALLEL] * rank, lambda v, out: v)
+
+
 def _lower_conv(op, x, w):
     d = ConvDims.from_op(op)
     out_dims = builders.shape(op.result)
@@ -324,6 +396,8 @@ def _lower_conv(op, x, w):
     offset = [p - lo for p, lo in zip(low, d.low)]
     if any(low) or any(high) or any(s > 1 for s in d.lhs_dilation):
         x = _pad_dilate(x, low, high, d.lhs_dilation)
+    if _wants_shifted(d, xs, ws, elem):
+        return _lower_shifted(d, x, w, offset, out_dims, elem)
     # 2. Windows: patches[t, i, k..., n, y...] = x[n (+ t·N'), i (+ t·I), y·stride + k·dilation + offset],
     # output positions innermost: the copy reads rows of x (contiguous for stride 1) and writes rows.
     loops = 3 + 2 * ns
