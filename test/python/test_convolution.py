@@ -55,6 +55,12 @@ CASES = {
     "2d_shifted_batch_groups": ((4, 16, 5, 6), (6, 16, 3, 3), dict(window_strides=(1, 1), padding=[(1, 1), (0, 1)],
                                                                    lhs_dilation=(1, 2), batch_group_count=2)),
     "3d_shifted": ((2, 16, 4, 3, 5), (3, 16, 2, 1, 2), dict(window_strides=(1, 1, 1), padding="VALID")),
+    # one input channel per group, a kernel larger than the output: one gemm per output position
+    "2d_per_position_groups": ((16, 4, 9, 10), (8, 1, 7, 8), dict(window_strides=(1, 1), padding=[(1, 0), (0, -1)],
+                                                                  rhs_dilation=(1, 1), feature_group_count=4)),
+    "2d_per_position_batch_groups": ((32, 1, 9, 10), (8, 1, 4, 3), dict(window_strides=(1, 1), padding="VALID",
+                                                                        rhs_dilation=(2, 3), batch_group_count=4)),
+    "1d_per_position": ((8, 2, 30), (4, 1, 25), dict(window_strides=(1,), padding=[(1, 1)], feature_group_count=2)),
 }
 
 
@@ -170,6 +176,15 @@ def test_a_stride_1_conv_over_many_channels_is_a_gemm_per_tap_without_a_window_c
     # the temporaries: the taps' weights and the (N, O, rows x input width) accumulator, no windows
     workspace = int(lowered.as_text("llvm").split("tfn.workspace_bytes = ")[1].split(" ")[0])
     assert workspace < 4 * (9 * 16 * 32 + 8 * 16 * 12 * 10) + 4096
+
+
+def test_a_per_sample_weight_gradient_is_a_gemm_per_output_position_without_a_window_copy():
+    # vmap(grad) of a conv's weight: the input convolved with the cotangent, one group per sample
+    x, ct = normal(32, 64, 14, 14).astype(np.float32), normal(64 * 16, 1, 12, 12).astype(np.float32)
+    lowered = tfn.jit(lambda x, ct: lax.conv_general_dilated(x, ct, (1, 1), "VALID", feature_group_count=64)).lower(x, ct)
+    assert lowered.as_text("linalg").count("linalg.batch_matmul") == 9
+    workspace = int(lowered.as_text("llvm").split("tfn.workspace_bytes = ")[1].split(" ")[0])
+    assert workspace < 4 * (64 * 144 * 32 * 9) // 2   # im2col's windows: 64 x (144 x 32 x 9)
 
 
 # ---------------------------------------------------------------- reduce_window

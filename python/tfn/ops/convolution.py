@@ -377,6 +377,63 @@ def _lower_shifted(d: ConvDims, x, w, offset, out_dims, elem):
                             [builders.PARALLEL] * rank, lambda v, out: v)
 
 
+def _wants_per_position(d: ConvDims, xs, ws, out_dims, elem) -> bool:
+    return (TARGET.get() == "cpu" and isinstance(elem, (ir.F32Type, ir.F64Type)) and all(s == 1 for s in d.strides)
+            and ws[1] == 1 and xs[0] // d.batch_groups >= SHIFTED_MIN_CHANNELS // 2
+            and builders.product(out_dims[2:]) <= min(SHIFTED_MAX_GEMMS, builders.product(ws[2:])))
+
+
+def _lower_per_position(d: ConvDims, x, w, offset, out_dims, elem):
+    """A stride-1 convolution with one input channel per group, a kernel larger than its output
+    (a per-sample weight gradient: the input convolved with the output's cotangent), as one
+    batched gemm per output position, batched over the groups, no im2col.
+
+    The kernel is laid out on the (padded) input's rows (zeros between its rows and taps), so
+    output position y of group t is (N x span) rows of the input, read at y's flat offset, times
+    the kernel's (O_grp x span) rows: a gemm contracting over the window's span.
+    """
+    xs, ws = builders.shape(x), builders.shape(w)
+    ns = len(xs) - 2
+    g, bg = d.feature_groups, d.batch_groups
+    groups, n_out, cout = g * bg, xs[0] // bg, ws[0]
+    o_grp = cout // groups
+    ps, ysp, ksp = xs[2:], out_dims[2:], ws[2:]
+    pstride = [builders.product(ps[j + 1:]) for j in range(ns)]
+    plane, ny = builders.product(ps), builders.product(ysp)
+    span = sum((k - 1) * r * s for k, r, s in zip(ksp, d.rhs_dilation, pstride)) + 1
+    # the kernel on the input's rows: w (O, 1, k...) -> (groups, O_grp, span)
+    high = [0] + [p - _dilate(k, r) for p, k, r in zip(ps[1:], ksp[1:], d.rhs_dilation[1:])]
+    if any(high) or any(r > 1 for r in d.rhs_dilation):
+        w = _pad_dilate(w, [0] * ns, high, d.rhs_dilation)
+    rows = builders.product(builders.shape(w)[2:])
+    kp = _slice(builders.reshape(w, [groups, o_grp, rows]), [0, 0, 0], [groups, o_grp, span])
+    # the input as (groups, N, plane): group t's rows
+    if bg > 1:
+        xg = builders.reshape(x, [groups, n_out, plane])
+    else:
+        xg = contraction.transpose(builders.reshape(x, [n_out, groups, plane]), [1, 0, 2])
+    # (b, m, n, k): input rows (b, m, k) times kernel rows (b, n, k) into (b, m, n)
+    maps = [builders.affine_map(4, [0, 1, 3]), builders.affine_map(4, [0, 2, 3]), builders.affine_map(4, [0, 1, 2])]
+    acc = builders.fill([ny, groups, n_out, o_grp], builders.scalar_constant(elem, 0))
+    for k, y in enumerate(itertools.product(*[range(n) for n in ysp])):
+        at = sum((j + o) * s for j, o, s in zip(y, offset, pstride))
+        part = _slice(acc, [k, 0, 0, 0], [1, groups, n_out, o_grp], [groups, n_out, o_grp])
+        a = _slice(xg, [0, 0, at], [groups, n_out, span])
+        part = contraction.matmul_op(linalg.BatchMatmulOp, a, kp, part, maps)
+        acc = tensor.InsertSliceOp(part, acc, [], [], [], [k, 0, 0, 0], [1, groups, n_out, o_grp], [1] * 4).result
+    # (y, groups, N, O_grp) -> (N, groups, O_grp, y...) = (N, O, y...)
+    rank = 3 + ns
+    dim = ir.AffineDimExpr.get
+    ystride = [builders.product(ysp[j + 1:]) for j in range(ns)]
+    flat = dim(3) * ystride[0]
+    for j in range(1, ns):
+        flat = flat + dim(3 + j) * ystride[j]
+    read = ir.AffineMap.get(rank, 0, [flat, dim(1), dim(0), dim(2)])
+    out = builders.generic([acc], builders.empty([n_out, groups, o_grp] + ysp, elem),
+                           [read, ir.AffineMap.get_identity(rank)], [builders.PARALLEL] * rank, lambda v, o: v)
+    return builders.reshape(out, out_dims)
+
+
 def _lower_conv(op, x, w):
     d = ConvDims.from_op(op)
     out_dims = builders.shape(op.result)
@@ -398,6 +455,8 @@ def _lower_conv(op, x, w):
         x = _pad_dilate(x, low, high, d.lhs_dilation)
     if _wants_shifted(d, xs, ws, elem):
         return _lower_shifted(d, x, w, offset, out_dims, elem)
+    if _wants_per_position(d, xs, ws, out_dims, elem):
+        return _lower_per_position(d, x, w, offset, out_dims, elem)
     # 2. Windows: patches[t, i, k..., n, y...] = x[n (+ t·N'), i (+ t·I), y·stride + k·dilation + offset],
     # output positions innermost: the copy reads rows of x (contiguous for stride 1) and writes rows.
     loops = 3 + 2 * ns
