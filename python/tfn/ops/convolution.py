@@ -18,7 +18,11 @@ become batch groups of the other. Batching never loops: a batched lhs folds into
 batched rhs into O with one more feature (or batch) group per batch element, both
 into the groups.
 
-Lowering (im2col): the input is padded and dilated once (a gather), its windows are
+Lowering: the input is padded and dilated once (a gather). On the CPU, at stride 1, a
+convolution with 16+ input channels per group is one batched gemm per kernel tap on shifted
+views of the input (`_lower_shifted`), and one with a single input channel per group and a
+kernel larger than its output (a per-sample weight gradient) one batched gemm per output
+position (`_lower_per_position`): neither copies windows. Otherwise (im2col) its windows are
 copied into a (groups, I·kernel_spatial, N'·out_spatial) matrix by one affine
 `linalg.generic` (output positions innermost, so the copy moves rows), and the kernel
 is contracted with it by `dot_general`'s lowering (a BLAS gemm per group for floats),
