@@ -48,13 +48,13 @@ CASES = {
                                                       dimension_numbers=jlax.ConvDimensionNumbers(
                                                           (3, 0, 1, 2), (1, 0, 2, 3), (3, 0, 2, 1)))),
     # 16 and more input channels per group, stride 1: one gemm per kernel tap (the shifted form)
-    "2d_shifted_taps": ((2, 16, 7, 6), (5, 16, 3, 2), dict(window_strides=(1, 1), padding=[(1, -1), (2, 0)],
+    "2d_shifted_taps": ((2, 16, 12, 11), (5, 16, 3, 2), dict(window_strides=(1, 1), padding=[(1, -1), (2, 0)],
                                                            rhs_dilation=(2, 1))),
-    "2d_shifted_groups": ((3, 32, 5, 5), (8, 16, 2, 2), dict(window_strides=(1, 1), padding="SAME",
+    "2d_shifted_groups": ((3, 32, 9, 9), (8, 16, 2, 2), dict(window_strides=(1, 1), padding="SAME",
                                                              feature_group_count=2)),
-    "2d_shifted_batch_groups": ((4, 16, 5, 6), (6, 16, 3, 3), dict(window_strides=(1, 1), padding=[(1, 1), (0, 1)],
+    "2d_shifted_batch_groups": ((4, 16, 7, 6), (6, 16, 3, 3), dict(window_strides=(1, 1), padding=[(1, 1), (0, 1)],
                                                                    lhs_dilation=(1, 2), batch_group_count=2)),
-    "3d_shifted": ((2, 16, 4, 3, 5), (3, 16, 2, 1, 2), dict(window_strides=(1, 1, 1), padding="VALID")),
+    "3d_shifted": ((2, 16, 5, 4, 6), (3, 16, 2, 1, 2), dict(window_strides=(1, 1, 1), padding="VALID")),
     # one input channel per group, a kernel larger than the output: one gemm per output position
     "2d_per_position_groups": ((16, 4, 9, 10), (8, 1, 7, 8), dict(window_strides=(1, 1), padding=[(1, 0), (0, -1)],
                                                                   rhs_dilation=(1, 1), feature_group_count=4)),
@@ -74,6 +74,14 @@ def test_conv_matches_jax(name):
     x, w = normal(*ls), normal(*rs)
     np.testing.assert_allclose(tfn.jit(_conv_fn(kw))(x, w), _conv_fn(kw, jlax.conv_general_dilated)(x, w),
                                rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(n for n in CASES if "shifted" in n or "per_position" in n))
+def test_the_window_free_cases_take_the_window_free_forms(name):
+    ls, rs, kw = CASES[name]
+    linalg_text = tfn.jit(_conv_fn(kw)).lower(normal(*ls), normal(*rs)).as_text("linalg")
+    # a gemm per tap or per output position; im2col would make one
+    assert linalg_text.count("linalg.batch_matmul") >= 2 and "linalg.matmul " not in linalg_text
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

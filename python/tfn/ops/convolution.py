@@ -313,9 +313,10 @@ def _pad_dilate(x, low, high, dilation):
 
 
 # The shifted-gemm form needs this many input channels per group (the gemms' k; below it
-# the im2col gemm, whose k is channels x taps, does better), and emits at most this many
-# batched gemms (taps x groups).
-SHIFTED_MIN_CHANNELS, SHIFTED_MAX_GEMMS = 16, 64
+# the im2col gemm, whose k is channels x taps, does better) and this many flat output
+# positions per sample (the gemms' n: narrower panels leave BLAS's kernels idle, where
+# im2col's gemm is N times wider), and emits at most this many batched gemms (taps x groups).
+SHIFTED_MIN_CHANNELS, SHIFTED_MIN_POSITIONS, SHIFTED_MAX_GEMMS = 16, 64, 64
 
 
 def _slice(x, offsets, sizes, result_dims=None):
@@ -330,10 +331,18 @@ def _insert(part, into, offsets):
     return tensor.InsertSliceOp(part, into, [], [], [], offsets, sizes, [1] * len(sizes)).result
 
 
-def _wants_shifted(d: ConvDims, xs, ws, elem) -> bool:
+def _flat_positions(padded_spatial, out_spatial) -> int:
+    """Flat index + 1 of the last output position on the padded input's rows (stride 1)."""
+    ns = len(padded_spatial)
+    return sum((y - 1) * builders.product(padded_spatial[j + 1:]) for j, y in enumerate(out_spatial[:ns])) + 1
+
+
+def _wants_shifted(d: ConvDims, xs, ws, out_dims, elem) -> bool:
+    """`xs`: the padded input's shape."""
     groups = d.feature_groups * d.batch_groups
     return (TARGET.get() == "cpu" and isinstance(elem, (ir.F32Type, ir.F64Type)) and all(s == 1 for s in d.strides)
-            and ws[1] >= SHIFTED_MIN_CHANNELS and builders.product(ws[2:]) * groups <= SHIFTED_MAX_GEMMS)
+            and ws[1] >= SHIFTED_MIN_CHANNELS and builders.product(ws[2:]) * groups <= SHIFTED_MAX_GEMMS
+            and _flat_positions(xs[2:], out_dims[2:]) >= SHIFTED_MIN_POSITIONS)
 
 
 def _lower_shifted(d: ConvDims, x, w, offset, out_dims, elem):
@@ -355,7 +364,7 @@ def _lower_shifted(d: ConvDims, x, w, offset, out_dims, elem):
     o_grp = cout // groups
     ps, ysp, ksp = xs[2:], out_dims[2:], ws[2:]
     pstride = [builders.product(ps[j + 1:]) for j in range(ns)]
-    plane, length = builders.product(ps), sum((y - 1) * s for y, s in zip(ysp, pstride)) + 1
+    plane, length = builders.product(ps), _flat_positions(ps, ysp)
     xf = builders.reshape(x, xs[:2] + [plane])
     # taps as (taps, O, I) matrices: tap k's weights w[:, :, k] are one contiguous block
     wt = builders.reshape(contraction.transpose(w, list(range(2, 2 + ns)) + [0, 1]),
@@ -457,7 +466,7 @@ def _lower_conv(op, x, w):
     offset = [p - lo for p, lo in zip(low, d.low)]
     if any(low) or any(high) or any(s > 1 for s in d.lhs_dilation):
         x = _pad_dilate(x, low, high, d.lhs_dilation)
-    if _wants_shifted(d, xs, ws, elem):
+    if _wants_shifted(d, builders.shape(x), ws, out_dims, elem):
         return _lower_shifted(d, x, w, offset, out_dims, elem)
     if _wants_per_position(d, xs, ws, out_dims, elem):
         return _lower_per_position(d, x, w, offset, out_dims, elem)
