@@ -19,8 +19,8 @@ batched rhs into O with one more feature (or batch) group per batch element, bot
 into the groups.
 
 Lowering: the input is padded and dilated once (a gather). On the CPU, at stride 1, a
-convolution with 16+ input channels per group is one batched gemm per kernel tap on shifted
-views of the input (`_lower_shifted`), and one with a single input channel per group and a
+convolution with 16+ input channels per group is one gemm per kernel tap on shifted views
+of the input copied channel-major (`_lower_shifted`), and one with a single input channel per group and a
 kernel larger than its output (a per-sample weight gradient) one batched gemm per output
 position (`_lower_per_position`): neither copies windows. Otherwise (im2col) its windows are
 copied into a (groups, I·kernel_spatial, N'·out_spatial) matrix by one affine
@@ -313,10 +313,10 @@ def _pad_dilate(x, low, high, dilation):
 
 
 # The shifted-gemm form needs this many input channels per group (the gemms' k; below it
-# the im2col gemm, whose k is channels x taps, does better) and this many flat output
-# positions per sample (the gemms' n: narrower panels leave BLAS's kernels idle, where
-# im2col's gemm is N times wider), and emits at most this many batched gemms (taps x groups).
-SHIFTED_MIN_CHANNELS, SHIFTED_MIN_POSITIONS, SHIFTED_MAX_GEMMS = 16, 64, 64
+# the im2col gemm, whose k is channels x taps, does better) and outputs filling at least half
+# of the padded input (it computes every column of the padded planes), and emits at most this
+# many gemms (taps x groups).
+SHIFTED_MIN_CHANNELS, SHIFTED_MAX_GEMMS = 16, 64
 
 
 def _slice(x, offsets, sizes, result_dims=None):
@@ -342,20 +342,20 @@ def _wants_shifted(d: ConvDims, xs, ws, out_dims, elem) -> bool:
     groups = d.feature_groups * d.batch_groups
     return (TARGET.get() == "cpu" and isinstance(elem, (ir.F32Type, ir.F64Type)) and all(s == 1 for s in d.strides)
             and ws[1] >= SHIFTED_MIN_CHANNELS and builders.product(ws[2:]) * groups <= SHIFTED_MAX_GEMMS
-            and _flat_positions(xs[2:], out_dims[2:]) >= SHIFTED_MIN_POSITIONS)
+            and 2 * builders.product(out_dims[2:]) >= builders.product(xs[2:]))
 
 
 def _lower_shifted(d: ConvDims, x, w, offset, out_dims, elem):
-    """A stride-1 convolution as one batched gemm per kernel tap (and group), no im2col.
+    """A stride-1 convolution as one gemm per kernel tap (and group), no im2col.
 
-    With the (padded) input's spatial dims flattened, output position y reads x at y + tap,
-    so tap k's contribution to every output position is one gemm of the taps' weights
-    w[:, :, k] (O x I) with the input shifted by k's flat offset (I x L rows of x, each row
-    a channel's plane): a view of x, no copy. Positions run over whole rows of the padded
-    input (L = flat index of the last output position + 1), so the result has the input's
-    row length, and columns past the output's width are dropped by one copy into
-    (N, O, spatial...), which fuses with an elementwise consumer. The taps accumulate into
-    one (N, O, L) buffer: no window copy the size of (taps x input) to write and fault in.
+    The (padded) input is copied channel-major, (C, N x plane) with each sample's spatial dims
+    flattened, so output position y of sample n reads column n·plane + y + tap: tap k's
+    contribution to every output of every sample is one gemm of the tap's weights w[:, :, k]
+    (O x I) with a view of those rows shifted by k's flat offset. The gemm runs over whole
+    padded planes (columns past the output's rows and width are computed and dropped), wide
+    enough for BLAS's threads; the taps accumulate into one (O, N x plane) buffer, which one
+    copy crops into (N, O, spatial...) (it fuses with an elementwise consumer). No window copy
+    the size of (taps x input) to write and fault in.
     """
     xs, ws = builders.shape(x), builders.shape(w)
     ns = len(xs) - 2
@@ -364,28 +364,30 @@ def _lower_shifted(d: ConvDims, x, w, offset, out_dims, elem):
     o_grp = cout // groups
     ps, ysp, ksp = xs[2:], out_dims[2:], ws[2:]
     pstride = [builders.product(ps[j + 1:]) for j in range(ns)]
-    plane, length = builders.product(ps), _flat_positions(ps, ysp)
-    xf = builders.reshape(x, xs[:2] + [plane])
+    plane = builders.product(ps)
+    width = (n_out - 1) * plane + _flat_positions(ps, ysp)   # columns of one group's gemm
+    xc = builders.reshape(contraction.transpose(builders.reshape(x, xs[:2] + [plane]), [1, 0, 2]),
+                          [xs[1], xs[0] * plane])
     # taps as (taps, O, I) matrices: tap k's weights w[:, :, k] are one contiguous block
     wt = builders.reshape(contraction.transpose(w, list(range(2, 2 + ns)) + [0, 1]),
                           [builders.product(ksp), cout, cin])
-    maps = [builders.affine_map(4, [1, 3]), builders.affine_map(4, [0, 3, 2]), builders.affine_map(4, [0, 1, 2])]
-    acc = builders.fill([n_out, cout, length], builders.scalar_constant(elem, 0))
+    maps = [builders.affine_map(3, [0, 2]), builders.affine_map(3, [2, 1]), builders.affine_map(3, [0, 1])]
+    acc = builders.fill([cout, width], builders.scalar_constant(elem, 0))
     for t in range(groups):
-        part = acc if groups == 1 else _slice(acc, [0, t * o_grp, 0], [n_out, o_grp, length])
+        part = acc if groups == 1 else _slice(acc, [t * o_grp, 0], [o_grp, width])
         for k, tap in enumerate(itertools.product(*[range(n) for n in ksp])):
             at = sum((j * r + o) * s for j, r, o, s in zip(tap, d.rhs_dilation, offset, pstride))
             a = _slice(wt, [k, t * o_grp, 0], [1, o_grp, cin], [o_grp, cin])
-            b = _slice(xf, [t * n_out if bg > 1 else 0, t * cin if g > 1 else 0, at], [n_out, cin, length])
-            part = contraction.matmul_op(linalg.BatchMatmulOp, a, b, part, maps)
-        acc = part if groups == 1 else _insert(part, acc, [0, t * o_grp, 0])
-    # (N, O, L) -> (N, O, spatial...): output position y is column sum(y_j * pstride_j)
+            b = _slice(xc, [t * cin if g > 1 else 0, (t * n_out * plane if bg > 1 else 0) + at], [cin, width])
+            part = contraction.matmul_op(linalg.MatmulOp, a, b, part, maps)
+        acc = part if groups == 1 else _insert(part, acc, [t * o_grp, 0])
+    # (O, N x plane) -> (N, O, spatial...): output y of sample n is column n·plane + sum(y_j * pstride_j)
     rank = len(out_dims)
     dim = ir.AffineDimExpr.get
-    flat = dim(2) * pstride[0]
-    for j in range(1, ns):
+    flat = dim(0) * plane
+    for j in range(ns):
         flat = flat + dim(2 + j) * pstride[j]
-    read = ir.AffineMap.get(rank, 0, [dim(0), dim(1), flat])
+    read = ir.AffineMap.get(rank, 0, [dim(1), flat])
     return builders.generic([acc], builders.empty(out_dims, elem), [read, ir.AffineMap.get_identity(rank)],
                             [builders.PARALLEL] * rank, lambda v, out: v)
 
