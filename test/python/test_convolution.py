@@ -47,6 +47,20 @@ CASES = {
     "3d_ints_dims": ((4, 2, 3, 5), (4, 2, 1, 2), dict(window_strides=(1, 2), padding=[(0, 1), (1, 1)],
                                                       dimension_numbers=jlax.ConvDimensionNumbers(
                                                           (3, 0, 1, 2), (1, 0, 2, 3), (3, 0, 2, 1)))),
+    # 16 and more input channels per group, stride 1: one gemm per kernel tap (the shifted form)
+    "2d_shifted_taps": ((2, 16, 12, 11), (5, 16, 3, 2), dict(window_strides=(1, 1), padding=[(1, -1), (2, 0)],
+                                                           rhs_dilation=(2, 1))),
+    "2d_shifted_groups": ((3, 32, 9, 9), (8, 16, 2, 2), dict(window_strides=(1, 1), padding="SAME",
+                                                             feature_group_count=2)),
+    "2d_shifted_batch_groups": ((4, 16, 7, 6), (6, 16, 3, 3), dict(window_strides=(1, 1), padding=[(1, 1), (0, 1)],
+                                                                   lhs_dilation=(1, 2), batch_group_count=2)),
+    "3d_shifted": ((2, 16, 5, 4, 6), (3, 16, 2, 1, 2), dict(window_strides=(1, 1, 1), padding="VALID")),
+    # one input channel per group, a kernel larger than the output: one gemm per output position
+    "2d_per_position_groups": ((16, 4, 9, 10), (8, 1, 7, 8), dict(window_strides=(1, 1), padding=[(1, 0), (0, -1)],
+                                                                  rhs_dilation=(1, 1), feature_group_count=4)),
+    "2d_per_position_batch_groups": ((32, 1, 9, 10), (8, 1, 4, 3), dict(window_strides=(1, 1), padding="VALID",
+                                                                        rhs_dilation=(2, 3), batch_group_count=4)),
+    "1d_per_position": ((8, 2, 30), (4, 1, 25), dict(window_strides=(1,), padding=[(1, 1)], feature_group_count=2)),
 }
 
 
@@ -60,6 +74,14 @@ def test_conv_matches_jax(name):
     x, w = normal(*ls), normal(*rs)
     np.testing.assert_allclose(tfn.jit(_conv_fn(kw))(x, w), _conv_fn(kw, jlax.conv_general_dilated)(x, w),
                                rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(n for n in CASES if "shifted" in n or "per_position" in n))
+def test_the_window_free_cases_take_the_window_free_forms(name):
+    ls, rs, kw = CASES[name]
+    linalg_text = tfn.jit(_conv_fn(kw)).lower(normal(*ls), normal(*rs)).as_text("linalg")
+    # a gemm per tap or per output position; im2col would make one
+    assert linalg_text.count("linalg.batch_matmul") + linalg_text.count("linalg.matmul") >= 2
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -152,6 +174,26 @@ def test_the_lowering_contracts_gathered_windows_with_a_gemm():
     lowered = tfn.jit(lambda x, w: lax.conv(x, w, (1, 1), "SAME")).lower(normal(4, 8, 10, 10), normal(16, 8, 3, 3))
     assert "linalg.matmul" in lowered.as_text("linalg")
     assert "gemm" in lowered.as_text("buffers")
+
+
+def test_a_stride_1_conv_over_many_channels_is_a_gemm_per_tap_without_a_window_copy():
+    x, w = normal(8, 32, 12, 12).astype(np.float32), normal(16, 32, 3, 3).astype(np.float32)
+    lowered = tfn.jit(lambda x, w: lax.conv(x, w, (1, 1), "VALID")).lower(x, w)
+    linalg_text = lowered.as_text("linalg")
+    assert linalg_text.count("linalg.matmul") == 9 and "linalg.batch_matmul" not in linalg_text
+    # the temporaries: the input channel-major, the taps' weights and the (O, N x plane)
+    # accumulator; no (taps x input) windows
+    workspace = int(lowered.as_text("llvm").split("tfn.workspace_bytes = ")[1].split(" ")[0])
+    assert workspace < 4 * (8 * 32 * 144 + 9 * 16 * 32 + 16 * 8 * 144) + 4096
+
+
+def test_a_per_sample_weight_gradient_is_a_gemm_per_output_position_without_a_window_copy():
+    # vmap(grad) of a conv's weight: the input convolved with the cotangent, one group per sample
+    x, ct = normal(32, 64, 14, 14).astype(np.float32), normal(64 * 16, 1, 12, 12).astype(np.float32)
+    lowered = tfn.jit(lambda x, ct: lax.conv_general_dilated(x, ct, (1, 1), "VALID", feature_group_count=64)).lower(x, ct)
+    assert lowered.as_text("linalg").count("linalg.batch_matmul") == 9
+    workspace = int(lowered.as_text("llvm").split("tfn.workspace_bytes = ")[1].split(" ")[0])
+    assert workspace < 4 * (64 * 144 * 32 * 9) // 2   # im2col's windows: 64 x (144 x 32 x 9)
 
 
 # ---------------------------------------------------------------- reduce_window

@@ -18,7 +18,11 @@ become batch groups of the other. Batching never loops: a batched lhs folds into
 batched rhs into O with one more feature (or batch) group per batch element, both
 into the groups.
 
-Lowering (im2col): the input is padded and dilated once (a gather), its windows are
+Lowering: the input is padded and dilated once (a gather). On the CPU, at stride 1, a
+convolution with 16+ input channels per group is one gemm per kernel tap on shifted views
+of the input copied channel-major (`_lower_shifted`), and one with a single input channel per group and a
+kernel larger than its output (a per-sample weight gradient) one batched gemm per output
+position (`_lower_per_position`): neither copies windows. Otherwise (im2col) its windows are
 copied into a (groups, I·kernel_spatial, N'·out_spatial) matrix by one affine
 `linalg.generic` (output positions innermost, so the copy moves rows), and the kernel
 is contracted with it by `dot_general`'s lowering (a BLAS gemm per group for floats),
@@ -29,6 +33,7 @@ then laid out as (N, O, spatial...) (no copy when N' = 1, as in per-sample gradi
 """
 from __future__ import annotations
 
+import itertools
 from typing import Sequence
 
 from mlir import ir
@@ -39,8 +44,10 @@ from tfn.batching.rules import BATCH_RULES, moveaxis
 from tfn.dialect.core import BUILDERS, create, fail, i64_array, i64_attr, int_array, int_attr, result_type_like
 from tfn.dialect.types import dtype_of, shape_of
 from tfn.dialect.verifier import SHAPE_RULES
-from tfn.lowering.rules import LOWERINGS, arith, builders, linalg, tensor
+from tfn.lowering.rules import LOWERINGS, TARGET, LazyModule, arith, builders, linalg, tensor
 from tfn.ops.dot_general import DotDims, lower_contraction
+
+contraction = LazyModule("tfn.lowering.contraction")
 
 
 def _dilate(n: int, d: int) -> int:
@@ -305,6 +312,143 @@ def _pad_dilate(x, low, high, dilation):
                             [builders.PARALLEL] * rank, compute)
 
 
+# The shifted-gemm form needs this many input channels per group (the gemms' k; below it
+# the im2col gemm, whose k is channels x taps, does better) and outputs filling at least half
+# of the padded input (it computes every column of the padded planes), and emits at most this
+# many gemms (taps x groups).
+SHIFTED_MIN_CHANNELS, SHIFTED_MAX_GEMMS = 16, 64
+
+
+def _slice(x, offsets, sizes, result_dims=None):
+    """tensor.extract_slice of x at static `offsets`/`sizes`, unit strides; `result_dims`
+    drops unit dims (a rank-reducing slice)."""
+    t = ir.RankedTensorType.get(list(result_dims or sizes), builders.element_type(x))
+    return tensor.ExtractSliceOp(t, x, [], [], [], offsets, sizes, [1] * len(sizes)).result
+
+
+def _insert(part, into, offsets):
+    sizes = builders.shape(part)
+    return tensor.InsertSliceOp(part, into, [], [], [], offsets, sizes, [1] * len(sizes)).result
+
+
+def _flat_positions(padded_spatial, out_spatial) -> int:
+    """Flat index + 1 of the last output position on the padded input's rows (stride 1)."""
+    ns = len(padded_spatial)
+    return sum((y - 1) * builders.product(padded_spatial[j + 1:]) for j, y in enumerate(out_spatial[:ns])) + 1
+
+
+def _wants_shifted(d: ConvDims, xs, ws, out_dims, elem) -> bool:
+    """`xs`: the padded input's shape."""
+    groups = d.feature_groups * d.batch_groups
+    return (TARGET.get() == "cpu" and isinstance(elem, (ir.F32Type, ir.F64Type)) and all(s == 1 for s in d.strides)
+            and ws[1] >= SHIFTED_MIN_CHANNELS and builders.product(ws[2:]) * groups <= SHIFTED_MAX_GEMMS
+            and 2 * builders.product(out_dims[2:]) >= builders.product(xs[2:]))
+
+
+def _lower_shifted(d: ConvDims, x, w, offset, out_dims, elem):
+    """A stride-1 convolution as one gemm per kernel tap (and group), no im2col.
+
+    The (padded) input is copied channel-major, (C, N x plane) with each sample's spatial dims
+    flattened, so output position y of sample n reads column n·plane + y + tap: tap k's
+    contribution to every output of every sample is one gemm of the tap's weights w[:, :, k]
+    (O x I) with a view of those rows shifted by k's flat offset. The gemm runs over whole
+    padded planes (columns past the output's rows and width are computed and dropped), wide
+    enough for BLAS's threads; the taps accumulate into one (O, N x plane) buffer, which one
+    copy crops into (N, O, spatial...) (it fuses with an elementwise consumer). No window copy
+    the size of (taps x input) to write and fault in.
+    """
+    xs, ws = builders.shape(x), builders.shape(w)
+    ns = len(xs) - 2
+    g, bg = d.feature_groups, d.batch_groups
+    groups, n_out, cin, cout = g * bg, xs[0] // bg, ws[1], ws[0]
+    o_grp = cout // groups
+    ps, ysp, ksp = xs[2:], out_dims[2:], ws[2:]
+    pstride = [builders.product(ps[j + 1:]) for j in range(ns)]
+    plane = builders.product(ps)
+    width = (n_out - 1) * plane + _flat_positions(ps, ysp)   # columns of one group's gemm
+    xc = builders.reshape(contraction.transpose(builders.reshape(x, xs[:2] + [plane]), [1, 0, 2]),
+                          [xs[1], xs[0] * plane])
+    # taps as (taps, O, I) matrices: tap k's weights w[:, :, k] are one contiguous block
+    wt = builders.reshape(contraction.transpose(w, list(range(2, 2 + ns)) + [0, 1]),
+                          [builders.product(ksp), cout, cin])
+    maps = [builders.affine_map(3, [0, 2]), builders.affine_map(3, [2, 1]), builders.affine_map(3, [0, 1])]
+    acc = builders.fill([cout, width], builders.scalar_constant(elem, 0))
+    for t in range(groups):
+        part = acc if groups == 1 else _slice(acc, [t * o_grp, 0], [o_grp, width])
+        for k, tap in enumerate(itertools.product(*[range(n) for n in ksp])):
+            at = sum((j * r + o) * s for j, r, o, s in zip(tap, d.rhs_dilation, offset, pstride))
+            a = _slice(wt, [k, t * o_grp, 0], [1, o_grp, cin], [o_grp, cin])
+            b = _slice(xc, [t * cin if g > 1 else 0, (t * n_out * plane if bg > 1 else 0) + at], [cin, width])
+            part = contraction.matmul_op(linalg.MatmulOp, a, b, part, maps)
+        acc = part if groups == 1 else _insert(part, acc, [t * o_grp, 0])
+    # (O, N x plane) -> (N, O, spatial...): output y of sample n is column n·plane + sum(y_j * pstride_j)
+    rank = len(out_dims)
+    dim = ir.AffineDimExpr.get
+    flat = dim(0) * plane
+    for j in range(ns):
+        flat = flat + dim(2 + j) * pstride[j]
+    read = ir.AffineMap.get(rank, 0, [dim(1), flat])
+    return builders.generic([acc], builders.empty(out_dims, elem), [read, ir.AffineMap.get_identity(rank)],
+                            [builders.PARALLEL] * rank, lambda v, out: v)
+
+
+def _wants_per_position(d: ConvDims, xs, ws, out_dims, elem) -> bool:
+    return (TARGET.get() == "cpu" and isinstance(elem, (ir.F32Type, ir.F64Type)) and all(s == 1 for s in d.strides)
+            and ws[1] == 1 and xs[0] // d.batch_groups >= SHIFTED_MIN_CHANNELS // 2
+            and builders.product(out_dims[2:]) <= min(SHIFTED_MAX_GEMMS, builders.product(ws[2:])))
+
+
+def _lower_per_position(d: ConvDims, x, w, offset, out_dims, elem):
+    """A stride-1 convolution with one input channel per group, a kernel larger than its output
+    (a per-sample weight gradient: the input convolved with the output's cotangent), as one
+    batched gemm per output position, batched over the groups, no im2col.
+
+    The kernel is laid out on the (padded) input's rows (zeros between its rows and taps), so
+    output position y of group t is (N x span) rows of the input, read at y's flat offset, times
+    the kernel's (O_grp x span) rows: a gemm contracting over the window's span.
+    """
+    xs, ws = builders.shape(x), builders.shape(w)
+    ns = len(xs) - 2
+    g, bg = d.feature_groups, d.batch_groups
+    groups, n_out, cout = g * bg, xs[0] // bg, ws[0]
+    o_grp = cout // groups
+    ps, ysp, ksp = xs[2:], out_dims[2:], ws[2:]
+    pstride = [builders.product(ps[j + 1:]) for j in range(ns)]
+    plane, ny = builders.product(ps), builders.product(ysp)
+    span = sum((k - 1) * r * s for k, r, s in zip(ksp, d.rhs_dilation, pstride)) + 1
+    # the kernel on the input's rows: w (O, 1, k...) -> (groups, O_grp, span)
+    high = [0] + [p - _dilate(k, r) for p, k, r in zip(ps[1:], ksp[1:], d.rhs_dilation[1:])]
+    if any(high) or any(r > 1 for r in d.rhs_dilation):
+        w = _pad_dilate(w, [0] * ns, high, d.rhs_dilation)
+    rows = builders.product(builders.shape(w)[2:])
+    kp = _slice(builders.reshape(w, [groups, o_grp, rows]), [0, 0, 0], [groups, o_grp, span])
+    # the input as (groups, N, plane): group t's rows
+    if bg > 1:
+        xg = builders.reshape(x, [groups, n_out, plane])
+    else:
+        xg = contraction.transpose(builders.reshape(x, [n_out, groups, plane]), [1, 0, 2])
+    # (b, m, n, k): input rows (b, m, k) times kernel rows (b, n, k) into (b, m, n)
+    maps = [builders.affine_map(4, [0, 1, 3]), builders.affine_map(4, [0, 2, 3]), builders.affine_map(4, [0, 1, 2])]
+    acc = builders.fill([ny, groups, n_out, o_grp], builders.scalar_constant(elem, 0))
+    for k, y in enumerate(itertools.product(*[range(n) for n in ysp])):
+        at = sum((j + o) * s for j, o, s in zip(y, offset, pstride))
+        part = _slice(acc, [k, 0, 0, 0], [1, groups, n_out, o_grp], [groups, n_out, o_grp])
+        a = _slice(xg, [0, 0, at], [groups, n_out, span])
+        part = contraction.matmul_op(linalg.BatchMatmulOp, a, kp, part, maps)
+        acc = tensor.InsertSliceOp(part, acc, [], [], [], [k, 0, 0, 0], [1, groups, n_out, o_grp], [1] * 4).result
+    # (y, groups, N, O_grp) -> (N, groups, O_grp, y...) = (N, O, y...)
+    rank = 3 + ns
+    dim = ir.AffineDimExpr.get
+    ystride = [builders.product(ysp[j + 1:]) for j in range(ns)]
+    flat = dim(3) * ystride[0]
+    for j in range(1, ns):
+        flat = flat + dim(3 + j) * ystride[j]
+    read = ir.AffineMap.get(rank, 0, [flat, dim(1), dim(0), dim(2)])
+    out = builders.generic([acc], builders.empty([n_out, groups, o_grp] + ysp, elem),
+                           [read, ir.AffineMap.get_identity(rank)], [builders.PARALLEL] * rank, lambda v, o: v)
+    return builders.reshape(out, out_dims)
+
+
 def _lower_conv(op, x, w):
     d = ConvDims.from_op(op)
     out_dims = builders.shape(op.result)
@@ -324,6 +468,10 @@ def _lower_conv(op, x, w):
     offset = [p - lo for p, lo in zip(low, d.low)]
     if any(low) or any(high) or any(s > 1 for s in d.lhs_dilation):
         x = _pad_dilate(x, low, high, d.lhs_dilation)
+    if _wants_shifted(d, builders.shape(x), ws, out_dims, elem):
+        return _lower_shifted(d, x, w, offset, out_dims, elem)
+    if _wants_per_position(d, xs, ws, out_dims, elem):
+        return _lower_per_position(d, x, w, offset, out_dims, elem)
     # 2. Windows: patches[t, i, k..., n, y...] = x[n (+ t·N'), i (+ t·I), y·stride + k·dilation + offset],
     # output positions innermost: the copy reads rows of x (contiguous for stride 1) and writes rows.
     loops = 3 + 2 * ns

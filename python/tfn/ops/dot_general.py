@@ -191,6 +191,11 @@ def lower_contraction(a, b, d: DotDims, out_dims) -> ir.Value:
     if contraction.wants_blas(a, b, d):
         return contraction.lower_as_matmul(a, b, d, out_dims)
 
+    a_shape = builders.shape(a)
+    if all(a_shape[dim] == 1 for dim in d.lhs_contract):
+        # unit contracting dims are read at index 0: a plain product, no reduction loop
+        nc, loops = 0, nb + nl + nr
+
     def operand_map(rank, batch, free, contract, free_base):
         exprs = [0] * rank
         for k, dim in enumerate(batch):
@@ -198,7 +203,7 @@ def lower_contraction(a, b, d: DotDims, out_dims) -> ir.Value:
         for k, dim in enumerate(free):
             exprs[dim] = free_base + k
         for k, dim in enumerate(contract):
-            exprs[dim] = nb + nl + nr + k
+            exprs[dim] = nb + nl + nr + k if nc else None
         return builders.affine_map(loops, exprs)
 
     elem = builders.element_type(a)
