@@ -86,6 +86,16 @@ def cmake_tools() -> tuple[str, str]:
     return cmake, ctest
 
 
+def small_ints_or_normals(shape, dtype, seed=0) -> np.ndarray:
+    """Random values of `dtype`: bools half true, integers in [-20, 20), floats standard normal."""
+    rng = np.random.default_rng(seed)
+    if dtype == np.bool_:
+        return rng.random(shape) < 0.5
+    if np.dtype(dtype).kind == "i":
+        return rng.integers(-20, 20, shape).astype(dtype)
+    return rng.standard_normal(shape).astype(dtype)
+
+
 def check_dot_product(f, args, rng, rel: float = 1e-10) -> None:
     """<J v, w> = <v, J^T w> for random v, w: ties reverse mode (every transpose rule) to forward mode."""
     import tfn

@@ -15,19 +15,13 @@ import tfn.numpy as tnp
 from tfn.lax import (dynamic_index_in_dim, dynamic_slice, dynamic_slice_in_dim, dynamic_update_index_in_dim,
                      dynamic_update_slice)
 
-from conftest import check_dot_product, loop_reference
+from conftest import check_dot_product, loop_reference, small_ints_or_normals
 
 RNG = np.random.default_rng(0)
 pytestmark = pytest.mark.filterwarnings("ignore::tfn.RecompileWarning")
 
 
-def _array(shape, dtype, seed=0):
-    rng = np.random.default_rng(seed)
-    if dtype == np.bool_:
-        return rng.random(shape) < 0.5
-    if np.dtype(dtype).kind == "i":
-        return rng.integers(-20, 20, shape).astype(dtype)
-    return rng.standard_normal(shape).astype(dtype)
+_array = small_ints_or_normals
 
 
 def _clamped(starts, shape, sizes):

@@ -18,7 +18,7 @@ import tfn.numpy as tnp
 from tfn import ops
 from tfn.frontend.tracer import value_of, wrap
 
-from conftest import check_dot_product, loop_reference
+from conftest import check_dot_product, loop_reference, small_ints_or_normals
 
 RNG = np.random.default_rng(0)
 # Tables run one jitted function over many signatures.
@@ -26,13 +26,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::tfn.RecompileWarning")
 DTYPES = (np.float32, np.float64, np.int32, np.int64, np.bool_)
 
 
-def _array(shape, dtype, seed=0):
-    rng = np.random.default_rng(seed)
-    if dtype == np.bool_:
-        return rng.random(shape) < 0.5
-    if np.dtype(dtype).kind == "i":
-        return rng.integers(-20, 20, shape).astype(dtype)
-    return rng.standard_normal(shape).astype(dtype)
+_array = small_ints_or_normals
 
 
 def same(out, ref):

@@ -97,6 +97,17 @@ class _Custom:
     def _static_first(self, static: dict) -> tuple:
         return tuple(static[i] for i in sorted(static))
 
+    def _begin_call(self, args, kwargs, no_rule: bool, no_rule_message: str):
+        """(positional args, None) when f runs plainly (outside a trace, or inside its own
+        rules), else (args, (static, primals, leaves, avals, f traced))."""
+        if no_rule:
+            raise self._error(no_rule_message, AttributeError)
+        args = self._positional(args, kwargs)
+        if current_scope() is None or id(self) in _IN_RULES.active:
+            return args, None
+        static, primals, leaves, avals = self._split(args)
+        return args, (static, primals, leaves, avals, self._trace_fun(static, primals, avals))
+
     def _trace_fun(self, static, primals, avals) -> TracedFunction:
         tree = pytree.tree_structure(primals)
         return define(symbol_name(self.kind, self.fun), avals,
@@ -229,13 +240,11 @@ class custom_jvp(_Custom):
         self.defjvp(jvp)
 
     def __call__(self, *args, **kwargs):
-        if self.jvp is None:
-            raise self._error("no JVP rule: define one with @f.defjvp before calling f", AttributeError)
-        args = self._positional(args, kwargs)
-        if current_scope() is None or id(self) in _IN_RULES.active:
+        args, traced = self._begin_call(args, kwargs, self.jvp is None,
+                                        "no JVP rule: define one with @f.defjvp before calling f")
+        if traced is None:
             return self.fun(*args)
-        static, primals, leaves, avals = self._split(args)
-        fun = self._trace_fun(static, primals, avals)
+        static, primals, leaves, avals, fun = traced
         with _tracing_rules_of(self):
             rule = self._trace_rule(static, primals, avals, fun)
         consts = union_of_captures(fun, rule)
@@ -306,13 +315,11 @@ class custom_vjp(_Custom):
         self.fwd, self.bwd = fwd, bwd
 
     def __call__(self, *args, **kwargs):
-        if self.fwd is None:
-            raise self._error("no VJP rule: define one with f.defvjp(fwd, bwd) before calling f", AttributeError)
-        args = self._positional(args, kwargs)
-        if current_scope() is None or id(self) in _IN_RULES.active:
+        args, traced = self._begin_call(args, kwargs, self.fwd is None,
+                                        "no VJP rule: define one with f.defvjp(fwd, bwd) before calling f")
+        if traced is None:
             return self.fun(*args)
-        static, primals, leaves, avals = self._split(args)
-        fun = self._trace_fun(static, primals, avals)
+        static, primals, leaves, avals, fun = traced
         with _tracing_rules_of(self):
             fwd, res_tree = self._trace_fwd(static, primals, avals, fun)
             res_avals = fwd.out_avals[len(fun.out_avals):]
