@@ -164,12 +164,22 @@ def result_type(*xs) -> _np.dtype:
 
 
 def _mixed_halves_to_f32(keys: list) -> list:
-    """float16 with bfloat16 promotes to float32 (JAX's rule): the keys of both as float32.
-    numpy knows the pair only through ml_dtypes' promotion rules, which older releases lack."""
-    dtypes = {k for k in keys if isinstance(k, _np.dtype)}
-    if _np.dtype(_np.float16) in dtypes and any(d.name == "bfloat16" for d in dtypes):
+    """The promotion keys of 16-bit floats as JAX and NEP 50 promote them, whatever ml_dtypes'
+    release tells numpy (older ones know neither rule): float16 with bfloat16 is float32, and
+    a weak Python scalar (a value, or the type `int`/`float`) does not change a float result."""
+    dtypes = [k for k in keys if isinstance(k, _np.dtype)]
+    halves = {d for d in dtypes if d.kind == "f" and d.itemsize == 2}
+    if not halves:
+        return keys
+    if len(halves) == 2:
         f32 = _np.dtype(_np.float32)
-        return [f32 if isinstance(k, _np.dtype) and k.kind == "f" and k.itemsize == 2 else k for k in keys]
+        keys = [f32 if isinstance(k, _np.dtype) and k in halves else k for k in keys]
+        dtypes = [k for k in keys if isinstance(k, _np.dtype)]
+    if len(dtypes) < len(keys) and all(isinstance(k, (bool, int, float)) or k in (bool, int, float) for k in keys
+                                       if not isinstance(k, _np.dtype)):
+        strong = _np.result_type(*dtypes)
+        if strong.kind == "f":   # the weak scalars take the float result's dtype
+            return [k if isinstance(k, _np.dtype) else strong for k in keys]
     return keys
 
 
