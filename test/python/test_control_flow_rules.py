@@ -305,3 +305,39 @@ def test_per_sample_gradients_of_an_rnn_scan_match_jax(jax_pair):
         np.testing.assert_allclose(got[k], want[k], rtol=1e-10, atol=1e-12)
     loop = [tfn.grad(lambda p, x: loss(tnp, lax.scan, p, x))(params, x) for x in xs]
     np.testing.assert_allclose(got["W"], np.stack([g["W"] for g in loop]), rtol=1e-12)
+
+
+def test_nested_loops_closures_and_integer_carries_match_jax(jax_pair):
+    """Programs the way users write them: a scan inside a scan, a while loop with an integer
+    counter, a switch whose branches close over batched values, scans over integer xs."""
+    jax, jnp = jax_pair
+    x = np.array([0.3, -0.4, 0.8])
+
+    def nested(np_, lax_, x):
+        def outer(c, xi):
+            d, ys = lax_.scan(lambda d, xj: (np_.sin(d * xj + xi), d), c, x)
+            return d + xi, ys.sum()
+        c, ys = lax_.scan(outer, 0.1, x)
+        return c * ys.sum()
+    np.testing.assert_allclose(tfn.hessian(lambda x: nested(tnp, lax, x))(x),
+                               jax.hessian(lambda x: nested(jnp, jax.lax, x))(x), rtol=1e-9, atol=1e-12)
+
+    def counted(np_, lax_, x):
+        i, y = lax_.while_loop(lambda s: s[1] < 3.0, lambda s: (s[0] + 1, s[1] * 1.7 + 0.1), (0, x))
+        return y * i
+    xs = np.array([0.1, 0.5, 2.9, 3.5])       # 0 to 6 steps per lane
+    np.testing.assert_allclose(tfn.vmap(tfn.grad(lambda x: counted(tnp, lax, x)))(xs),
+                               jax.vmap(jax.jacfwd(lambda x: counted(jnp, jax.lax, x)))(xs), rtol=1e-12)
+
+    def switched(np_, lax_, x, k):
+        return lax_.switch(k, [lambda v: v * x.sum(), lambda v: np_.cos(v), lambda v: v ** 2], x)
+    X, ks = RNG.standard_normal((4, 3)), np.array([0, 2, 1, 5])
+    np.testing.assert_allclose(tfn.vmap(tfn.grad(lambda x, k: tnp.sum(switched(tnp, lax, x, k))))(X, ks),
+                               jax.vmap(jax.grad(lambda x, k: jnp.sum(switched(jnp, jax.lax, x, k))))(X, ks),
+                               rtol=1e-12)
+
+    def over_indices(np_, lax_, x):
+        c, _ = lax_.scan(lambda c, i: (c * x[i] + i, None), 1.0, np_.arange(3))
+        return c
+    np.testing.assert_allclose(tfn.grad(lambda x: over_indices(tnp, lax, x))(x),
+                               jax.grad(lambda x: over_indices(jnp, jax.lax, x))(x), rtol=1e-12)
