@@ -341,3 +341,13 @@ def test_nested_loops_closures_and_integer_carries_match_jax(jax_pair):
         return c
     np.testing.assert_allclose(tfn.grad(lambda x: over_indices(tnp, lax, x))(x),
                                jax.grad(lambda x: over_indices(jnp, jax.lax, x))(x), rtol=1e-12)
+
+
+def test_lax_map_is_a_scan_without_carry(jax_pair):
+    jax, jnp = jax_pair
+    xs = RNG.standard_normal((5, 3))
+    f = lambda np_, lax_, w: lax_.map(lambda x: {"s": np_.sin(x * w).sum(), "x": x}, xs)  # noqa: E731
+    got, want = f(tnp, lax, 0.7), f(jnp, jax.lax, 0.7)
+    np.testing.assert_allclose(got["s"], want["s"], rtol=1e-12)
+    np.testing.assert_allclose(tfn.grad(lambda w: tnp.sum(f(tnp, lax, w)["s"]))(0.7),
+                               jax.grad(lambda w: jnp.sum(f(jnp, jax.lax, w)["s"]))(0.7), rtol=1e-12)

@@ -42,7 +42,7 @@ from tfn.numpy._scans import scan as _prefix_scan
 from tfn.numpy._sorting import sort_permutation
 
 from tfn.lax import linalg  # noqa: E402 - tfn.lax.linalg
-from tfn.lax.control_flow import cond, fori_loop, scan, switch, while_loop  # noqa: E402
+from tfn.lax.control_flow import cond, fori_loop, map, scan, switch, while_loop  # noqa: E402,A004
 from tfn.lax.custom_derivatives import custom_jvp, custom_vjp  # noqa: E402
 from tfn.lax.checkpoint import checkpoint, checkpoint_policies, remat  # noqa: E402
 from tfn.lax.dynamic_slicing import *  # noqa: E402,F401,F403 - dynamic_slice and friends
@@ -50,7 +50,7 @@ from tfn.lax.dynamic_slicing import __all__ as _dynamic_slicing_names
 
 __all__ = ["conv_general_dilated", "conv", "conv_dimension_numbers", "padtype_to_pads", "reduce_window",
            "cumsum", "cumprod", "cummax", "cummin", "sort", "top_k", *_dynamic_slicing_names,
-           "cond", "switch", "while_loop", "fori_loop", "scan", "custom_jvp", "custom_vjp", "checkpoint", "remat",
+           "cond", "switch", "while_loop", "fori_loop", "scan", "map", "custom_jvp", "custom_vjp", "checkpoint", "remat",
            "checkpoint_policies"]
 
 
@@ -92,7 +92,7 @@ def conv_dimension_numbers(lhs_shape, rhs_shape, dimension_numbers) -> tuple[tup
                 raise ValueError(f"tfn.lax.conv_general_dilated: bad dimension numbers {dimension_numbers}")
             return (s.index(first), s.index(second)) + tuple(s.index(c) for c in spatial)
         return spec(lhs, "N", "C"), spec(rhs, "O", "I"), spec(out, "N", "C")
-    return tuple(map(int, lhs)), tuple(map(int, rhs)), tuple(map(int, out))
+    return tuple(int(d) for d in lhs), tuple(int(d) for d in rhs), tuple(int(d) for d in out)
 
 
 def _ints(v, n: int, what: str) -> list[int]:

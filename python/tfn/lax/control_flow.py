@@ -218,11 +218,11 @@ def _scan_length(construct: str, x_tree, x_avals: Sequence[ShapeDtype], length) 
         if not leading:
             raise _error(construct, "xs is None (or holds no array), so length must be given")
         if len(leading) > 1:
-            raise _error(construct, f"the leading dims of the xs leaves differ ({', '.join(map(str, leading))}): "
+            raise _error(construct, f"the leading dims of the xs leaves differ ({', '.join(str(n) for n in leading)}): "
                                     f"xs {describe(x_tree, x_avals)}")
         return leading[0]
     if leading and leading != [length]:
-        raise _error(construct, f"the leading dims of the xs leaves ({', '.join(map(str, leading))}) differ from "
+        raise _error(construct, f"the leading dims of the xs leaves ({', '.join(str(n) for n in leading)}) differ from "
                                 f"length = {length}: xs {describe(x_tree, x_avals)}")
     return length
 
@@ -243,6 +243,20 @@ def scan(f: Callable, init, xs=None, length: int | None = None, reverse: bool = 
     if current_scope() is None:
         return dispatch.call_eagerly(scan, (f, init, xs, length, reverse, unroll), {})
     return _scan("tfn.lax.scan", f, init, xs, length, reverse)
+
+
+def map(f: Callable, xs, *, batch_size: int | None = None):  # noqa: A001 - jax.lax.map's name
+    """`jax.lax.map`: `f` on each slice of `xs` (a pytree) along the leading dim, results
+    stacked: a scan without a carry, so slices run one after another (`tfn.vmap` runs them as
+    one batch). `batch_size` is accepted for JAX's API; the result does not depend on it.
+
+        >>> import numpy as np, tfn
+        >>> tfn.lax.map(lambda x: x * x, np.arange(3.0)).tolist()
+        [0.0, 1.0, 4.0]
+    """
+    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+        raise TypeError(f"tfn.lax.map: batch_size must be a positive int, got {batch_size!r}")
+    return scan(lambda carry, x: (carry, f(x)), (), xs)[1]
 
 
 # ---------------------------------------------------------------- fori_loop
