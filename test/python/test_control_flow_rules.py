@@ -63,6 +63,54 @@ PROGRAMS = {"cond": cond_program, "switch": switch_program, "scan": scan_program
             "reverse_scan": reverse_scan_program, "fori_loop": fori_program}
 
 
+class numpy_lax:
+    """The control-flow constructs as Python loops and branches on numpy values: the reference
+    the programs above are checked against where JAX is not installed."""
+
+    @staticmethod
+    def cond(pred, true_fun, false_fun, *operands):
+        return true_fun(*operands) if bool(pred) else false_fun(*operands)
+
+    @staticmethod
+    def switch(index, branches, *operands):
+        return branches[int(np.clip(index, 0, len(branches) - 1))](*operands)
+
+    @staticmethod
+    def scan(f, init, xs, reverse=False):
+        carry, ys = init, []
+        for x in (xs[::-1] if reverse else xs):
+            carry, y = f(carry, x)
+            ys.append(y)
+        ys = ys[::-1] if reverse else ys
+        return carry, (None if ys and ys[0] is None else np.stack(ys))
+
+    @staticmethod
+    def fori_loop(lower, upper, body, init):
+        for i in range(lower, upper):
+            init = body(i, init)
+        return init
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_values_and_derivatives_match_python_loops_and_finite_differences(name):
+    """What the JAX comparisons check, without JAX: numpy's loops and branches for the values,
+    central differences for jvp and grad, a loop of single examples for vmap."""
+    program = PROGRAMS[name]
+    f = lambda x: program(tnp, lax, x)  # noqa: E731
+    ref = lambda x: program(np, numpy_lax, np.asarray(x))  # noqa: E731
+    t = np.array([0.5, -1.0, 2.0])
+    for x in _inputs():
+        np.testing.assert_allclose(tfn.jit(f)(x), ref(x), rtol=1e-12, atol=1e-12)
+        jac = central_difference(ref, x)                       # [input, output]
+        np.testing.assert_allclose(tfn.jvp(f, (x,), (t,))[1], t @ jac, rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(tfn.jacrev(f)(x), jac.T, rtol=1e-6, atol=1e-8)
+        loss = lambda x: tnp.sum(f(x) ** 2)  # noqa: E731
+        np.testing.assert_allclose(tfn.grad(loss)(x), central_difference(lambda v: np.sum(ref(v) ** 2), x),
+                                   rtol=1e-6, atol=1e-8)
+    xs = np.stack(_inputs())
+    np.testing.assert_allclose(tfn.vmap(f)(xs), np.stack([ref(x) for x in xs]), rtol=1e-12, atol=1e-12)
+
+
 @pytest.fixture(scope="module")
 def jax_pair():
     jax = pytest.importorskip("jax")
