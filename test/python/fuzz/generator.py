@@ -80,7 +80,10 @@ class Builder:
 
     def pick(self, pred: Callable[[str], bool] = lambda n: True) -> str | None:
         """A value satisfying pred, the most recent ones the likeliest (and what shrinking goes to)."""
-        names = [n for n in reversed(self.order) if not isinstance(self.env[n], (bool, int, float)) and pred(n)]
+        # A value numpy computes as int8/uint8/int16 (bool ** bool) is int32 in tfn, as documented:
+        # it may be a result, but an operand would carry the difference into later promotions.
+        names = [n for n in reversed(self.order) if not isinstance(self.env[n], (bool, int, float))
+                 and self.env[n].dtype.name not in NUMPY_ONLY_DTYPES and pred(n)]
         if not names:
             return None
         names.sort(key=lambda n: n in self.used)     # values not used yet first: one connected DAG

@@ -34,6 +34,13 @@ class KnownOpen:
 
 
 KNOWN_OPEN: list[KnownOpen] = [
+    KnownOpen(
+        name="bool-times-nonfinite-contraction",
+        summary="numpy's dot/tensordot of a bool operand with inf gives 0 where False meets inf; "
+                "tfn converts the bool to 0.0 and multiplies, and IEEE's 0 * inf is nan",
+        repro="tnp.tensordot(np.array(False), np.array([-np.inf], np.float32), axes=0)  # numpy 0, tfn nan",
+        kinds=("mismatch",), ops_any=("tensordot", "dot", "matmul", "inner", "outer", "einsum", "vdot"),
+        message=r"got np\.float\d+\(nan\), numpy gives np\.float\d+\(-?0\.0\)"),
 ]
 
 
