@@ -51,9 +51,9 @@ from tfn.dialect import functions as F
 from tfn.dialect.core import fail, int_attr
 from tfn.dialect.types import shape_of
 from tfn.dialect.verifier import SHAPE_RULES
-from tfn.lowering.rules import CALL_LOWERINGS, LazyModule, arith, tensor
+from tfn.lowering.rules import CALL_LOWERINGS, LazyModule, arith, builders, tensor
 from tfn.ops.function_values import (Fn, adapter, call_fn, depends_on, fn_of, float_positions, jvp_function,
-                                     lane_any, linear_transpose, ref, scalar, select_lanes,
+                                     lane_any, linear_transpose, placed, ref, scalar, select_lanes,
                                      vmap_value, zeros)
 
 scf = LazyModule("mlir.dialects.scf")
@@ -180,10 +180,7 @@ def _jvp_switch(call, operands, tangents):
     floats = jvps[0][1]
     n = len(call.results)
     outs = F.call(switch([ref(j) for j, _ in jvps]), [index] + list(xs) + [ts[i] for i in argnums])
-    result: list = [None] * n
-    for k, j in enumerate(floats):
-        result[j] = outs[n + k]
-    return result
+    return placed(n, floats, outs[n:])
 
 
 def _transpose_switch(call, cts, operands, linear):
@@ -196,10 +193,7 @@ def _transpose_switch(call, cts, operands, linear):
     rtypes = ir.FunctionType(branches[0].type).results
     cts = [c if c is not None else zeros(t) for c, t in zip(cts, rtypes)]
     out = F.call(transposed, [operands[1]] + others + cts)
-    result: list = [None, None] + [None] * len(xs_linear)
-    for i, c in zip(lin, out):
-        result[2 + i] = c
-    return result
+    return [None, None] + placed(len(xs_linear), lin, out)
 
 
 def _batch_switch(call, operands, bdims):
@@ -353,10 +347,7 @@ def _jvp_while(call, operands, tangents):
     loop = while_loop(ref(cond2), ref(step), nc + n_cd)
     init_t = [tk[k] if tk[k] is not None else zeros(carry_types[k]) for k in carry_float]
     outs = F.call(loop, consts + [tc[i] for i in consts_diff] + carry + init_t)
-    result: list = [None] * len(carry)
-    for m, k in enumerate(carry_float):
-        result[k] = outs[len(carry) + m]
-    return result
+    return placed(len(carry), carry_float, outs[len(carry):])
 
 
 def _transpose_while(call, cts, operands, linear):
@@ -430,7 +421,6 @@ def _transpose_while(call, cts, operands, linear):
         return F.call(stepper, list(cs) + [scalar(0), steps] + start)[2:]
 
     # 4. backwards: i = trips-1 .. 0, through the body's transpose at carry i
-    lin_in_body = lin                      # body inputs = (consts, carry): the same positions
     out_types = list(body[1].results)
     ct_carry_t = [inputs[i] for i in lin_carry]
     ct_consts_t = [inputs[i] for i in lin_consts]
@@ -451,7 +441,7 @@ def _transpose_while(call, cts, operands, linear):
         ct_out = [zeros(t) for t in out_types]
         for k, c in zip(lin_carry, ct_k):
             ct_out[k - nc] = c
-        transposed = F.call(linear_transpose(ref(body), lin_in_body),
+        transposed = F.call(linear_transpose(ref(body), lin),
                             [full_nl[j] for j in range(n) if j not in lin] + ct_out)
         got = dict(zip(lin, transposed))
         return ([ops.sub(i, scalar(1)), stride_] + [got[k] for k in lin_carry]
@@ -557,13 +547,8 @@ def _jvp_scan(call, operands, tangents):
     ys_types = list(body[1].results)[nk:]
     ys_float = float_positions(ys_types)
     n_y = len(ys_types)
-    result: list = [None] * (nk + n_y)
-    for m, k in enumerate(carry_float):
-        result[k] = outs[nk + m]
     at = nk + len(carry_float) + n_y
-    for m, j in enumerate(ys_float):
-        result[nk + j] = outs[at + m]
-    return result
+    return placed(nk, carry_float, outs[nk:]) + placed(n_y, ys_float, outs[at:])
 
 
 def _transpose_scan(call, cts, operands, linear):
@@ -666,8 +651,8 @@ def _lower_scan(call, callee, args):
     ys_types = [r.type for r in call.results][nk:]
     index = ir.IndexType.get()
     dynamic = ir.ShapedType.get_dynamic_stride_or_offset()
-    from tfn.lowering.builders import empty
-    ys_init = [empty(list(ir.RankedTensorType(t).shape), ir.RankedTensorType(t).element_type) for t in ys_types]
+    ys_init = [builders.empty(list(ir.RankedTensorType(t).shape), ir.RankedTensorType(t).element_type)
+               for t in ys_types]
     loop = scf.ForOp(arith.constant(index, 0), arith.constant(index, length), arith.constant(index, 1),
                      _own_copies(carry) + ys_init)
     with ir.InsertionPoint(loop.body):

@@ -38,7 +38,7 @@ from tfn.dialect import functions as F
 from tfn.dialect.core import fail, int_attr, str_attr
 from tfn.dialect.verifier import SHAPE_RULES
 from tfn.lowering.rules import CALL_LOWERINGS
-from tfn.ops.function_values import (adapter, call_fn, fn_of, float_positions, jvp_call, ref, transpose_call,
+from tfn.ops.function_values import (adapter, call_fn, fn_of, float_positions, jvp_call, placed, ref, transpose_call,
                                      vmap_value, zeros)
 
 CUSTOM_DERIVATIVE_OPS = ("custom_jvp", "custom_vjp", "linear_call", "checkpoint")
@@ -107,18 +107,12 @@ def _tangent_call(f, xs, ts, barrier: bool = False):
     n = len(inputs)
 
     def body(*a):
-        tangents: list = [None] * n
-        for k, i in enumerate(argnums):
-            tangents[i] = a[n + k]
+        tangents = placed(n, argnums, a[n:])
         primals = [ops.optimization_barrier(v) for v in a[:n]] if barrier else a[:n]
         _, touts = jvp_call(f, primals, tangents)
         return [touts[j] for j in floats]
     tangent = adapter(f[0] + "_tangent", inputs + [inputs[i] for i in argnums], body)
-    outs = F.call(ref(tangent), list(xs) + [ts[i] for i in argnums])
-    result: list = [None] * len(f[1].results)
-    for j, t in zip(floats, outs):
-        result[j] = t
-    return result
+    return placed(len(f[1].results), floats, F.call(ref(tangent), list(xs) + [ts[i] for i in argnums]))
 
 
 def _batched_call(fn: ir.Value, operands, bdims):
@@ -163,10 +157,7 @@ def _jvp_custom_jvp(call, operands, tangents):
         return [outs[n_y + j] for j in float_positions(list(fn[1].results))]
     tangent = adapter(rule[0] + "_tangent", inputs + [inputs[i] for i in given], body)
     outs = F.call(ref(tangent), xs + [ts[i] for i in given])
-    result: list = [None] * n_y
-    for j, t in zip(float_positions(list(fn[1].results)), outs):
-        result[j] = t
-    return result
+    return placed(n_y, float_positions(list(fn[1].results)), outs)
 
 
 def _batch_custom_jvp(call, operands, bdims):
@@ -214,10 +205,7 @@ def _jvp_custom_vjp(call, operands, tangents):
     bwd_t = adapter(bwd[0] + "_transpose", res_types + [results[j] for j in floats], transposed)
     tangent = linear_call(ref(bwd_t), num_res, fn[0])
     touts = F.call(tangent, res + [ts[i] for i in given])
-    result: list = [None] * n_y
-    for j, t in zip(floats, touts):
-        result[j] = t
-    return PrimalsReplaced(ys, result)
+    return PrimalsReplaced(ys, placed(n_y, floats, touts))
 
 
 def _batch_custom_vjp(call, operands, bdims):

@@ -15,7 +15,16 @@ from mlir import ir
 
 from tfn.dialect import functions as F
 from tfn.dialect.core import BUILDERS
-from tfn.dialect.types import dtype_of, is_float_dtype, to_dtype
+from tfn.dialect.types import is_float_dtype, to_dtype
+
+
+def placed(n: int, positions: Sequence[int], values: Sequence) -> list:
+    """n entries, None but values[k] at positions[k]: the tangents (cotangents) given for some
+    operands or results, in the places of all of them."""
+    out: list = [None] * n
+    for i, v in zip(positions, values):
+        out[i] = v
+    return out
 
 
 def is_float_type(t: ir.Type) -> bool:
@@ -105,10 +114,7 @@ def jvp_function(fn: Fn, argnums: Sequence[int]) -> tuple[Fn, list[int]]:
     floats = float_positions(list(fn[1].results))
 
     def body(*args):
-        tangents: list = [None] * n
-        for k, i in enumerate(argnums):
-            tangents[i] = args[n + k]
-        ys, touts = jvp_call(fn, args[:n], tangents)
+        ys, touts = jvp_call(fn, args[:n], placed(n, argnums, args[n:]))
         return ys + [touts[j] for j in floats]
     return adapter(fn[0] + "_jvp", inputs + [inputs[i] for i in argnums], body), floats
 
@@ -131,11 +137,7 @@ def transpose_call(fn: ir.Value, operands: Sequence[ir.Value | None], linear: Se
     lin = [i for i, m in enumerate(linear) if m]
     others = [v for v, m in zip(operands, linear) if not m]
     cts = [c if c is not None else zeros(t) for c, t in zip(cts, ftype.results)]
-    out = F.call(linear_transpose(fn, lin), others + cts)
-    result: list = [None] * len(operands)
-    for i, c in zip(lin, out):
-        result[i] = c
-    return result
+    return placed(len(operands), lin, F.call(linear_transpose(fn, lin), others + cts))
 
 
 def vmap_value(fn: ir.Value, in_dims: Sequence[int | None], out_dims: Sequence[int | None], size: int,
@@ -258,7 +260,3 @@ def select_lanes(pred: ir.Value, on_true: ir.Value, on_false: ir.Value) -> ir.Va
 
 def scalar(value, dtype=np.int32) -> ir.Value:
     return BUILDERS["tfn.constant"](np.asarray(value, dtype))
-
-
-def dtype_is_float(v: ir.Value) -> bool:
-    return is_float_dtype(dtype_of(v))
