@@ -51,3 +51,16 @@ func.func private @g(%i: tensor<i32>, %y: tensor<f32>) -> tensor<f32> {
   %r = func.call_indirect %s(%i, %y, %y) : (tensor<i32>, tensor<f32>, tensor<f32>) -> tensor<f32>
   return %r : tensor<f32>
 }
+
+// One switch value called twice, whose branches are one function: each call lowers, and the
+// switch and the constant go once nothing uses them.
+// CHECK-LABEL: func.func @twice
+// CHECK-COUNT-4: func.call @body(%arg1,
+// CHECK-NOT: tfn.switch
+func.func @twice(%i: tensor<i32>, %y: tensor<f32>) -> (tensor<f32>, tensor<f32>) {
+  %b = func.constant @body : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %s = "tfn.switch"(%b, %b) : ((tensor<f32>, tensor<f32>) -> tensor<f32>, (tensor<f32>, tensor<f32>) -> tensor<f32>) -> ((tensor<i32>, tensor<f32>, tensor<f32>) -> tensor<f32>)
+  %r = func.call_indirect %s(%i, %y, %y) : (tensor<i32>, tensor<f32>, tensor<f32>) -> tensor<f32>
+  %q = func.call_indirect %s(%i, %y, %r) : (tensor<i32>, tensor<f32>, tensor<f32>) -> tensor<f32>
+  return %r, %q : tensor<f32>, tensor<f32>
+}

@@ -64,6 +64,16 @@ def lower_call(call: ir.Operation) -> None:
     call.erase()
 
 
+def _distinct(ops) -> list[ir.Operation]:
+    """The ops, each once, in order (the bindings give one Python object per live op)."""
+    seen: list[ir.Operation] = []
+    for op in ops:
+        op = op.operation if hasattr(op, "operation") else op
+        if not any(op == other for other in seen):
+            seen.append(op)
+    return seen
+
+
 def lower_to_linalg(module_op: ir.Operation, target: str = "cpu") -> None:
     """Rewrites every tfn op under `module_op` (a builtin.module) into upstream dialects.
 
@@ -75,16 +85,15 @@ def lower_to_linalg(module_op: ir.Operation, target: str = "cpu") -> None:
     token = TARGET.set(target)
     try:
         calls = find_ops(module_op, lambda op: op.name == "func.call_indirect" and rule_name(op) in CALL_LOWERINGS)
-        function_ops = {id(F.callee_op(c)): F.callee_op(c) for c in calls}
+        function_ops = _distinct(F.callee_op(c) for c in calls)
         for call in calls:
             lower_call(call)
-        for op in function_ops.values():   # the function values are called directly now
-            operands = [v.owner for v in op.operands]
+        # The function values are called directly now: the ops that made them go, and then the
+        # func.constants nothing uses any more (a value may be called, or an operand, twice).
+        constants = _distinct(v.owner for op in function_ops for v in op.operands if v.owner.name == "func.constant")
+        for op in function_ops + constants:
             if all(False for _ in op.result.uses):
                 op.erase()
-                for owner in operands:
-                    if owner.name == "func.constant" and all(False for _ in owner.result.uses):
-                        owner.erase()
         for op in find_ops(module_op, lambda op: op.name.startswith("tfn.")):
             lower_op(op)
     finally:
